@@ -1,0 +1,122 @@
+import { ApiError } from '../http/errors.js';
+import { newId } from '../shared/ids.js';
+import { generateApiKey } from './api-key-format.js';
+import { ALL_SCOPES, insertApiKey } from './api-key-store.js';
+import { recordAudit } from './audit-log.js';
+import { hashPassword } from './passwords.js';
+import { type Db, insertTenant, type Tenant } from './tenant-store.js';
+
+/** Work other features do inside the sign-up transaction (e.g. granting trial credits). */
+export type TenantCreatedHook = (trx: Db, tenant: Tenant) => Promise<void>;
+
+export interface NewAccount {
+  tenant: Tenant;
+  keyId: string;
+  /** The API key in plain text: returned to the caller once and never stored. */
+  apiKey: string;
+}
+
+export interface CreateAccountInput {
+  email: string;
+  /** Absent for tenants created by the operator or CLI without a login. */
+  password?: string;
+  plan?: string;
+  name?: string;
+  actor: string;
+  ip?: string | null;
+}
+
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const MIN_PASSWORD_LENGTH = 10;
+
+export class AccountService {
+  constructor(
+    private readonly db: Db,
+    private readonly opts: { signupPlan: string; plans: string[]; onTenantCreated: TenantCreatedHook[] },
+  ) {}
+
+  /** Creates a tenant, its owner (when a password is given) and a first API key, in one transaction. */
+  async createAccount(input: CreateAccountInput): Promise<NewAccount> {
+    const email = input.email.trim().toLowerCase();
+    if (!EMAIL_PATTERN.test(email) || email.length > 320)
+      throw new ApiError('invalid_parameter', 'A valid email address is required.', 'email');
+    if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH)
+      throw new ApiError(
+        'invalid_parameter',
+        `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`,
+        'password',
+      );
+    const plan = input.plan ?? this.opts.signupPlan;
+    if (!this.opts.plans.includes(plan))
+      throw new ApiError(
+        'invalid_parameter',
+        `Unknown plan '${plan}'. Known plans: ${this.opts.plans.join(', ')}.`,
+        'plan',
+      );
+
+    const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
+    const now = Date.now();
+    const tenant: Tenant = {
+      id: newId('ten'),
+      name: input.name?.trim() || email,
+      email,
+      plan,
+      rpmOverride: null,
+      allowedModels: null,
+      suspended: false,
+      createdAt: now,
+    };
+    const generated = generateApiKey();
+    const keyId = newId('key');
+
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await insertTenant(trx, tenant);
+        if (passwordHash !== null) {
+          await trx
+            .insertInto('users')
+            .values({
+              id: newId('usr'),
+              tenant_id: tenant.id,
+              email,
+              password_hash: passwordHash,
+              created_at: now,
+            })
+            .execute();
+        }
+        await insertApiKey(trx, {
+          id: keyId,
+          tenantId: tenant.id,
+          name: 'Default key',
+          hash: generated.hash,
+          prefix: generated.prefix,
+          last4: generated.last4,
+          scopes: ALL_SCOPES,
+          createdAt: now,
+          lastUsedAt: null,
+          revokedAt: null,
+        });
+        await recordAudit(trx, {
+          tenantId: tenant.id,
+          actor: input.actor,
+          action: 'tenant.created',
+          target: tenant.id,
+          ip: input.ip ?? null,
+          detail: { plan, key_id: keyId },
+        });
+        for (const hook of this.opts.onTenantCreated) await hook(trx, tenant);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ApiError('email_taken', 'An account with this email already exists.', 'email');
+      throw err;
+    }
+    return { tenant, keyId, apiKey: generated.key };
+  }
+}
+
+/** Both drivers' way of saying a UNIQUE constraint failed. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | null;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

@@ -1,0 +1,68 @@
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import FindMyWay from 'find-my-way';
+import type { Container } from './container.js';
+import { registerGatewayRoutes } from './gateway/routes/index.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { registerHealthRoutes } from './http/health-routes.js';
+import './http/request-context.js';
+import { registerAccountRoutes } from './accounts/routes/index.js';
+import { randomBase62 } from './shared/ids.js';
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * Builds the HTTP application from a container. No I/O happens here beyond what the container's
+ * services do per request, so tests can build as many apps as they like.
+ */
+export async function createApp(container: Container): Promise<FastifyInstance> {
+  const { config } = container;
+  const app = Fastify({
+    loggerInstance: container.logger as FastifyBaseLogger,
+    // Per-request logs cost throughput on the hot path; errors are still logged with their request id.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.limits.maxBodyBytes,
+    // Honour a caller's X-Request-Id when it looks sane, so traces join up across hops.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : `req_${randomBase62(22)}`;
+    },
+    trustProxy: true,
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  });
+
+  // A second router that knows every route regardless of method, to answer 405 instead of 404.
+  const methodsByPath = FindMyWay();
+  const allowed = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    let set = allowed.get(route.url);
+    if (!set) {
+      set = new Set();
+      allowed.set(route.url, set);
+      methodsByPath.on('GET', route.url, () => {}, { pattern: route.url });
+    }
+    for (const m of methods) set.add(m);
+  });
+  const allowedMethods = (url: string) => {
+    const found = methodsByPath.find('GET', url.split('?')[0] ?? url);
+    const pattern = (found?.store as { pattern?: string } | undefined)?.pattern;
+    return pattern ? HTTP_METHODS.filter((m) => allowed.get(pattern)?.has(m)) : [];
+  };
+
+  app.decorateRequest('auth', null);
+  app.decorateRequest('startedAt', 0);
+  app.addHook('onRequest', async (request, reply) => {
+    request.startedAt = performance.now();
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandling(app, config.publicUrl, allowedMethods);
+  await app.register(formbody, { bodyLimit: config.limits.maxBodyBytes });
+
+  registerHealthRoutes(app, container);
+  registerAccountRoutes(app, container);
+  registerGatewayRoutes(app, container);
+  return app;
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/** A USD amount given in config, e.g. `0.05` or `"5.00"`. */
+const usd = z.coerce.number().nonnegative();
+
+const providerBase = {
+  id: z.string().min(1),
+  /** Whole-request timeout. */
+  timeoutMs: z.number().int().positive().default(60_000),
+  /** Time allowed until the upstream sends response headers; a route that misses it falls through. */
+  firstByteTimeoutMs: z.number().int().positive().optional(),
+};
+
+export const providerSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...providerBase,
+    type: z.literal('openai-compatible'),
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    apiKey: z.string().optional(),
+    /** Extra headers sent upstream (e.g. an organisation id). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Keep-alive connections per upstream origin. */
+    connections: z.number().int().positive().default(128),
+  }),
+  z.object({
+    ...providerBase,
+    type: z.literal('simulator'),
+    /** Delay between streamed tokens, to imitate a real model in demos. */
+    tokenDelayMs: z.number().int().nonnegative().default(0),
+  }),
+]);
+
+export const routeSchema = z.object({
+  provider: z.string().min(1),
+  /** The upstream's own model name; defaults to the public id. */
+  model: z.string().min(1).optional(),
+});
+
+export const modelSchema = z.object({
+  id: z.string().min(1),
+  ownedBy: z.string().default('simosphere'),
+  /** `chat` models serve /v1/chat/completions, `embedding` models /v1/embeddings. */
+  kind: z.enum(['chat', 'embedding']).default('chat'),
+  contextWindow: z.number().int().positive().default(32_768),
+  pricing: z
+    .object({ inputPerMTok: usd, outputPerMTok: usd.default(0) })
+    .default({ inputPerMTok: 0, outputPerMTok: 0 }),
+  routes: z.array(routeSchema).min(1),
+});
+
+export const planSchema = z.object({
+  rpm: z.number().int().positive(),
+  tpm: z.number().int().positive().optional(),
+});
+
+export const configSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65_535).default(8080),
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+    dataDir: z.string().default('./data'),
+    databaseUrl: z.string().optional(),
+    redisUrl: z.string().optional(),
+    adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    brand: z
+      .object({
+        name: z.string().min(1).default('SIMOSphere AI'),
+        supportEmail: z.email().default('support@example.com'),
+      })
+      .default({ name: 'SIMOSphere AI', supportEmail: 'support@example.com' }),
+    providers: z.array(providerSchema).default([]),
+    models: z.array(modelSchema).default([]),
+    plans: z.record(z.string(), planSchema).default({}),
+    signup: z
+      .object({ plan: z.string().default('starter'), trialCredits: usd.default(5) })
+      .default({ plan: 'starter', trialCredits: 5 }),
+    usageThresholds: z.array(z.number().positive().max(1)).default([0.5, 0.8, 1]),
+    limits: z
+      .object({
+        /** Largest accepted request body. */
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
+        /** How long a verified API key stays in the in-process cache. */
+        keyCacheTtlMs: z.number().int().nonnegative().default(30_000),
+        /** Upper bound on waiting for in-flight requests at shutdown. */
+        shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+      })
+      .default({ maxBodyBytes: 4 * 1024 * 1024, keyCacheTtlMs: 30_000, shutdownGraceMs: 10_000 }),
+    webhooks: z.object({ allowPrivate: z.boolean().default(false) }).default({ allowPrivate: false }),
+  })
+  .superRefine((cfg, ctx) => {
+    const providerIds = new Set<string>();
+    cfg.providers.forEach((p, i) => {
+      if (providerIds.has(p.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', i, 'id'],
+          message: `duplicate provider id '${p.id}'`,
+        });
+      providerIds.add(p.id);
+    });
+    const modelIds = new Set<string>();
+    cfg.models.forEach((m, i) => {
+      if (modelIds.has(m.id))
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id '${m.id}'` });
+      modelIds.add(m.id);
+      m.routes.forEach((r, j) => {
+        if (!providerIds.has(r.provider))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, 'routes', j, 'provider'],
+            message: `unknown provider '${r.provider}'`,
+          });
+      });
+    });
+    if (!(cfg.signup.plan in cfg.plans))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['signup', 'plan'],
+        message: `unknown plan '${cfg.signup.plan}'`,
+      });
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type PlanConfig = z.output<typeof planSchema>;

@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+import { AccountService } from './accounts/account-service.js';
+import { ApiKeyAuthenticator } from './accounts/authenticator.js';
+import type { UsageMeter } from './billing/meter.js';
+import { UsageRecorder } from './billing/usage-recorder.js';
+import type { ResolvedConfig } from './config/load.js';
+import { ModelCatalog } from './gateway/catalog.js';
+import { ModelRouter } from './gateway/model-router.js';
+import { createProviders, type ProviderEntry } from './providers/registry.js';
+import { InProcessLimiter } from './ratelimit/in-process-limiter.js';
+import type { RequestLimiter } from './ratelimit/types.js';
+import { type DatabaseHandle, openDatabase } from './storage/database.js';
+
+/** Every long-lived service, built once at boot. The only place that wires implementations together. */
+export interface Container {
+  config: ResolvedConfig;
+  logger: Logger;
+  database: DatabaseHandle;
+  catalog: ModelCatalog;
+  providers: Map<string, ProviderEntry>;
+  router: ModelRouter;
+  authenticator: ApiKeyAuthenticator;
+  accounts: AccountService;
+  limiter: RequestLimiter;
+  meter: UsageMeter;
+  /** Stops background work and releases connections; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  /** SQLite file name (tests use `:memory:` or their own file). */
+  sqliteFile?: string;
+}
+
+export async function createContainer(
+  config: ResolvedConfig,
+  logger: Logger,
+  opts: ContainerOptions = {},
+): Promise<Container> {
+  const database = openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    ...(opts.sqliteFile ? { sqliteFile: opts.sqliteFile } : {}),
+  });
+  await database.migrate();
+  const { db } = database;
+
+  const providers = createProviders(config.providers);
+  const authenticator = new ApiKeyAuthenticator(db, config.limits.keyCacheTtlMs, (err) =>
+    logger.warn({ err }, 'background key update failed'),
+  );
+  const meter = new UsageRecorder(db, logger);
+  const limiter = new InProcessLimiter(config.plans);
+  const accounts = new AccountService(db, {
+    signupPlan: config.signup.plan,
+    plans: Object.keys(config.plans),
+    onTenantCreated: [],
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    database,
+    catalog: new ModelCatalog(config.models),
+    providers,
+    router: new ModelRouter(providers),
+    authenticator,
+    accounts,
+    limiter,
+    meter,
+    close() {
+      closed ??= (async () => {
+        await meter.flush();
+        await limiter.close();
+        await Promise.all([...providers.values()].map((p) => p.adapter.close()));
+        await database.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import type { ModelConfig } from '../config/schema.js';
+import { ApiError } from '../http/errors.js';
+import type { ProviderEntry } from '../providers/registry.js';
+import type { UpstreamFailure } from '../providers/types.js';
+
+/** Where a request was served. */
+export interface RouteUsed {
+  provider: string;
+  upstreamModel: string;
+}
+
+export type RoutedJson =
+  | { ok: true; body: Record<string, unknown>; route: RouteUsed }
+  | { ok: false; error: ApiError };
+
+export type RoutedStream =
+  | {
+      ok: true;
+      /** The first event, already received: proof the route works before the client sees a byte. */
+      first: string;
+      rest: AsyncIterator<string>;
+      route: RouteUsed;
+    }
+  | { ok: false; error: ApiError };
+
+type JsonOperation = 'chatCompletion' | 'embeddings';
+
+/**
+ * Tries a model's routes in order. A route that fails before anything reached the client
+ * (connect error, timeout, 5xx, 429, a stream that dies before its first event) falls through to the next.
+ */
+export class ModelRouter {
+  constructor(private readonly providers: Map<string, ProviderEntry>) {}
+
+  async json(
+    model: ModelConfig,
+    operation: JsonOperation,
+    body: Record<string, unknown>,
+    clientSignal: AbortSignal,
+    requestId: string,
+  ): Promise<RoutedJson> {
+    let last: UpstreamFailure | undefined;
+    for (const r of model.routes) {
+      const entry = this.providers.get(r.provider)!;
+      const upstreamModel = r.model ?? model.id;
+      const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(entry.timeoutMs)]);
+      const result = await entry.adapter[operation]({
+        body: { ...body, model: upstreamModel },
+        signal,
+        requestId,
+      });
+      if (result.ok) return { ok: true, body: result.body, route: { provider: r.provider, upstreamModel } };
+      last = result.failure;
+      if (!result.failure.retryable || clientSignal.aborted) break;
+    }
+    return { ok: false, error: failureToError(last) };
+  }
+
+  async stream(
+    model: ModelConfig,
+    body: Record<string, unknown>,
+    clientSignal: AbortSignal,
+    requestId: string,
+  ): Promise<RoutedStream> {
+    let last: UpstreamFailure | undefined;
+    for (const r of model.routes) {
+      const entry = this.providers.get(r.provider)!;
+      const upstreamModel = r.model ?? model.id;
+      const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(entry.timeoutMs)]);
+      const result = await entry.adapter.chatCompletionStream({
+        body: { ...body, model: upstreamModel },
+        signal,
+        requestId,
+      });
+      if (result.ok) {
+        try {
+          const first = await result.events.next();
+          if (!first.done)
+            return {
+              ok: true,
+              first: first.value,
+              rest: result.events,
+              route: { provider: r.provider, upstreamModel },
+            };
+          last = { kind: 'protocol', message: 'upstream stream ended before any event', retryable: true };
+        } catch (err) {
+          last = streamFailure(err, signal);
+        }
+      } else {
+        last = result.failure;
+      }
+      if (!last.retryable || clientSignal.aborted) break;
+    }
+    return { ok: false, error: failureToError(last) };
+  }
+}
+
+function streamFailure(err: unknown, signal: AbortSignal): UpstreamFailure {
+  if (signal.aborted) {
+    const timedOut = (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+    return {
+      kind: timedOut ? 'timeout' : 'aborted',
+      message: timedOut ? 'upstream did not answer in time' : 'request aborted',
+      retryable: timedOut,
+    };
+  }
+  return { kind: 'connect', message: `upstream stream failed: ${(err as Error).message}`, retryable: true };
+}
+
+/** The client-facing error once every route has failed. Upstream internals are not leaked. */
+export function failureToError(failure: UpstreamFailure | undefined): ApiError {
+  if (!failure) return new ApiError('upstream_unavailable', 'No route could serve this model.');
+  switch (failure.kind) {
+    case 'timeout':
+      return new ApiError('upstream_timeout', 'The model server did not answer in time. Please retry.');
+    case 'connect':
+    case 'aborted':
+      return new ApiError('upstream_unavailable', 'The model server is unavailable. Please retry shortly.');
+    case 'protocol':
+      return new ApiError('upstream_error', 'The model server sent an invalid response.');
+    case 'status': {
+      const status = failure.status ?? 502;
+      // The upstream rejected the request itself (e.g. context too long): the client can act on it.
+      if (status === 400 || status === 413 || status === 422) {
+        const err = (failure.body as { error?: { message?: unknown; param?: unknown } } | undefined)?.error;
+        const message =
+          typeof err?.message === 'string' ? err.message : 'The model server rejected the request.';
+        const param = typeof err?.param === 'string' ? err.param : null;
+        return new ApiError('invalid_request', message, param);
+      }
+      if (status === 429 || status === 503)
+        return new ApiError('upstream_unavailable', 'The model server is overloaded. Please retry shortly.');
+      return new ApiError('upstream_error', `The model server failed (HTTP ${status}).`);
+    }
+  }
+}

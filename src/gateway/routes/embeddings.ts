@@ -1,0 +1,59 @@
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { Container } from '../../container.js';
+import { parseBody } from '../../http/validation.js';
+import { embeddingsRequestSchema } from '../chat-schema.js';
+import { clientAbortSignal, estimatePromptTokens } from './request-helpers.js';
+
+/** `POST /v1/embeddings`. */
+export function registerEmbeddingsRoute(
+  app: FastifyInstance,
+  c: Container,
+  preHandler: preHandlerHookHandler,
+): void {
+  app.post('/v1/embeddings', { preHandler }, async (request, reply) => {
+    const auth = request.auth!;
+    const body = parseBody(embeddingsRequestSchema, request.body);
+    const model = c.catalog.resolve(auth.tenant, body.model, 'embedding');
+    const promptText = typeof body.input === 'string' ? body.input : JSON.stringify(body.input);
+    const ticket = await c.meter.admit({
+      auth,
+      requestId: request.id,
+      model,
+      endpoint: 'embeddings',
+      estimatedPromptTokens: estimatePromptTokens(promptText),
+      maxCompletionTokens: 0,
+      streamed: false,
+    });
+    const abort = clientAbortSignal(reply);
+    const routed = await c.router
+      .json(model, 'embeddings', body, abort.signal, request.id)
+      .finally(abort.dispose);
+    const base = { provider: null, upstreamModel: null, promptText, completionText: '', latencyMs: 0 };
+    if (!routed.ok) {
+      ticket.settle({
+        ...base,
+        status: routed.error.status,
+        answered: false,
+        usage: null,
+        latencyMs: performance.now() - request.startedAt,
+      });
+      throw routed.error;
+    }
+    const answer = routed.body;
+    answer.model = model.id;
+    const usage = answer.usage as { prompt_tokens?: unknown } | undefined;
+    ticket.settle({
+      ...base,
+      status: 200,
+      answered: true,
+      provider: routed.route.provider,
+      upstreamModel: routed.route.upstreamModel,
+      usage:
+        typeof usage?.prompt_tokens === 'number'
+          ? { promptTokens: usage.prompt_tokens, completionTokens: 0 }
+          : null,
+      latencyMs: performance.now() - request.startedAt,
+    });
+    return reply.send(answer);
+  });
+}

@@ -1,0 +1,19 @@
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { Container } from '../../container.js';
+
+/** `GET /v1/models` and `GET /v1/models/{id}`: only the models the tenant may use. */
+export function registerModelRoutes(
+  app: FastifyInstance,
+  c: Container,
+  preHandler: preHandlerHookHandler,
+): void {
+  app.get('/v1/models', { preHandler }, async (request) => ({
+    object: 'list',
+    data: c.catalog.forTenant(request.auth!.tenant).map((m) => c.catalog.describe(m)),
+  }));
+  // Model ids contain slashes (`qwen/qwen3-8b`), so the id is the rest of the path.
+  app.get<{ Params: { '*': string } }>('/v1/models/*', { preHandler }, async (request) => {
+    const id = decodeURIComponent(request.params['*']);
+    return c.catalog.describe(c.catalog.resolve(request.auth!.tenant, id));
+  });
+}

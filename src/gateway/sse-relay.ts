@@ -1,0 +1,128 @@
+import type { ServerResponse } from 'node:http';
+import type { ApiError } from '../http/errors.js';
+
+/** What a finished relay learned, for metering. */
+export interface RelaySummary {
+  usage: { promptTokens: number; completionTokens: number } | null;
+  /** Generated text (content, refusals, tool-call arguments) for token estimates. */
+  completionText: string;
+  /** The client went away before the end. */
+  clientAborted: boolean;
+  /** The upstream failed after the stream started. */
+  upstreamFailed: boolean;
+}
+
+export interface RelayOptions {
+  res: ServerResponse;
+  first: string;
+  rest: AsyncIterator<string>;
+  publicModel: string;
+  /** Whether the client asked for `stream_options.include_usage`. */
+  clientWantsUsage: boolean;
+  /** Called when the upstream fails mid-stream, to build the in-stream error event. */
+  midStreamError: () => ApiError;
+  isClientGone: () => boolean;
+}
+
+interface ChunkShape {
+  model?: unknown;
+  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
+  choices?: Array<{
+    delta?: {
+      content?: unknown;
+      refusal?: unknown;
+      tool_calls?: Array<{ function?: { arguments?: unknown } }>;
+    };
+  }>;
+  error?: unknown;
+}
+
+const DONE = 'data: [DONE]\n\n';
+
+/** Writes and waits for the socket to drain when its buffer is full (back-pressure). */
+async function write(res: ServerResponse, text: string): Promise<void> {
+  if (res.destroyed) return;
+  if (!res.write(text)) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+}
+
+/**
+ * Relays upstream chunks to the client as they arrive: renames the model to its public id, keeps the
+ * usage chunk only when the client asked for it, and always ends with `data: [DONE]`.
+ */
+export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary> {
+  const summary: RelaySummary = {
+    usage: null,
+    completionText: '',
+    clientAborted: false,
+    upstreamFailed: false,
+  };
+  const texts: string[] = [];
+  const handle = async (data: string): Promise<void> => {
+    let chunk: ChunkShape;
+    try {
+      chunk = JSON.parse(data) as ChunkShape;
+    } catch {
+      return; // Not JSON (a keep-alive or vendor comment): nothing to relay.
+    }
+    if (chunk.error) {
+      summary.upstreamFailed = true;
+      await write(opts.res, `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`);
+      return;
+    }
+    for (const choice of chunk.choices ?? []) {
+      const d = choice.delta;
+      if (!d) continue;
+      if (typeof d.content === 'string') texts.push(d.content);
+      if (typeof d.refusal === 'string') texts.push(d.refusal);
+      for (const call of d.tool_calls ?? [])
+        if (typeof call.function?.arguments === 'string') texts.push(call.function.arguments);
+    }
+    const usage = chunk.usage;
+    if (usage && typeof usage.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number')
+      summary.usage = { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+    if (!opts.clientWantsUsage) {
+      if (usage && (chunk.choices?.length ?? 0) === 0) return; // the extra usage chunk we asked for ourselves
+      delete chunk.usage;
+    }
+    chunk.model = opts.publicModel;
+    await write(opts.res, `data: ${JSON.stringify(chunk)}\n\n`);
+  };
+
+  try {
+    await handle(opts.first);
+    while (!summary.upstreamFailed) {
+      if (opts.isClientGone()) {
+        summary.clientAborted = true;
+        break;
+      }
+      const next = await opts.rest.next();
+      if (next.done) break;
+      await handle(next.value);
+    }
+  } catch {
+    if (opts.isClientGone()) summary.clientAborted = true;
+    else {
+      summary.upstreamFailed = true;
+      await write(opts.res, `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`);
+    }
+  } finally {
+    // Closing the iterator releases the upstream connection when we stop early.
+    await opts.rest.return?.().catch(() => undefined);
+  }
+  summary.completionText = texts.join('');
+  if (!opts.res.destroyed) {
+    await write(opts.res, DONE);
+    opts.res.end();
+  }
+  return summary;
+}

@@ -1,0 +1,48 @@
+/** Token counts as OpenAI reports them. */
+export interface TokenUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  [detail: string]: unknown;
+}
+
+/** Why an upstream call failed; `retryable` failures let the router try the model's next route. */
+export interface UpstreamFailure {
+  kind: 'connect' | 'timeout' | 'status' | 'protocol' | 'aborted';
+  /** The upstream's HTTP status, for `status` failures. */
+  status?: number;
+  /** The upstream's own error body, when it sent one (passed to the client for 4xx). */
+  body?: unknown;
+  message: string;
+  retryable: boolean;
+}
+
+/** A call the gateway makes: the OpenAI request body with the upstream's model name filled in. */
+export interface UpstreamCall {
+  body: Record<string, unknown>;
+  /** Aborted when the client goes away or the gateway gives up. */
+  signal: AbortSignal;
+  requestId: string;
+}
+
+export type UpstreamJsonResult =
+  | { ok: true; status: number; body: Record<string, unknown> }
+  | { ok: false; failure: UpstreamFailure };
+
+/** A streamed answer: the `data:` payloads of the SSE events, `[DONE]` excluded, in arrival order. */
+export type UpstreamStreamResult =
+  | { ok: true; events: AsyncIterableIterator<string> }
+  | { ok: false; failure: UpstreamFailure };
+
+/**
+ * What every model provider implements. Adapters only translate and transport; routing, fallback,
+ * metering and error shaping live in the gateway pipeline.
+ */
+export interface ProviderAdapter {
+  readonly id: string;
+  readonly type: string;
+  chatCompletion(call: UpstreamCall): Promise<UpstreamJsonResult>;
+  chatCompletionStream(call: UpstreamCall): Promise<UpstreamStreamResult>;
+  embeddings(call: UpstreamCall): Promise<UpstreamJsonResult>;
+  close(): Promise<void>;
+}

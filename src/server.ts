@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { createApp } from './app.js';
+import type { ResolvedConfig } from './config/load.js';
+import { type Container, createContainer } from './container.js';
+import { createLogger, type Logger } from './observability/logger.js';
+
+/** A running platform: the app listening, and how to stop it. */
+export interface RunningServer {
+  app: FastifyInstance;
+  container: Container;
+  /** The address actually bound, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Stops accepting, lets in-flight requests and streams finish (bounded), then releases everything. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(
+  config: ResolvedConfig,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<RunningServer> {
+  const container = await createContainer(config, logger);
+  const app = await createApp(container);
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const force = setTimeout(() => app.server.closeAllConnections(), config.limits.shutdownGraceMs);
+      force.unref();
+      await app.close();
+      clearTimeout(force);
+      await container.close();
+    })();
+    return stopping;
+  };
+  return { app, container, url, stop };
+}
+
+/** One line telling a newcomer what serves the catalog and how to change it. */
+export function describeUpstreams(config: ResolvedConfig): string {
+  if (config.simulatorOnly)
+    return 'No upstream configured: the built-in simulator serves the catalog. Set SIMO_UPSTREAM_URL (e.g. http://127.0.0.1:8000/v1 for vLLM, http://127.0.0.1:11434/v1 for Ollama) to use a real model server.';
+  const upstreams = config.providers.filter((p) => p.type === 'openai-compatible').map((p) => p.id);
+  return `Serving ${config.models.length} model(s) through provider(s): ${upstreams.join(', ')}.`;
+}

@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Random base62 string; rejection sampling keeps every character uniformly likely. */
+export function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += BASE62[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+/** Encodes a non-negative integer in base62, left-padded to `width`. */
+export function toBase62(value: number, width: number): string {
+  let v = Math.floor(value);
+  let out = '';
+  do {
+    out = BASE62[v % 62] + out;
+    v = Math.floor(v / 62);
+  } while (v > 0);
+  return out.padStart(width, '0');
+}
+
+/** Opaque public identifiers such as `ten_3xY…`, `key_…`, `evt_…`. */
+export const newId = (prefix: string) => `${prefix}_${randomBase62(20)}`;

@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Dialect } from './migrations/context.js';
+import { migrationsFor } from './migrations/index.js';
+import type { Database } from './tables.js';
+
+export type { Dialect };
+
+// int8 and numeric come back as strings by default; our bigints (ms timestamps, micro-dollars) fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+/** An open database: the query builder plus what the rest of the app needs to know about it. */
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Applies pending migrations; safe when several replicas start at once. */
+  migrate(): Promise<string[]>;
+  /** Cheap round trip for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** `postgres://…`; unset means embedded SQLite. */
+  databaseUrl?: string | undefined;
+  /** Folder of the SQLite file. */
+  dataDir: string;
+  /** SQLite file name inside dataDir, or `:memory:`. */
+  sqliteFile?: string;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+function openSqlite(opts: DatabaseOptions): Kysely<Database> {
+  const file = opts.sqliteFile ?? 'simosphere.db';
+  let path = file;
+  if (file !== ':memory:') {
+    mkdirSync(opts.dataDir, { recursive: true });
+    path = join(opts.dataDir, file);
+  }
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+function openPostgres(url: string, poolSize: number): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+// Any constant works; it only has to be the same for every replica of this app.
+const MIGRATION_LOCK_ID = 725_001;
+
+export function openDatabase(opts: DatabaseOptions): DatabaseHandle {
+  const dialect: Dialect = opts.databaseUrl ? 'postgres' : 'sqlite';
+  const db = dialect === 'postgres' ? openPostgres(opts.databaseUrl!, opts.poolSize ?? 10) : openSqlite(opts);
+  const migrations: Record<string, Migration> = migrationsFor({ dialect });
+
+  return {
+    db,
+    dialect,
+    async migrate() {
+      const run = async (conn: Kysely<Database>) => {
+        const migrator = new Migrator({ db: conn, provider: { getMigrations: async () => migrations } });
+        const { error, results } = await migrator.migrateToLatest();
+        if (error) throw error instanceof Error ? error : new Error(String(error));
+        return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      };
+      if (dialect === 'sqlite') return run(db);
+      // Replicas starting together serialise on an advisory lock held by one connection.
+      return db.connection().execute(async (conn) => {
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
+        try {
+          return await run(conn);
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
+        }
+      });
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

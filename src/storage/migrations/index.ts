@@ -1,0 +1,25 @@
+import type { Kysely, Migration } from 'kysely';
+import * as m0001 from './0001-core.js';
+import type { MigrationContext } from './context.js';
+
+interface MigrationModule {
+  up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void>;
+  down?(db: Kysely<unknown>, ctx: MigrationContext): Promise<void>;
+}
+
+/** Numbered migrations, applied in name order. Append new ones; never edit an applied one. */
+const modules: Record<string, MigrationModule> = {
+  '0001-core': m0001,
+};
+
+export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {
+  return Object.fromEntries(
+    Object.entries(modules).map(([name, m]) => [
+      name,
+      {
+        up: (db: Kysely<unknown>) => m.up(db, ctx),
+        down: m.down ? (db: Kysely<unknown>) => m.down!(db, ctx) : undefined,
+      },
+    ]),
+  );
+}

@@ -1,0 +1,100 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * Row types of every table. Times are Unix epoch milliseconds, money is integer micro-dollars,
+ * booleans are 0/1 and lists are JSON text, so one code path works on SQLite and PostgreSQL.
+ */
+export interface TenantsTable {
+  id: string;
+  name: string;
+  email: string;
+  plan: string;
+  rpm_override: number | null;
+  /** JSON array of public model ids; null means the whole catalog. */
+  allowed_models: string | null;
+  suspended: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  password_hash: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** SHA-256 of the full key, hex. The key itself is never stored. */
+  key_hash: string;
+  /** First characters of the key, shown in listings (`sk-simo-AbCd`). */
+  prefix: string;
+  last4: string;
+  /** JSON array of scopes, e.g. ["inference","admin"]. */
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface UsageRecordsTable {
+  id: Generated<number>;
+  request_id: string;
+  tenant_id: string;
+  key_id: string | null;
+  model: string;
+  provider: string | null;
+  upstream_model: string | null;
+  endpoint: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_micros: number;
+  status: number;
+  streamed: number;
+  /** 1 when tokens were counted by us because the upstream did not report usage. */
+  estimated: number;
+  latency_ms: number;
+  created_at: number;
+}
+
+export interface OutboxEventsTable {
+  id: string;
+  tenant_id: string;
+  type: string;
+  /** The full event body as delivered: JSON text. */
+  payload: string;
+  created_at: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  tenant_id: string | null;
+  actor: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  /** JSON object with action-specific details; never a secret. */
+  detail: string | null;
+  created_at: number;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  usage_records: UsageRecordsTable;
+  outbox_events: OutboxEventsTable;
+  audit_log: AuditLogTable;
+}
+
+export type TenantRow = Selectable<TenantsTable>;
+export type NewTenantRow = Insertable<TenantsTable>;
+export type TenantUpdate = Updateable<TenantsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type UserRow = Selectable<UsersTable>;
+export type UsageRecordRow = Selectable<UsageRecordsTable>;
+export type NewUsageRecordRow = Insertable<UsageRecordsTable>;

@@ -1,0 +1,80 @@
+/**
+ * Starts a real SIMOSphere server (real HTTP on a random loopback port) for black-box tests.
+ * Each call gets its own database, so tests never share state.
+ */
+
+import { loadConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { type RunningServer, startServer } from '../../src/server.js';
+import { createTestDatabase, type TestDatabase, type TestDialect } from './databases.js';
+
+export interface TestGateway {
+  url: string;
+  /** `${url}/v1`, the base URL for OpenAI clients. */
+  v1: string;
+  server: RunningServer;
+  database: TestDatabase;
+  /** Signs up a fresh tenant through `POST /register` and returns its key. */
+  signUp(email?: string): Promise<SignedUp>;
+  stop(): Promise<void>;
+}
+
+export interface SignedUp {
+  tenantId: string;
+  keyId: string;
+  apiKey: string;
+  email: string;
+  password: string;
+}
+
+export interface TestGatewayOptions {
+  /** Config as it would appear in simosphere.yaml. */
+  config?: ConfigInput;
+  /** Environment variables (SIMO_UPSTREAM_URL etc.) as the real process would see them. */
+  env?: Record<string, string>;
+  dialect?: TestDialect;
+  /** Reuse an existing database (e.g. a second replica, or a restart). */
+  database?: TestDatabase;
+  logLevel?: string;
+}
+
+let emailCounter = 0;
+
+export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  const database = opts.database ?? (await createTestDatabase(opts.dialect ?? 'sqlite'));
+  const env: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SIMO_DATA_DIR: database.dataDir,
+    LOG_LEVEL: opts.logLevel ?? 'silent',
+    ...(database.databaseUrl ? { SIMO_DATABASE_URL: database.databaseUrl } : {}),
+    ...opts.env,
+  };
+  const config = loadConfig({ env, overrides: opts.config ?? {} });
+  const server = await startServer(config, createLogger(config.logLevel));
+  const url = server.url;
+  const ownsDatabase = !opts.database;
+  return {
+    url,
+    v1: `${url}/v1`,
+    server,
+    database,
+    async signUp(email?: string) {
+      const address = email ?? `user${Date.now()}-${++emailCounter}@example.com`;
+      const password = 'correct horse battery staple';
+      const res = await fetch(`${url}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ email: address, password }),
+      });
+      if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as { tenant_id: string; key_id: string; api_key: string };
+      return { tenantId: body.tenant_id, keyId: body.key_id, apiKey: body.api_key, email: address, password };
+    },
+    async stop() {
+      await server.stop();
+      if (ownsDatabase) await database.drop();
+    },
+  };
+}

@@ -30,7 +30,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(body.model).toBe('qwen/qwen3-8b');
       expect(body.choices[0]?.message.content).toBe('Hello from fake upstream');
       const stats = await upstream.stats();
-      expect((stats.lastRequest?.body as { model?: string }).model).toBe('qwen/qwen3-8b');
+      expect((stats.lastRequest?.body as { model?: string } | undefined)?.model).toBe('qwen/qwen3-8b');
     });
   });
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.js';
 import { ApiKeyAuthenticator } from './accounts/authenticator.js';
+import { InProcessRevocationBus, type RevocationBus } from './accounts/revocation-bus.js';
 import type { UsageMeter } from './billing/meter.js';
 import { UsageRecorder } from './billing/usage-recorder.js';
 import type { ResolvedConfig } from './config/load.js';
@@ -23,6 +24,8 @@ export interface Container {
   accounts: AccountService;
   limiter: RequestLimiter;
   meter: UsageMeter;
+  /** Tells every replica about rotated/revoked keys and changed tenants. */
+  revocations: RevocationBus;
   /** Stops background work and releases connections; idempotent. */
   close(): Promise<void>;
 }
@@ -49,6 +52,12 @@ export async function createContainer(
   const authenticator = new ApiKeyAuthenticator(db, config.limits.keyCacheTtlMs, (err) =>
     logger.warn({ err }, 'background key update failed'),
   );
+  const revocations: RevocationBus = new InProcessRevocationBus();
+  revocations.subscribe((event) =>
+    event.kind === 'key'
+      ? authenticator.invalidateKey(event.keyId)
+      : authenticator.invalidateTenant(event.tenantId),
+  );
   const meter = new UsageRecorder(db, logger);
   const limiter = new InProcessLimiter(config.plans);
   const accounts = new AccountService(db, {
@@ -69,10 +78,12 @@ export async function createContainer(
     accounts,
     limiter,
     meter,
+    revocations,
     close() {
       closed ??= (async () => {
         await meter.flush();
         await limiter.close();
+        await revocations.close();
         await Promise.all([...providers.values()].map((p) => p.adapter.close()));
         await database.close();
       })();

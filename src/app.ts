@@ -7,6 +7,7 @@ import { installErrorHandling } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import './http/request-context.js';
 import { registerAccountRoutes } from './accounts/routes/index.js';
+import { registerMetrics } from './observability/metrics-routes.js';
 import { randomBase62 } from './shared/ids.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -61,6 +62,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   installErrorHandling(app, config.publicUrl, allowedMethods);
   await app.register(formbody, { bodyLimit: config.limits.maxBodyBytes });
 
+  registerMetrics(app, container);
   registerHealthRoutes(app, container);
   registerAccountRoutes(app, container);
   registerGatewayRoutes(app, container);

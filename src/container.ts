@@ -7,6 +7,7 @@ import { UsageRecorder } from './billing/usage-recorder.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { ModelRouter } from './gateway/model-router.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
 import { InProcessLimiter } from './ratelimit/in-process-limiter.js';
 import type { RequestLimiter } from './ratelimit/types.js';
@@ -16,6 +17,7 @@ import { type DatabaseHandle, openDatabase } from './storage/database.js';
 export interface Container {
   config: ResolvedConfig;
   logger: Logger;
+  metrics: Metrics;
   database: DatabaseHandle;
   catalog: ModelCatalog;
   providers: Map<string, ProviderEntry>;
@@ -47,6 +49,7 @@ export async function createContainer(
   });
   await database.migrate();
   const { db } = database;
+  const metrics = createMetrics();
 
   const providers = createProviders(config.providers);
   const authenticator = new ApiKeyAuthenticator(db, config.limits.keyCacheTtlMs, (err) =>
@@ -70,6 +73,7 @@ export async function createContainer(
   return {
     config,
     logger,
+    metrics,
     database,
     catalog: new ModelCatalog(config.models),
     providers,

@@ -18,6 +18,8 @@ export interface DatabaseHandle {
   dialect: Dialect;
   /** Applies pending migrations; safe when several replicas start at once. */
   migrate(): Promise<string[]>;
+  /** PostgreSQL pool usage, for metrics; undefined on SQLite. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -49,11 +51,11 @@ function openSqlite(opts: DatabaseOptions): Kysely<Database> {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 }
 
-function openPostgres(url: string, poolSize: number): Kysely<Database> {
+function openPostgres(url: string, poolSize: number): { db: Kysely<Database>; pool: pg.Pool } {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
 }
 
 // Any constant works; it only has to be the same for every replica of this app.
@@ -61,7 +63,8 @@ const MIGRATION_LOCK_ID = 725_001;
 
 export function openDatabase(opts: DatabaseOptions): DatabaseHandle {
   const dialect: Dialect = opts.databaseUrl ? 'postgres' : 'sqlite';
-  const db = dialect === 'postgres' ? openPostgres(opts.databaseUrl!, opts.poolSize ?? 10) : openSqlite(opts);
+  const postgres = dialect === 'postgres' ? openPostgres(opts.databaseUrl!, opts.poolSize ?? 10) : undefined;
+  const db = postgres ? postgres.db : openSqlite(opts);
   const migrations: Record<string, Migration> = migrationsFor({ dialect });
 
   return {
@@ -85,6 +88,13 @@ export function openDatabase(opts: DatabaseOptions): DatabaseHandle {
         }
       });
     },
+    poolStats: postgres
+      ? () => ({
+          total: postgres.pool.totalCount,
+          idle: postgres.pool.idleCount,
+          waiting: postgres.pool.waitingCount,
+        })
+      : undefined,
     async ping() {
       await sql`select 1`.execute(db);
     },

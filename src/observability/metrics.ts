@@ -1,0 +1,100 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The Prometheus metrics of one process. Each container owns its registry, so several apps in one
+ * test process never collide; `/metrics` serialises it.
+ */
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'route' | 'method' | 'status'>;
+  httpDuration: Histogram<'route' | 'method'>;
+  gatewayRequests: Counter<'model' | 'status' | 'streamed'>;
+  upstreamDuration: Histogram<'provider'>;
+  upstreamTtfb: Histogram<'provider'>;
+  upstreamFailures: Counter<'provider' | 'kind'>;
+  limiterDecisions: Counter<'backend' | 'decision'>;
+  rateLimitDegraded: Gauge;
+  creditsDebitedMicros: Counter<'model'>;
+  webhookDeliveries: Counter<'outcome'>;
+  dbPoolConnections: Gauge<'state'>;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  // Process, heap, GC and event-loop lag metrics.
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'simosphere_' });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'simosphere_http_requests_total',
+      help: 'HTTP requests by route pattern, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'simosphere_http_request_duration_seconds',
+      help: 'Time from request to response end (streams: until the last byte)',
+      labelNames: ['route', 'method'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    gatewayRequests: new Counter({
+      name: 'simosphere_gateway_requests_total',
+      help: 'Metered data-plane requests by public model and status',
+      labelNames: ['model', 'status', 'streamed'],
+      registers,
+    }),
+    upstreamDuration: new Histogram({
+      name: 'simosphere_upstream_duration_seconds',
+      help: 'Upstream request duration per provider',
+      labelNames: ['provider'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    upstreamTtfb: new Histogram({
+      name: 'simosphere_upstream_time_to_first_byte_seconds',
+      help: 'Time to the first upstream byte (streams: first event) per provider',
+      labelNames: ['provider'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    upstreamFailures: new Counter({
+      name: 'simosphere_upstream_failures_total',
+      help: 'Upstream route failures by provider and kind (connect, timeout, status, protocol)',
+      labelNames: ['provider', 'kind'],
+      registers,
+    }),
+    limiterDecisions: new Counter({
+      name: 'simosphere_ratelimit_decisions_total',
+      help: 'Rate-limiter decisions by backend and outcome',
+      labelNames: ['backend', 'decision'],
+      registers,
+    }),
+    rateLimitDegraded: new Gauge({
+      name: 'simosphere_ratelimit_degraded',
+      help: '1 while the shared (Redis) limiter is unreachable and a per-process fallback is used',
+      registers,
+    }),
+    creditsDebitedMicros: new Counter({
+      name: 'simosphere_credits_debited_micros_total',
+      help: 'Credits debited for usage, in micro-dollars',
+      labelNames: ['model'],
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'simosphere_webhook_delivery_attempts_total',
+      help: 'Webhook delivery attempts by outcome (success, failure, gave_up)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    dbPoolConnections: new Gauge({
+      name: 'simosphere_db_pool_connections',
+      help: 'PostgreSQL pool connections by state (total, idle, waiting)',
+      labelNames: ['state'],
+      registers,
+    }),
+  };
+}

@@ -77,7 +77,7 @@ export async function createContainer(
     database,
     catalog: new ModelCatalog(config.models),
     providers,
-    router: new ModelRouter(providers),
+    router: new ModelRouter(providers, metrics),
     authenticator,
     accounts,
     limiter,

@@ -1,5 +1,6 @@
 import type { ModelConfig } from '../config/schema.js';
 import { ApiError } from '../http/errors.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ProviderEntry } from '../providers/registry.js';
 import type { UpstreamFailure } from '../providers/types.js';
 
@@ -30,7 +31,20 @@ type JsonOperation = 'chatCompletion' | 'embeddings';
  * (connect error, timeout, 5xx, 429, a stream that dies before its first event) falls through to the next.
  */
 export class ModelRouter {
-  constructor(private readonly providers: Map<string, ProviderEntry>) {}
+  constructor(
+    private readonly providers: Map<string, ProviderEntry>,
+    private readonly metrics?: Pick<Metrics, 'upstreamDuration' | 'upstreamTtfb' | 'upstreamFailures'>,
+  ) {}
+
+  private observe(provider: string, startedAt: number, failure?: UpstreamFailure): void {
+    if (!this.metrics) return;
+    const seconds = (performance.now() - startedAt) / 1000;
+    if (failure) this.metrics.upstreamFailures.inc({ provider, kind: failure.kind });
+    else {
+      this.metrics.upstreamTtfb.observe({ provider }, seconds);
+      this.metrics.upstreamDuration.observe({ provider }, seconds);
+    }
+  }
 
   async json(
     model: ModelConfig,
@@ -67,6 +81,7 @@ export class ModelRouter {
       const entry = this.providers.get(r.provider)!;
       const upstreamModel = r.model ?? model.id;
       const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(entry.timeoutMs)]);
+      const startedAt = performance.now();
       const result = await entry.adapter.chatCompletionStream({
         body: { ...body, model: upstreamModel },
         signal,
@@ -75,13 +90,19 @@ export class ModelRouter {
       if (result.ok) {
         try {
           const first = await result.events.next();
-          if (!first.done)
+          if (!first.done) {
+            // Time to the first event; the stream's full duration is not known here.
+            this.metrics?.upstreamTtfb.observe(
+              { provider: r.provider },
+              (performance.now() - startedAt) / 1000,
+            );
             return {
               ok: true,
               first: first.value,
               rest: result.events,
               route: { provider: r.provider, upstreamModel },
             };
+          }
           last = { kind: 'protocol', message: 'upstream stream ended before any event', retryable: true };
         } catch (err) {
           last = streamFailure(err, signal);
@@ -89,6 +110,7 @@ export class ModelRouter {
       } else {
         last = result.failure;
       }
+      this.metrics?.upstreamFailures.inc({ provider: r.provider, kind: last.kind });
       if (!last.retryable || clientSignal.aborted) break;
     }
     return { ok: false, error: failureToError(last) };

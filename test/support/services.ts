@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { describe } from 'vitest';
 
 export type Service = 'pg' | 'redis' | 'browser';
 
@@ -58,6 +57,8 @@ export async function serviceAvailable(service: Service): Promise<boolean> {
 
 /** `describe` that runs only when the service is there, and says clearly when it skips. */
 export async function describeWith(service: Service, name: string, body: () => void): Promise<void> {
+  // Imported here so scripts outside vitest can use this module's probes and URLs.
+  const { describe } = await import('vitest');
   const ok = await serviceAvailable(service);
   if (!ok)
     console.warn(

@@ -31,7 +31,12 @@ export async function startServer(
     stopping ??= (async () => {
       const force = setTimeout(() => app.server.closeAllConnections(), config.limits.shutdownGraceMs);
       force.unref();
+      // close() only drops the connections idle at that moment; a keep-alive connection whose stream
+      // finishes later would hold shutdown until the client lets go, so keep sweeping idle ones.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      sweep.unref();
       await app.close();
+      clearInterval(sweep);
       clearTimeout(force);
       await container.close();
     })();

@@ -115,8 +115,12 @@ export class AccountService {
   }
 }
 
-/** Both drivers' way of saying a UNIQUE constraint failed. */
+/** Both drivers' way of saying a UNIQUE constraint failed (PostgreSQL uses 23505 for primary keys too). */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string } | null;
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }

@@ -28,11 +28,17 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
   readonly id: string;
   private readonly agent: Agent;
   private readonly headers: Record<string, string>;
-  private readonly baseUrl: string;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly firstByteTimeoutMs: number | undefined;
 
   constructor(opts: OpenAICompatibleOptions) {
     this.id = opts.id;
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    // Parsed once: the request path is hot.
+    const base = new URL(opts.baseUrl);
+    this.origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.firstByteTimeoutMs = opts.firstByteTimeoutMs;
     this.agent = new Agent({
       connections: opts.connections,
       keepAliveTimeout: 30_000,
@@ -104,24 +110,55 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     call: UpstreamCall,
     accept: string,
   ): Promise<{ ok: true; response: Dispatcher.ResponseData } | { ok: false; failure: UpstreamFailure }> {
+    const guard =
+      this.firstByteTimeoutMs === undefined
+        ? undefined
+        : firstByteGuard(call.signal, this.firstByteTimeoutMs);
     try {
       const response = await this.agent.request({
-        origin: originOf(this.baseUrl),
-        path: pathOf(this.baseUrl) + path,
+        origin: this.origin,
+        path: this.basePath + path,
         method: 'POST',
         headers: { ...this.headers, accept, 'x-request-id': call.requestId },
         body: JSON.stringify(call.body),
-        signal: call.signal,
+        signal: guard?.signal ?? call.signal,
       });
       return { ok: true, response };
     } catch (err) {
+      if (guard?.timedOut && !call.signal.aborted)
+        return {
+          ok: false,
+          failure: { kind: 'timeout', message: 'upstream sent no first byte in time', retryable: true },
+        };
       return { ok: false, failure: transportFailure(err, call.signal) };
+    } finally {
+      guard?.clear();
     }
   }
 }
 
-const originOf = (url: string) => new URL(url).origin;
-const pathOf = (url: string) => new URL(url).pathname.replace(/\/+$/, '');
+/**
+ * Aborts a request whose response headers miss the first-byte deadline. undici's own `headersTimeout`
+ * ticks in ~0.5 s steps, too coarse for a fallback deadline of a few hundred ms; it stays as a backstop.
+ * The parent signal (client gone, whole-request timeout) still aborts the request and its body.
+ */
+function firstByteGuard(parent: AbortSignal, ms: number) {
+  const controller = new AbortController();
+  let timedOut = false;
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException('upstream sent no first byte in time', 'TimeoutError'));
+  }, ms);
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
 
 async function statusFailure(response: Dispatcher.ResponseData): Promise<UpstreamFailure> {
   const status = response.statusCode;

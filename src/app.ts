@@ -7,6 +7,7 @@ import { installErrorHandling } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import './http/request-context.js';
 import { registerAccountRoutes } from './accounts/routes/index.js';
+import { registerOperatorRoutes } from './operator/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
 import { randomBase62 } from './shared/ids.js';
 
@@ -65,6 +66,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerMetrics(app, container);
   registerHealthRoutes(app, container);
   registerAccountRoutes(app, container);
+  registerOperatorRoutes(app, container);
   registerGatewayRoutes(app, container);
   return app;
 }

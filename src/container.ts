@@ -1,13 +1,18 @@
 import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.js';
 import { ApiKeyAuthenticator } from './accounts/authenticator.js';
+import { FlashStore } from './accounts/flash-store.js';
+import { KeyService } from './accounts/key-service.js';
+import { LoginThrottle } from './accounts/login-throttle.js';
 import { InProcessRevocationBus, type RevocationBus } from './accounts/revocation-bus.js';
+import { SessionService } from './accounts/sessions.js';
 import type { UsageMeter } from './billing/meter.js';
 import { UsageRecorder } from './billing/usage-recorder.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { ModelRouter } from './gateway/model-router.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { TenantAdmin } from './operator/tenant-admin.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
 import { InProcessLimiter } from './ratelimit/in-process-limiter.js';
 import type { RequestLimiter } from './ratelimit/types.js';
@@ -28,6 +33,16 @@ export interface Container {
   meter: UsageMeter;
   /** Tells every replica about rotated/revoked keys and changed tenants. */
   revocations: RevocationBus;
+  /** Dashboard sessions (cookie `simo_session`). */
+  sessions: SessionService;
+  /** One-time values for the next page view of a session (e.g. a new key shown once). */
+  flash: FlashStore;
+  /** Failed-login lockout per email and IP. */
+  loginThrottle: LoginThrottle;
+  /** Tenant self-service API keys: list, create, rotate, revoke. */
+  keys: KeyService;
+  /** Operator tenant management (HTTP API and CLI). */
+  tenantAdmin: TenantAdmin;
   /** Stops background work and releases connections; idempotent. */
   close(): Promise<void>;
 }
@@ -83,6 +98,14 @@ export async function createContainer(
     limiter,
     meter,
     revocations,
+    sessions: new SessionService(db, { publicUrl: config.publicUrl }),
+    flash: new FlashStore(),
+    loginThrottle: new LoginThrottle(),
+    keys: new KeyService(db, revocations),
+    tenantAdmin: new TenantAdmin(db, revocations, {
+      plans: Object.keys(config.plans),
+      models: config.models.map((m) => m.id),
+    }),
     close() {
       closed ??= (async () => {
         await meter.flush();

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { ApiError } from '../http/errors.js';
 import { newId } from '../shared/ids.js';
 import { generateApiKey } from './api-key-format.js';
 import { ALL_SCOPES, insertApiKey } from './api-key-store.js';
 import { recordAudit } from './audit-log.js';
-import { hashPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import { type Db, insertTenant, type Tenant } from './tenant-store.js';
 
 /** Work other features do inside the sign-up transaction (e.g. granting trial credits). */
@@ -14,6 +15,8 @@ export interface NewAccount {
   keyId: string;
   /** The API key in plain text: returned to the caller once and never stored. */
   apiKey: string;
+  /** The owner's user id, when the account was created with a password (self sign-up). */
+  userId: string | null;
 }
 
 export interface CreateAccountInput {
@@ -68,15 +71,16 @@ export class AccountService {
     };
     const generated = generateApiKey();
     const keyId = newId('key');
+    const userId = passwordHash === null ? null : newId('usr');
 
     try {
       await this.db.transaction().execute(async (trx) => {
         await insertTenant(trx, tenant);
-        if (passwordHash !== null) {
+        if (passwordHash !== null && userId !== null) {
           await trx
             .insertInto('users')
             .values({
-              id: newId('usr'),
+              id: userId,
               tenant_id: tenant.id,
               email,
               password_hash: passwordHash,
@@ -98,11 +102,11 @@ export class AccountService {
         });
         await recordAudit(trx, {
           tenantId: tenant.id,
-          actor: input.actor,
-          action: 'tenant.created',
+          actor: userId === null ? input.actor : `user:${userId}`,
+          action: userId === null ? 'tenant.created' : 'account.signed_up',
           target: tenant.id,
           ip: input.ip ?? null,
-          detail: { plan, key_id: keyId },
+          detail: { plan, key_id: keyId, email, via: input.actor },
         });
         for (const hook of this.opts.onTenantCreated) await hook(trx, tenant);
       });
@@ -111,9 +115,48 @@ export class AccountService {
         throw new ApiError('email_taken', 'An account with this email already exists.', 'email');
       throw err;
     }
-    return { tenant, keyId, apiKey: generated.key };
+    return { tenant, keyId, apiKey: generated.key, userId };
+  }
+
+  /**
+   * Checks an email and password. Unknown emails cost the same scrypt work as known ones, so the
+   * answer time does not tell which emails have accounts. Returns the user, or null.
+   */
+  async verifyLogin(email: string, password: string): Promise<LoginUser | null> {
+    const normalized = email.trim().toLowerCase();
+    const user = await this.db
+      .selectFrom('users')
+      .select(['id', 'tenant_id', 'email', 'password_hash'])
+      .where('email', '=', normalized)
+      .executeTakeFirst();
+    const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash()));
+    return user && ok ? { id: user.id, tenantId: user.tenant_id, email: user.email } : null;
+  }
+
+  /** The tenant owning a user's email, for audit entries about failed logins. */
+  async tenantIdOfEmail(email: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('tenant_id')
+      .where('email', '=', email.trim().toLowerCase())
+      .executeTakeFirst();
+    return row?.tenant_id ?? null;
   }
 }
+
+/** A user who proved their password. */
+export interface LoginUser {
+  id: string;
+  tenantId: string;
+  email: string;
+}
+
+let dummy: Promise<string> | undefined;
+// A real hash of a throwaway password, computed once, to spend equal time on unknown emails.
+const dummyHash = () => {
+  dummy ??= hashPassword(randomBytes(16).toString('hex'));
+  return dummy;
+};
 
 /** Both drivers' way of saying a UNIQUE constraint failed (PostgreSQL uses 23505 for primary keys too). */
 export function isUniqueViolation(err: unknown): boolean {

@@ -25,3 +25,53 @@ export async function recordAudit(db: Db, entry: AuditEntry, at = Date.now()): P
     })
     .execute();
 }
+
+/** An audit entry as `GET /admin/audit` shows it. */
+export interface AuditView {
+  id: string;
+  object: 'audit_entry';
+  action: string;
+  actor: string;
+  target: string | null;
+  ip: string | null;
+  detail: Record<string, unknown> | null;
+  /** Unix seconds. */
+  created: number;
+}
+
+export interface AuditPage {
+  data: AuditView[];
+  has_more: boolean;
+  /** Pass as `after` to get the next (older) page; null on the last page. */
+  next_cursor: string | null;
+}
+
+/** A tenant's own entries, newest first; `after` is the id of the last entry already seen. */
+export async function listAudit(
+  db: Db,
+  tenantId: string,
+  page: { limit: number; after?: number | undefined },
+): Promise<AuditPage> {
+  let query = db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1);
+  if (page.after !== undefined) query = query.where('id', '<', page.after);
+  const rows = await query.execute();
+  const hasMore = rows.length > page.limit;
+  const data = rows.slice(0, page.limit).map(
+    (r): AuditView => ({
+      id: String(r.id),
+      object: 'audit_entry',
+      action: r.action,
+      actor: r.actor,
+      target: r.target,
+      ip: r.ip,
+      detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
+      created: Math.floor(Number(r.created_at) / 1000),
+    }),
+  );
+  return { data, has_more: hasMore, next_cursor: hasMore ? (data.at(-1)?.id ?? null) : null };
+}

@@ -53,3 +53,44 @@ export async function findTenant(db: Db, id: string): Promise<Tenant | undefined
 /** Whether a model is in the tenant's entitlements. */
 export const tenantMayUse = (tenant: Tenant, modelId: string) =>
   tenant.allowedModels === null || tenant.allowedModels.includes(modelId);
+
+/** Tenants ordered by id; `after` is the last id already seen. */
+export async function listTenants(
+  db: Db,
+  page: { limit: number; after?: string | undefined },
+): Promise<{ tenants: Tenant[]; hasMore: boolean }> {
+  let query = db
+    .selectFrom('tenants')
+    .selectAll()
+    .orderBy('id', 'asc')
+    .limit(page.limit + 1);
+  if (page.after !== undefined) query = query.where('id', '>', page.after);
+  const rows = await query.execute();
+  return { tenants: rows.slice(0, page.limit).map(tenantFromRow), hasMore: rows.length > page.limit };
+}
+
+/** The settings the operator can change on a tenant. */
+export interface TenantSettings {
+  plan?: string;
+  rpmOverride?: number | null;
+  allowedModels?: string[] | null;
+  suspended?: boolean;
+  name?: string;
+}
+
+export async function updateTenant(db: Db, id: string, s: TenantSettings, at = Date.now()): Promise<void> {
+  await db
+    .updateTable('tenants')
+    .set({
+      ...(s.plan !== undefined ? { plan: s.plan } : {}),
+      ...(s.rpmOverride !== undefined ? { rpm_override: s.rpmOverride } : {}),
+      ...(s.allowedModels !== undefined
+        ? { allowed_models: s.allowedModels === null ? null : JSON.stringify(s.allowedModels) }
+        : {}),
+      ...(s.suspended !== undefined ? { suspended: s.suspended ? 1 : 0 } : {}),
+      ...(s.name !== undefined ? { name: s.name } : {}),
+      updated_at: at,
+    })
+    .where('id', '=', id)
+    .execute();
+}

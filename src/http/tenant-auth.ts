@@ -1,11 +1,79 @@
-import type { preHandlerHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { ApiKeyRecord } from '../accounts/api-key-store.js';
+import type { AuthContext } from '../accounts/authenticator.js';
+import {
+  assertSessionCsrf,
+  isStateChanging,
+  type ResolvedSession,
+  sessionFromRequest,
+} from '../accounts/sessions.js';
 import type { Container } from '../container.js';
-import { apiKeyAuth } from './api-key-auth.js';
+import { apiKeyAuth, rateLimitHeaders } from './api-key-auth.js';
+import { ApiError } from './errors.js';
 
 /**
  * Authentication for tenant self-service routes (`/admin/*`): an API key with the `admin` scope,
- * or (once sessions exist) the dashboard session. Sets `request.auth`.
+ * or the dashboard session cookie. A request that sends a key is judged by the key alone. With a
+ * session, state-changing methods must carry the session's CSRF token (`_csrf` or `x-csrf-token`).
+ * Sets `request.auth` (and `request.session` for cookie callers); the tenant's rate limit applies
+ * either way.
  */
 export function tenantAuth(c: Container): preHandlerHookHandler {
-  return apiKeyAuth(c, 'admin');
+  const byKey = apiKeyAuth(c, 'admin');
+  return async function authenticateTenant(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined)
+      return byKey(request, reply);
+    const session = await sessionFromRequest(c, request);
+    if (!session)
+      throw new ApiError(
+        'missing_api_key',
+        'You did not provide an API key. Send it as "Authorization: Bearer sk-simo-…" or sign in to the dashboard.',
+      );
+    if (session.tenant.suspended)
+      throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
+    if (isStateChanging(request.method)) assertSessionCsrf(request, session);
+    request.session = session;
+    request.auth = sessionAuthContext(session);
+    const decision = await c.limiter.check(request.auth);
+    const headers = rateLimitHeaders(decision);
+    reply.headers(headers);
+    if (!decision.allowed)
+      throw new ApiError(
+        'rate_limit_exceeded',
+        `Rate limit reached: ${decision.limit} requests per minute. Retry after ${decision.retryAfter ?? 1} seconds.`,
+        null,
+        headers,
+      );
+  };
+}
+
+/** Id of the stand-in key record of a session-authenticated request; never a real key id. */
+export const SESSION_KEY_ID = 'session';
+
+/** An AuthContext for a dashboard session: the tenant, and a stand-in key that holds no secret. */
+export function sessionAuthContext(session: ResolvedSession): AuthContext {
+  const key: ApiKeyRecord = {
+    id: SESSION_KEY_ID,
+    tenantId: session.tenant.id,
+    name: 'Dashboard session',
+    hash: '',
+    prefix: '',
+    last4: '',
+    scopes: ['admin'],
+    createdAt: 0,
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+  return { tenant: session.tenant, key };
+}
+
+/** Who made a tenant request, for the audit log: `user:<id>` (session) or `key:<id>`. */
+export function tenantActor(request: FastifyRequest): string {
+  if (request.session) return `user:${request.session.user.id}`;
+  return request.auth ? `key:${request.auth.key.id}` : 'anonymous';
+}
+
+/** The API key the request authenticated with, or null for a session. */
+export function callingKeyId(request: FastifyRequest): string | null {
+  return request.session || !request.auth ? null : request.auth.key.id;
 }

@@ -82,6 +82,17 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+/** Dashboard sessions: the cookie holds the id, the table only its SHA-256. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  tenant_id: string;
+  created_at: number;
+  last_seen_at: number;
+  /** Sliding: pushed forward while the session is used, never past the absolute lifetime. */
+  expires_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -89,6 +100,7 @@ export interface Database {
   usage_records: UsageRecordsTable;
   outbox_events: OutboxEventsTable;
   audit_log: AuditLogTable;
+  sessions: SessionsTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;
@@ -96,5 +108,6 @@ export type NewTenantRow = Insertable<TenantsTable>;
 export type TenantUpdate = Updateable<TenantsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type UserRow = Selectable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
 export type UsageRecordRow = Selectable<UsageRecordsTable>;
 export type NewUsageRecordRow = Insertable<UsageRecordsTable>;

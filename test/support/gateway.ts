@@ -37,6 +37,8 @@ export interface TestGatewayOptions {
   /** Reuse an existing database (e.g. a second replica, or a restart). */
   database?: TestDatabase;
   logLevel?: string;
+  /** Where the server's pino logs go (tests that inspect logs); default stdout. */
+  logStream?: { write(chunk: string): void };
 }
 
 let emailCounter = 0;
@@ -52,7 +54,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     ...opts.env,
   };
   const config = loadConfig({ env, overrides: opts.config ?? {} });
-  const server = await startServer(config, createLogger(config.logLevel));
+  const server = await startServer(config, createLogger(config.logLevel, opts.logStream));
   const url = server.url;
   const ownsDatabase = !opts.database;
   return {

@@ -1,36 +1,101 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { formatMicros, usdToMicros } from '../../billing/money.js';
+import { formatMicros } from '../../billing/money.js';
 import type { Container } from '../../container.js';
 import { parseBody } from '../../http/validation.js';
+import { checkFormCsrf } from '../form-csrf.js';
+import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
 
 export const registerRequestSchema = z.object({
-  email: z.string().max(320),
-  password: z.string().max(1024),
-  name: z.string().max(200).optional(),
+  email: z.string().max(320).describe('Owner email; also the login'),
+  password: z.string().max(1024).describe('At least 10 characters'),
+  name: z.string().max(200).optional().describe('Display name of the tenant'),
 });
 
-/** `POST /register` (JSON): a new tenant on the sign-up plan, with its first API key shown once. */
+export const registerResponseSchema = z.object({
+  tenant_id: z.string(),
+  key_id: z.string(),
+  api_key: z.string().describe('Shown once; only its hash is stored'),
+  plan: z.string(),
+  credits: z.string().describe('Trial credits granted, USD'),
+  base_url: z.string(),
+});
+
+/** What the dashboard finds in the flash store right after a form sign-up. */
+export interface SignUpFlash {
+  kind: 'new_api_key';
+  keyId: string;
+  apiKey: string;
+}
+
+/**
+ * `POST /register`: a new tenant on the sign-up plan with its first API key. JSON callers get the key
+ * in the 201 body; the HTML form gets a session and a redirect to the dashboard, which shows the key
+ * once (from the in-memory flash store, so it is never stored).
+ */
 export function registerSignUpRoute(app: FastifyInstance, c: Container): void {
-  app.post('/register', async (request, reply) => {
+  app.post(
+    '/register',
+    {
+      config: {
+        openapi: {
+          summary: 'Create an account (tenant, owner and first API key)',
+          tags: ['Accounts'],
+          security: 'none',
+          body: registerRequestSchema,
+          response: registerResponseSchema,
+          responseStatus: 201,
+        },
+      },
+    },
+    async (request, reply) =>
+      isFormPost(request) ? signUpByForm(c, request, reply) : signUpByApi(c, request, reply),
+  );
+}
+
+async function signUpByApi(c: Container, request: FastifyRequest, reply: FastifyReply) {
+  const body = parseBody(registerRequestSchema, request.body);
+  const account = await c.accounts.createAccount({
+    email: body.email,
+    password: body.password,
+    ...(body.name ? { name: body.name } : {}),
+    actor: 'self-signup',
+    ip: request.ip,
+  });
+  return reply
+    .code(201)
+    .header('cache-control', 'no-store')
+    .send({
+      tenant_id: account.tenant.id,
+      key_id: account.keyId,
+      api_key: account.apiKey,
+      plan: account.tenant.plan,
+      credits: formatMicros(await c.billing.balanceMicros(account.tenant.id)),
+      base_url: `${c.config.publicUrl}/v1`,
+    } satisfies z.infer<typeof registerResponseSchema>);
+}
+
+async function signUpByForm(c: Container, request: FastifyRequest, reply: FastifyReply) {
+  if (!checkFormCsrf(request)) return redirectWithError(reply, '/register', 'csrf_failed');
+  let account: Awaited<ReturnType<Container['accounts']['createAccount']>>;
+  try {
     const body = parseBody(registerRequestSchema, request.body);
-    const account = await c.accounts.createAccount({
+    account = await c.accounts.createAccount({
       email: body.email,
       password: body.password,
       ...(body.name ? { name: body.name } : {}),
       actor: 'self-signup',
       ip: request.ip,
     });
-    return reply
-      .code(201)
-      .header('cache-control', 'no-store')
-      .send({
-        tenant_id: account.tenant.id,
-        key_id: account.keyId,
-        api_key: account.apiKey,
-        plan: account.tenant.plan,
-        credits: formatMicros(usdToMicros(c.config.signup.trialCredits)),
-        base_url: `${c.config.publicUrl}/v1`,
-      });
-  });
+  } catch (err) {
+    return redirectWithError(reply, '/register', formErrorCode(err));
+  }
+  const session = await c.sessions.create(account.userId!, account.tenant.id);
+  c.flash.put(session.sessionIdHash, {
+    kind: 'new_api_key',
+    keyId: account.keyId,
+    apiKey: account.apiKey,
+  } satisfies SignUpFlash);
+  c.sessions.writeCookie(reply, session.sessionId);
+  return reply.header('cache-control', 'no-store').redirect('/dashboard', 303);
 }

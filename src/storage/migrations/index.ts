@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
 import * as m0001 from './0001-core.js';
+import * as m0002 from './0002-accounts.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -10,6 +11,7 @@ interface MigrationModule {
 /** Numbered migrations, applied in name order. Append new ones; never edit an applied one. */
 const modules: Record<string, MigrationModule> = {
   '0001-core': m0001,
+  '0002-accounts': m0002,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

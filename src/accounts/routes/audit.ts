@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Container } from '../../container.js';
+import { tenantAuth } from '../../http/tenant-auth.js';
+import { parseBody } from '../../http/validation.js';
+import { listAudit } from '../audit-log.js';
+
+export const auditQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a cursor from next_cursor')
+    .optional()
+    .describe('next_cursor of the previous page'),
+});
+
+const auditEntrySchema = z.object({
+  id: z.string(),
+  object: z.literal('audit_entry'),
+  action: z.string(),
+  actor: z.string(),
+  target: z.string().nullable(),
+  ip: z.string().nullable(),
+  detail: z.record(z.string(), z.unknown()).nullable(),
+  created: z.number().int(),
+});
+
+export const auditPageSchema = z.object({
+  object: z.literal('list'),
+  data: z.array(auditEntrySchema),
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable(),
+});
+
+/** `GET /admin/audit`: the tenant's own audit entries, newest first, cursor-paginated. */
+export function registerAuditRoute(app: FastifyInstance, c: Container): void {
+  app.get(
+    '/admin/audit',
+    {
+      preHandler: tenantAuth(c),
+      config: {
+        openapi: {
+          summary: "The tenant's audit log, newest first",
+          tags: ['Audit'],
+          security: 'tenant',
+          query: auditQuerySchema,
+          response: auditPageSchema,
+        },
+      },
+    },
+    async (request) => {
+      const q = parseBody(auditQuerySchema, request.query);
+      const page = await listAudit(c.database.db, request.auth!.tenant.id, {
+        limit: q.limit,
+        after: q.after === undefined ? undefined : Number(q.after),
+      });
+      return { object: 'list' as const, ...page };
+    },
+  );
+}

@@ -1,0 +1,42 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../http/errors.js';
+
+/**
+ * Browser forms and API callers share the account routes. A form post (form-urlencoded body) gets
+ * redirects (303) with a short error code in the query; everything else gets JSON.
+ */
+export const isFormPost = (request: FastifyRequest) =>
+  (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+
+/** Error codes a form page may find in `?error=`, with the sentence to show for each. */
+export const FORM_ERROR_MESSAGES = {
+  csrf_failed: 'Your form expired. Please try again.',
+  email_taken: 'An account with this email already exists. Sign in instead.',
+  invalid_email: 'Please enter a valid email address.',
+  weak_password: 'Please choose a password of at least 10 characters.',
+  invalid_credentials: 'Incorrect email or password.',
+  rate_limit_exceeded: 'Too many attempts. Please wait a few minutes and try again.',
+  tenant_suspended: 'This account is suspended. Contact support.',
+  invalid_request: 'Something in the form was not right. Please try again.',
+} as const;
+export type FormErrorCode = keyof typeof FORM_ERROR_MESSAGES;
+
+/** The form error code for any failure: specific for known causes, generic otherwise. */
+export function formErrorCode(err: unknown): FormErrorCode {
+  if (!(err instanceof ApiError)) return 'invalid_request';
+  if (err.code === 'email_taken') return 'email_taken';
+  if (err.param === 'password') return 'weak_password';
+  if (err.param === 'email') return 'invalid_email';
+  if (err.code in FORM_ERROR_MESSAGES) return err.code as FormErrorCode;
+  return 'invalid_request';
+}
+
+/** The sentence for `?error=<code>`, or undefined for an unknown code (never echo the query back). */
+export const formErrorMessage = (code: unknown): string | undefined =>
+  typeof code === 'string' && code in FORM_ERROR_MESSAGES
+    ? FORM_ERROR_MESSAGES[code as FormErrorCode]
+    : undefined;
+
+export function redirectWithError(reply: FastifyReply, path: string, code: FormErrorCode): FastifyReply {
+  return reply.header('cache-control', 'no-store').redirect(`${path}?error=${code}`, 303);
+}

@@ -1,0 +1,131 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Container } from '../../container.js';
+import { ApiError } from '../../http/errors.js';
+import { parseBody } from '../../http/validation.js';
+import { recordAudit } from '../audit-log.js';
+import { readCookie } from '../cookies.js';
+import { checkFormCsrf } from '../form-csrf.js';
+import { assertSessionCsrf, SESSION_COOKIE, sessionFromRequest } from '../sessions.js';
+import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
+
+export const loginRequestSchema = z.object({
+  email: z.string().max(320),
+  password: z.string().max(1024),
+});
+
+export const loginResponseSchema = z.object({
+  object: z.literal('session'),
+  tenant_id: z.string(),
+  user_id: z.string(),
+  email: z.string(),
+  csrf_token: z.string().describe('Send as x-csrf-token on state-changing calls made with the cookie'),
+});
+
+/** `POST /login` and `POST /logout`: the dashboard session cookie for forms and API callers. */
+export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
+  app.post(
+    '/login',
+    {
+      config: {
+        openapi: {
+          summary: 'Sign in: sets the dashboard session cookie',
+          tags: ['Accounts'],
+          security: 'none',
+          body: loginRequestSchema,
+          response: loginResponseSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const form = isFormPost(request);
+      try {
+        if (form && !checkFormCsrf(request))
+          throw new ApiError('csrf_failed', 'Missing or invalid CSRF token.');
+        return await login(c, request, reply, form);
+      } catch (err) {
+        if (form) return redirectWithError(reply, '/login', formErrorCode(err));
+        throw err;
+      }
+    },
+  );
+
+  app.post(
+    '/logout',
+    {
+      config: {
+        openapi: {
+          summary: 'Sign out: ends the dashboard session',
+          tags: ['Accounts'],
+          security: 'session',
+          responseStatus: 204,
+        },
+      },
+    },
+    async (request, reply) => {
+      const session = await sessionFromRequest(c, request);
+      if (session) {
+        assertSessionCsrf(request, session);
+        await c.sessions.destroy(readCookie(request, SESSION_COOKIE));
+        await recordAudit(c.database.db, {
+          tenantId: session.tenant.id,
+          actor: `user:${session.user.id}`,
+          action: 'auth.logout',
+          target: session.user.id,
+          ip: request.ip,
+        });
+      }
+      c.sessions.clearCookie(reply);
+      reply.header('cache-control', 'no-store');
+      return isFormPost(request) ? reply.redirect('/', 303) : reply.code(204).send();
+    },
+  );
+}
+
+async function login(c: Container, request: FastifyRequest, reply: FastifyReply, form: boolean) {
+  const body = parseBody(loginRequestSchema, request.body);
+  const email = body.email.trim().toLowerCase();
+  c.loginThrottle.assertAllowed(email, request.ip);
+  const user = await c.accounts.verifyLogin(email, body.password);
+  if (!user) {
+    c.loginThrottle.recordFailure(email, request.ip);
+    const tenantId = await c.accounts.tenantIdOfEmail(email);
+    // Unknown emails are recorded without the address: it may be a mistyped password.
+    await recordAudit(c.database.db, {
+      tenantId,
+      actor: 'anonymous',
+      action: 'auth.login_failed',
+      target: tenantId === null ? null : email,
+      ip: request.ip,
+    });
+    throw new ApiError('invalid_credentials', 'Incorrect email or password.');
+  }
+  c.loginThrottle.recordSuccess(email, request.ip);
+  const session = await c.database.db.transaction().execute(async (trx) => {
+    const tenant = await trx
+      .selectFrom('tenants')
+      .select('suspended')
+      .where('id', '=', user.tenantId)
+      .executeTakeFirst();
+    if (!tenant || tenant.suspended === 1)
+      throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
+    await recordAudit(trx, {
+      tenantId: user.tenantId,
+      actor: `user:${user.id}`,
+      action: 'auth.login',
+      target: user.id,
+      ip: request.ip,
+    });
+    return c.sessions.create(user.id, user.tenantId, trx);
+  });
+  c.sessions.writeCookie(reply, session.sessionId);
+  reply.header('cache-control', 'no-store');
+  if (form) return reply.redirect('/dashboard', 303);
+  return {
+    object: 'session' as const,
+    tenant_id: user.tenantId,
+    user_id: user.id,
+    email: user.email,
+    csrf_token: session.csrfToken,
+  } satisfies z.infer<typeof loginResponseSchema>;
+}

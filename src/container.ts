@@ -4,7 +4,7 @@ import { ApiKeyAuthenticator } from './accounts/authenticator.js';
 import { FlashStore } from './accounts/flash-store.js';
 import { KeyService } from './accounts/key-service.js';
 import { LoginThrottle } from './accounts/login-throttle.js';
-import { InProcessRevocationBus, type RevocationBus } from './accounts/revocation-bus.js';
+import type { RevocationBus } from './accounts/revocation-bus.js';
 import { SessionService } from './accounts/sessions.js';
 import type { UsageMeter } from './billing/meter.js';
 import { UsageRecorder } from './billing/usage-recorder.js';
@@ -14,8 +14,11 @@ import { ModelRouter } from './gateway/model-router.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { TenantAdmin } from './operator/tenant-admin.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
-import { InProcessLimiter } from './ratelimit/in-process-limiter.js';
+import { createLimiter } from './ratelimit/create-limiter.js';
+import { withTokenLimits } from './ratelimit/token-debit.js';
 import type { RequestLimiter } from './ratelimit/types.js';
+import { closeRedis, connectRedis } from './redis/client.js';
+import { createRevocationBus } from './redis/redis-revocation-bus.js';
 import { type DatabaseHandle, openDatabase } from './storage/database.js';
 
 /** Every long-lived service, built once at boot. The only place that wires implementations together. */
@@ -70,14 +73,22 @@ export async function createContainer(
   const authenticator = new ApiKeyAuthenticator(db, config.limits.keyCacheTtlMs, (err) =>
     logger.warn({ err }, 'background key update failed'),
   );
-  const revocations: RevocationBus = new InProcessRevocationBus();
+  // One shared Redis command client (rate limits, revocation broadcast) when SIMO_REDIS_URL is set.
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
+  const revocations = await createRevocationBus({
+    redisUrl: config.redisUrl,
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    logger,
+    onResync: () => authenticator.clear(),
+  });
   revocations.subscribe((event) =>
     event.kind === 'key'
       ? authenticator.invalidateKey(event.keyId)
       : authenticator.invalidateTenant(event.tenantId),
   );
   const meter = new UsageRecorder(db, logger);
-  const limiter = new InProcessLimiter(config.plans);
+  const limiter = createLimiter({ config, logger, metrics, ...(redis ? { redis } : {}) });
   const accounts = new AccountService(db, {
     signupPlan: config.signup.plan,
     plans: Object.keys(config.plans),
@@ -96,7 +107,7 @@ export async function createContainer(
     authenticator,
     accounts,
     limiter,
-    meter,
+    meter: withTokenLimits(meter, limiter, config.plans),
     revocations,
     sessions: new SessionService(db, { publicUrl: config.publicUrl }),
     flash: new FlashStore(),
@@ -111,6 +122,7 @@ export async function createContainer(
         await meter.flush();
         await limiter.close();
         await revocations.close();
+        if (redis) await closeRedis(redis);
         await Promise.all([...providers.values()].map((p) => p.adapter.close()));
         await database.close();
       })();

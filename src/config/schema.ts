@@ -88,8 +88,22 @@ export const configSchema = z
         keyCacheTtlMs: z.number().int().nonnegative().default(30_000),
         /** Upper bound on waiting for in-flight requests at shutdown. */
         shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+        /** Per-tenant rate limiting; off only for deployments that limit at their own edge (and benchmarks). */
+        rateLimiting: z.boolean().default(true),
+        /** Failed API-key authentications per client address and minute before the address gets 429s. */
+        authFailuresPerMinute: z.number().int().positive().default(20),
       })
-      .default({ maxBodyBytes: 4 * 1024 * 1024, keyCacheTtlMs: 30_000, shutdownGraceMs: 10_000 }),
+      .default({
+        maxBodyBytes: 4 * 1024 * 1024,
+        keyCacheTtlMs: 30_000,
+        shutdownGraceMs: 10_000,
+        rateLimiting: true,
+        authFailuresPerMinute: 20,
+      }),
+    /** Shared state of all replicas (with `redisUrl`): every key starts with `keyPrefix`. */
+    redis: z
+      .object({ keyPrefix: z.string().default('simo:') })
+      .default({ keyPrefix: 'simo:' }),
     webhooks: z.object({ allowPrivate: z.boolean().default(false) }).default({ allowPrivate: false }),
   })
   .superRefine((cfg, ctx) => {

@@ -1,53 +1,75 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyScope } from '../accounts/api-key-store.js';
-import { type ApiKeyAuthenticator, extractApiKey } from '../accounts/authenticator.js';
-import type { LimitDecision, RequestLimiter } from '../ratelimit/types.js';
+import { type ApiKeyAuthenticator, type AuthContext, extractApiKey } from '../accounts/authenticator.js';
+import type { AuditSignals } from '../audit-flags/audit-signals.js';
+import { rateLimitHeaders } from '../ratelimit/headers.js';
+import type { RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from './errors.js';
 
-/** Rate-limit headers: ours (the contract) and OpenAI's, so OpenAI-aware clients throttle themselves. */
-export function rateLimitHeaders(d: LimitDecision, nowMs = Date.now()): Record<string, string> {
-  const resetIn = Math.max(0, d.resetAt - Math.floor(nowMs / 1000));
-  const headers: Record<string, string> = {
-    'x-ratelimit-limit': String(d.limit),
-    'x-ratelimit-remaining': String(d.remaining),
-    'x-ratelimit-reset': String(d.resetAt),
-    'x-ratelimit-limit-requests': String(d.limit),
-    'x-ratelimit-remaining-requests': String(d.remaining),
-    'x-ratelimit-reset-requests': formatDuration(resetIn),
-  };
-  if (!d.allowed && d.retryAfter !== undefined) headers['retry-after'] = String(d.retryAfter);
-  return headers;
-}
+export { formatDuration, rateLimitHeaders } from '../ratelimit/headers.js';
 
-/** OpenAI's duration style: `1s`, `6m0s`. */
-export function formatDuration(seconds: number): string {
-  const m = Math.floor(seconds / 60);
-  const s = seconds % 60;
-  return m > 0 ? `${m}m${s}s` : `${s}s`;
+/**
+ * Counts the request against the tenant's limits and sets the rate-limit headers on the reply
+ * (they flow into streamed responses too, which copy `reply.getHeaders()`); throws the 429.
+ */
+export async function enforceRateLimit(
+  limiter: RequestLimiter,
+  auth: AuthContext,
+  reply: FastifyReply,
+): Promise<void> {
+  const decision = await limiter.check(auth);
+  const headers = rateLimitHeaders(decision);
+  reply.headers(headers);
+  if (decision.allowed) return;
+  const what =
+    decision.refusedBy === 'tokens'
+      ? `${decision.tokens?.limit ?? 0} tokens per minute`
+      : `${decision.limit} requests per minute`;
+  throw new ApiError(
+    'rate_limit_exceeded',
+    `Rate limit reached: ${what}. Retry after ${decision.retryAfter ?? 1} seconds.`,
+    null,
+    headers,
+  );
 }
 
 /**
- * The pre-handler of every API-key route: authenticates, checks the key's scope, then counts the
- * request against the tenant's rate limit. Headers are set on the reply before anything is sent.
+ * The pre-handler of every API-key route: refuses addresses that failed to authenticate too often,
+ * authenticates, checks the key's scope, then counts the request against the tenant's rate limit.
+ * Headers are set on the reply before anything is sent.
  */
 export function apiKeyAuth(
-  deps: { authenticator: ApiKeyAuthenticator; limiter: RequestLimiter },
+  deps: { authenticator: ApiKeyAuthenticator; limiter: RequestLimiter; auditSignals?: AuditSignals },
   scope: ApiKeyScope,
 ) {
   return async function authenticateApiKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const auth = await deps.authenticator.authenticate(extractApiKey(request.headers));
-    if (!auth.key.scopes.includes(scope))
-      throw new ApiError('key_scope', `This API key does not have the '${scope}' scope.`);
-    request.auth = auth;
-    const decision = await deps.limiter.check(auth);
-    const headers = rateLimitHeaders(decision);
-    reply.headers(headers);
-    if (!decision.allowed)
+    // Key guessing: an address with too many recent failures is refused before its key is looked at.
+    const blocked = deps.limiter.guardAddress(request.ip);
+    if (blocked) {
+      const headers = rateLimitHeaders(blocked);
       throw new ApiError(
         'rate_limit_exceeded',
-        `Rate limit reached: ${decision.limit} requests per minute. Retry after ${decision.retryAfter ?? 1} seconds.`,
+        `Too many failed authentications from your address. Retry after ${blocked.retryAfter ?? 1} seconds.`,
         null,
         headers,
       );
+    }
+    let auth: AuthContext;
+    const presented = extractApiKey(request.headers);
+    try {
+      auth = await deps.authenticator.authenticate(presented);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'invalid_api_key') {
+        deps.auditSignals?.onAuthFailure(request.ip, presented);
+        await deps.limiter.recordAuthFailure(request.ip);
+      }
+      throw err;
+    }
+    request.auth = auth;
+    deps.auditSignals?.onRequest(auth, request.ip);
+    // Counted before the scope check, so a refused scope still answers with the tenant's headers.
+    await enforceRateLimit(deps.limiter, auth, reply);
+    if (!auth.key.scopes.includes(scope))
+      throw new ApiError('key_scope', `This API key does not have the '${scope}' scope.`);
   };
 }

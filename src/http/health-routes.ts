@@ -12,6 +12,8 @@ export function registerHealthRoutes(app: FastifyInstance, c: Container): void {
     } catch {
       checks.database = 'unreachable';
     }
+    // 'degraded' (Redis unreachable, per-process fallback) still serves, so it does not fail readiness.
+    checks.rate_limiter = c.limiter.status();
     const ready = checks.database === 'ok';
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });

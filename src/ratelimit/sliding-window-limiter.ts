@@ -1,0 +1,123 @@
+import type { AuthContext } from '../accounts/authenticator.js';
+import type { PlanConfig } from '../config/schema.js';
+import { rpmFor, tpmFor } from './policy.js';
+import type { LimitDecision, LimiterStatus, LogState, RequestLimiter, WindowStore } from './types.js';
+
+export interface SlidingWindowLimiterOptions {
+  plans: Record<string, PlanConfig>;
+  store: WindowStore;
+  /** Must equal the store's window; 60 s for per-minute limits. */
+  windowMs?: number;
+  /** Failed authentications per address and window before the address is refused. */
+  authFailureLimit?: number;
+  /** Clock in milliseconds, for header times (tests inject one). */
+  now?: () => number;
+}
+
+/**
+ * The tenant rate limiter: sliding-window logs (see docs/rate-limits.md) over a `WindowStore`,
+ * in process or in Redis. Turns the store's relative times into the header values.
+ */
+export class SlidingWindowLimiter implements RequestLimiter {
+  private readonly plans: Record<string, PlanConfig>;
+  private readonly store: WindowStore;
+  private readonly windowMs: number;
+  private readonly authFailureLimit: number;
+  private readonly now: () => number;
+  /** Addresses refused until the given time; local, so a valid key costs no round trip here. */
+  private readonly blocked = new Map<string, number>();
+
+  constructor(opts: SlidingWindowLimiterOptions) {
+    this.plans = opts.plans;
+    this.store = opts.store;
+    this.windowMs = opts.windowMs ?? 60_000;
+    this.authFailureLimit = opts.authFailureLimit ?? 20;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async check(auth: AuthContext): Promise<LimitDecision> {
+    const limit = rpmFor(auth, this.plans);
+    const tpm = tpmFor(auth, this.plans);
+    const tenantId = auth.tenant.id;
+    const result = await this.store.admit({
+      key: `req:${tenantId}`,
+      limit,
+      ...(tpm ? { tokens: { key: `tok:${tenantId}`, limit: tpm } } : {}),
+    });
+    const now = this.now();
+    // On a token refusal, the reset and Retry-After are the token window's: that is when a retry succeeds.
+    const refusing = result.refusedBy === 'tokens' && result.tokens ? result.tokens : result.requests;
+    const decision = this.decide(result.allowed, limit, result.requests.total, refusing, now);
+    if (result.refusedBy) decision.refusedBy = result.refusedBy;
+    if (tpm && result.tokens)
+      decision.tokens = {
+        limit: tpm,
+        remaining: Math.max(0, tpm - result.tokens.total),
+        resetAt: resetAtOf(now, result.tokens.freeInMs),
+        resetAfter: Math.ceil(result.tokens.freeInMs / 1000),
+      };
+    return decision;
+  }
+
+  async recordTokens(auth: AuthContext, tokens: number): Promise<void> {
+    const tpm = tpmFor(auth, this.plans);
+    if (!tpm || !(tokens > 0)) return;
+    await this.store.addTokens(`tok:${auth.tenant.id}`, Math.ceil(tokens), tpm);
+  }
+
+  guardAddress(address: string): LimitDecision | undefined {
+    const until = this.blocked.get(address);
+    if (until === undefined) return undefined;
+    const now = this.now();
+    if (until <= now) {
+      this.blocked.delete(address);
+      return undefined;
+    }
+    const decision = this.decide(
+      false,
+      this.authFailureLimit,
+      this.authFailureLimit,
+      {
+        total: this.authFailureLimit,
+        freeInMs: until - now,
+      },
+      now,
+    );
+    decision.refusedBy = 'auth_failures';
+    return decision;
+  }
+
+  async recordAuthFailure(address: string): Promise<void> {
+    const state = await this.store.hit(`ip:${address}`, this.authFailureLimit);
+    if (state.total >= this.authFailureLimit) this.blocked.set(address, this.now() + state.freeInMs);
+  }
+
+  status(): LimiterStatus {
+    return this.store.status();
+  }
+
+  async close(): Promise<void> {
+    this.blocked.clear();
+    await this.store.close();
+  }
+
+  private decide(allowed: boolean, limit: number, count: number, free: LogState, now: number): LimitDecision {
+    const decision: LimitDecision = {
+      allowed,
+      limit,
+      remaining: Math.max(0, limit - count),
+      resetAt: resetAtOf(now, free.freeInMs),
+      resetAfter: Math.ceil(free.freeInMs / 1000),
+      windowSeconds: Math.round(this.windowMs / 1000),
+    };
+    if (!allowed) {
+      // Both describe one instant: Retry-After from now, Reset as a Unix second (each rounded up).
+      decision.retryAfter = Math.max(1, decision.resetAfter);
+      decision.retryAfterMs = Math.max(1, free.freeInMs);
+    }
+    return decision;
+  }
+}
+
+/** The Unix second at (or just after) which the window frees up; never in the past. */
+const resetAtOf = (now: number, freeInMs: number) => Math.ceil((now + freeInMs) / 1000);

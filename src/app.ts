@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import FindMyWay from 'find-my-way';
+import { registerBillingRoutes } from './billing/routes/index.js';
 import type { Container } from './container.js';
 import { registerGatewayRoutes } from './gateway/routes/index.js';
 import { installErrorHandling } from './http/error-handler.js';
@@ -67,6 +68,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerHealthRoutes(app, container);
   registerAccountRoutes(app, container);
   registerOperatorRoutes(app, container);
+  registerBillingRoutes(app, container);
   registerGatewayRoutes(app, container);
   return app;
 }

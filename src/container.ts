@@ -6,8 +6,12 @@ import { KeyService } from './accounts/key-service.js';
 import { LoginThrottle } from './accounts/login-throttle.js';
 import type { RevocationBus } from './accounts/revocation-bus.js';
 import { SessionService } from './accounts/sessions.js';
+import { BillingService } from './billing/billing-service.js';
+import { CreditMeter } from './billing/credit-meter.js';
+import { InvoiceService } from './billing/invoices.js';
 import type { UsageMeter } from './billing/meter.js';
-import { UsageRecorder } from './billing/usage-recorder.js';
+import { usdToMicros } from './billing/money.js';
+import { TokenCounter } from './billing/token-counter.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { ModelRouter } from './gateway/model-router.js';
@@ -34,6 +38,8 @@ export interface Container {
   accounts: AccountService;
   limiter: RequestLimiter;
   meter: UsageMeter;
+  /** Credits, balances, usage reports and invoices. */
+  billing: BillingService;
   /** Tells every replica about rotated/revoked keys and changed tenants. */
   revocations: RevocationBus;
   /** Dashboard sessions (cookie `simo_session`). */
@@ -87,12 +93,27 @@ export async function createContainer(
       ? authenticator.invalidateKey(event.keyId)
       : authenticator.invalidateTenant(event.tenantId),
   );
-  const meter = new UsageRecorder(db, logger);
+  const meter = new CreditMeter(db, new TokenCounter(), logger, {
+    thresholds: config.usageThresholds,
+    walDir: config.dataDir,
+  });
+  // Usage written ahead by a process that crashed is billed before this one serves anything.
+  await meter.recover();
+  const invoices = new InvoiceService(db, meter, logger);
+  const billing = new BillingService(db, meter, invoices, usdToMicros(config.signup.trialCredits));
+  // The previous month is invoiced once it is over: checked at boot and hourly, idempotent everywhere.
+  const closeMonth = () =>
+    invoices
+      .closePreviousMonth()
+      .catch((err: unknown) => logger.error({ err }, 'monthly invoice close failed'));
+  void closeMonth();
+  const invoiceTimer = setInterval(closeMonth, 3_600_000);
+  invoiceTimer.unref();
   const limiter = createLimiter({ config, logger, metrics, ...(redis ? { redis } : {}) });
   const accounts = new AccountService(db, {
     signupPlan: config.signup.plan,
     plans: Object.keys(config.plans),
-    onTenantCreated: [],
+    onTenantCreated: [billing.grantTrial],
   });
 
   let closed: Promise<void> | undefined;
@@ -108,6 +129,7 @@ export async function createContainer(
     accounts,
     limiter,
     meter: withTokenLimits(meter, limiter, config.plans),
+    billing,
     revocations,
     sessions: new SessionService(db, { publicUrl: config.publicUrl }),
     flash: new FlashStore(),
@@ -119,7 +141,8 @@ export async function createContainer(
     }),
     close() {
       closed ??= (async () => {
-        await meter.flush();
+        clearInterval(invoiceTimer);
+        await meter.close();
         await limiter.close();
         await revocations.close();
         if (redis) await closeRedis(redis);

@@ -7,8 +7,9 @@ export interface AdmissionRequest {
   requestId: string;
   model: ModelConfig;
   endpoint: 'chat.completions' | 'embeddings';
-  /** Upper bound of the tokens this request may cost, for reservations. */
+  /** Upper bound of the prompt's tokens, for the reservation. */
   estimatedPromptTokens: number;
+  /** The client's max tokens; 0 when it gave none (the meter then assumes a default cap). */
   maxCompletionTokens: number;
   streamed: boolean;
 }
@@ -21,7 +22,7 @@ export interface UsageOutcome {
   answered: boolean;
   provider: string | null;
   upstreamModel: string | null;
-  /** From the upstream; null when it sent none (then the meter estimates from the text). */
+  /** From the upstream; null when it sent none (then the meter counts tokens from the text). */
   usage: { promptTokens: number; completionTokens: number } | null;
   /** Text to count tokens from when `usage` is null. */
   promptText: string;
@@ -29,17 +30,30 @@ export interface UsageOutcome {
   latencyMs: number;
 }
 
-/** One admitted request. `settle` must be called exactly once, whatever happens. */
+/**
+ * One admitted request. `settle` records it; only the first call counts, so a route may call it again
+ * from an error path without double billing. The returned promise resolves once the record is durable
+ * (written ahead to disk): await it before the response completes.
+ */
 export interface MeterTicket {
-  settle(outcome: UsageOutcome): void;
+  settle(outcome: UsageOutcome): Promise<void>;
 }
 
 /**
- * The gateway's view of billing: admit (checks credit, reserves) before the upstream call,
- * settle (records usage, debits) after it.
+ * The gateway's view of billing: admit (checks credit, reserves an estimate) before the upstream call,
+ * settle (records usage, debits the actual cost) after it. `admit` throws a 402 ApiError when the
+ * tenant's balance is exhausted.
  */
 export interface UsageMeter {
   admit(req: AdmissionRequest): Promise<MeterTicket>;
-  /** Writes what is buffered; called at shutdown. */
+  /** Writes what is buffered; called before reports and at shutdown. */
   flush(): Promise<void>;
+}
+
+/** A meter that records nothing and admits everything: the baseline for measuring metering's cost. */
+export class NoopMeter implements UsageMeter {
+  async admit(): Promise<MeterTicket> {
+    return { settle: async () => undefined };
+  }
+  async flush(): Promise<void> {}
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
+import { registerBillingCommands } from './billing-commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { registerDatabaseCommands } from './database-commands.js';
 import { registerTenantCommands } from './tenant-commands.js';
@@ -19,6 +20,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
   registerDatabaseCommands(program, env);
   registerTenantCommands(program, env);
   registerConfigCommands(program, env);
+  registerBillingCommands(program, env);
   return program;
 }
 

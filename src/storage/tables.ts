@@ -93,6 +93,47 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+/** Append-only money movements. Positive amounts add credit, usage debits are negative. */
+export interface CreditLedgerTable {
+  id: Generated<number>;
+  tenant_id: string;
+  /** `trial` | `grant` | `adjustment` | `usage`. */
+  kind: string;
+  amount_micros: number;
+  /** Makes every movement safe to retry: `usage:<request id>`, `trial:<tenant id>`, a caller's key. */
+  idempotency_key: string;
+  request_id: string | null;
+  actor: string | null;
+  note: string | null;
+  created_at: number;
+}
+
+/** Running totals of the ledger per tenant, updated in the same transaction as each ledger row. */
+export interface CreditBalancesTable {
+  tenant_id: string;
+  granted_micros: number;
+  consumed_micros: number;
+  /** JSON array of the usage thresholds already announced in the current grant period. */
+  thresholds_fired: string;
+  updated_at: number;
+}
+
+/** A closed month of one tenant's usage. */
+export interface InvoicesTable {
+  id: string;
+  tenant_id: string;
+  /** `YYYY-MM` (UTC). */
+  period: string;
+  status: string;
+  currency: string;
+  total_micros: number;
+  /** JSON array of per-model lines. */
+  lines: string;
+  period_start: number;
+  period_end: number;
+  created_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -100,6 +141,9 @@ export interface Database {
   usage_records: UsageRecordsTable;
   outbox_events: OutboxEventsTable;
   audit_log: AuditLogTable;
+  credit_ledger: CreditLedgerTable;
+  credit_balances: CreditBalancesTable;
+  invoices: InvoicesTable;
   sessions: SessionsTable;
 }
 
@@ -111,3 +155,5 @@ export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type UsageRecordRow = Selectable<UsageRecordsTable>;
 export type NewUsageRecordRow = Insertable<UsageRecordsTable>;
+export type CreditBalanceRow = Selectable<CreditBalancesTable>;
+export type InvoiceRow = Selectable<InvoicesTable>;

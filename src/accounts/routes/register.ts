@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { formatMicros, usdToMicros } from '../../billing/money.js';
+import { formatMicros } from '../../billing/money.js';
 import type { Container } from '../../container.js';
 import { parseBody } from '../../http/validation.js';
 import { checkFormCsrf } from '../form-csrf.js';
@@ -70,7 +70,7 @@ async function signUpByApi(c: Container, request: FastifyRequest, reply: Fastify
       key_id: account.keyId,
       api_key: account.apiKey,
       plan: account.tenant.plan,
-      credits: formatMicros(usdToMicros(c.config.signup.trialCredits)),
+      credits: formatMicros(await c.billing.balanceMicros(account.tenant.id)),
       base_url: `${c.config.publicUrl}/v1`,
     } satisfies z.infer<typeof registerResponseSchema>);
 }

@@ -1,0 +1,286 @@
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Db } from '../accounts/tenant-store.js';
+import { ApiError } from '../http/errors.js';
+import type { NewUsageRecordRow } from '../storage/tables.js';
+import { balanceOf, readTotals } from './credit-store.js';
+import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from './meter.js';
+import { costMicros } from './money.js';
+import type { TokenCounter } from './token-counter.js';
+import { UsageWal } from './usage-wal.js';
+import { type CommittedTotals, writeUsageBatch } from './usage-writer.js';
+
+/** Tuning of the meter; the defaults suit production. */
+export interface CreditMeterOptions {
+  /** Fractions of granted credit that raise `usage.threshold_reached`. */
+  thresholds: readonly number[];
+  /** Where write-ahead segments live (the data dir). */
+  walDir: string;
+  /** A batch is written this long after its first record… */
+  flushDelayMs?: number;
+  /** …or as soon as it holds this many. */
+  maxBatch?: number;
+  /** How long a tenant's balance read from the database is trusted before it is read again. */
+  balanceTtlMs?: number;
+}
+
+/** Completion tokens reserved for a request that sets no max tokens: up to the context window, at most this. */
+export const DEFAULT_COMPLETION_CAP = 4096;
+
+/**
+ * What this process knows about a tenant's credit. `balance` is the database's (granted − consumed);
+ * `pending` is usage settled here but not yet committed; `reserved` is the estimate of requests in flight.
+ * Admission allows a request while balance − pending − reserved > 0.
+ */
+interface TenantCredit {
+  balance: number;
+  pending: number;
+  reserved: number;
+  loadedAt: number;
+  /** Bumped by every commit or invalidation, so a slower read that started earlier is discarded. */
+  epoch: number;
+  loading: Promise<void> | null;
+}
+
+interface Buffered {
+  row: NewUsageRecordRow;
+  /** Settled in this process (counted in `pending`), as opposed to replayed from a crashed one. */
+  live: boolean;
+}
+
+/**
+ * The platform's meter: credit admission with in-flight reservations, exactly one usage record per
+ * admitted request, written ahead to disk before the response completes and batched into the database
+ * (record + debit + thresholds in one transaction per batch) off the hot path.
+ *
+ * Reservations live in this process: with several replicas, each bounds overspending by its own
+ * requests in flight, and sees the others' debits once they commit and its balance cache expires.
+ */
+export class CreditMeter implements UsageMeter {
+  private readonly tenants = new Map<string, TenantCredit>();
+  private readonly wal: UsageWal;
+  private buffer: Buffered[] = [];
+  /** Segments whose records are in `buffer` again after a failed write, deleted after the next commit. */
+  private retained: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly flushDelayMs: number;
+  private readonly maxBatch: number;
+  private readonly balanceTtlMs: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly tokens: TokenCounter,
+    private readonly logger: Logger,
+    private readonly opts: CreditMeterOptions,
+  ) {
+    mkdirSync(opts.walDir, { recursive: true });
+    this.wal = new UsageWal(opts.walDir);
+    this.flushDelayMs = opts.flushDelayMs ?? 50;
+    this.maxBatch = opts.maxBatch ?? 500;
+    this.balanceTtlMs = opts.balanceTtlMs ?? 1000;
+  }
+
+  /** Replays write-ahead segments left by crashed processes; run once at start-up, before serving. */
+  async recover(): Promise<number> {
+    let replayed = 0;
+    for (const path of UsageWal.orphans(this.opts.walDir)) {
+      const rows = UsageWal.read(path);
+      await writeUsageBatch(this.db, rows, this.opts.thresholds);
+      this.wal.remove([path]);
+      replayed += rows.length;
+    }
+    if (replayed > 0)
+      this.logger.info({ records: replayed }, 'replayed usage records written ahead before a crash');
+    return replayed;
+  }
+
+  async admit(req: AdmissionRequest): Promise<MeterTicket> {
+    const tenantId = req.auth.tenant.id;
+    const credit = await this.credit(tenantId);
+    if (credit.balance - credit.pending - credit.reserved <= 0)
+      throw new ApiError(
+        'insufficient_credits',
+        'Your credit balance is exhausted. Add credits to continue using the API.',
+      );
+    const { pricing, contextWindow } = req.model;
+    const completionCap =
+      req.maxCompletionTokens > 0 ? req.maxCompletionTokens : Math.min(contextWindow, DEFAULT_COMPLETION_CAP);
+    const reservation = costMicros(
+      req.estimatedPromptTokens,
+      completionCap,
+      pricing.inputPerMTok,
+      pricing.outputPerMTok,
+    );
+    credit.reserved += reservation;
+
+    let settled = false;
+    return {
+      settle: async (outcome) => {
+        if (settled) return;
+        settled = true;
+        let row: NewUsageRecordRow;
+        try {
+          row = await this.recordOf(req, outcome);
+        } finally {
+          credit.reserved -= reservation;
+        }
+        credit.pending += Number(row.cost_micros);
+        this.wal.append(row);
+        this.enqueue({ row, live: true });
+      },
+    };
+  }
+
+  /** Forgets a tenant's cached balance (after a grant), so the next admission reads it again. */
+  invalidate(tenantId: string): void {
+    const credit = this.tenants.get(tenantId);
+    if (credit) {
+      credit.loadedAt = 0;
+      credit.epoch++;
+    }
+  }
+
+  /** What this process has reserved for a tenant's requests in flight. */
+  reservedFor(tenantId: string): number {
+    return this.tenants.get(tenantId)?.reserved ?? 0;
+  }
+
+  /** Usage settled here but not committed yet. */
+  pendingFor(tenantId: string): number {
+    return this.tenants.get(tenantId)?.pending ?? 0;
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.buffer;
+    this.buffer = [];
+    const segment = this.wal.rotate();
+    const segments = [...this.retained, ...(segment ? [segment] : [])];
+    this.retained = [];
+    this.writing = this.writing.then(() => this.write(batch, segments));
+    return this.writing;
+  }
+
+  /** Writes what is buffered and closes the write-ahead log; the meter must not be used afterwards. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.wal.close();
+  }
+
+  private async write(batch: Buffered[], segments: string[]): Promise<void> {
+    if (batch.length === 0) {
+      this.wal.remove(segments);
+      return;
+    }
+    let totals: Map<string, CommittedTotals>;
+    try {
+      totals = await writeUsageBatch(
+        this.db,
+        batch.map((b) => b.row),
+        this.opts.thresholds,
+      );
+    } catch (err) {
+      // Keep the records (and their segments, for a crash meanwhile) and try again shortly.
+      this.logger.error({ err, records: batch.length }, 'failed to write usage records; will retry');
+      this.buffer = [...batch, ...this.buffer];
+      this.retained.push(...segments);
+      this.timer ??= setTimeout(() => void this.flush(), 1000);
+      return;
+    }
+    this.wal.remove(segments);
+    for (const b of batch) {
+      if (!b.live) continue;
+      const credit = this.tenants.get(b.row.tenant_id);
+      if (credit) credit.pending -= Number(b.row.cost_micros);
+    }
+    for (const [tenantId, t] of totals) {
+      const credit = this.tenants.get(tenantId);
+      if (!credit) continue;
+      credit.balance = balanceOf({ grantedMicros: t.grantedMicros, consumedMicros: t.consumedMicros });
+      credit.loadedAt = Date.now();
+      credit.epoch++;
+    }
+  }
+
+  private enqueue(b: Buffered): void {
+    this.buffer.push(b);
+    if (this.buffer.length >= this.maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushDelayMs);
+  }
+
+  private async credit(tenantId: string): Promise<TenantCredit> {
+    let credit = this.tenants.get(tenantId);
+    if (!credit) {
+      credit = { balance: 0, pending: 0, reserved: 0, loadedAt: 0, epoch: 0, loading: null };
+      this.tenants.set(tenantId, credit);
+    }
+    if (Date.now() - credit.loadedAt > this.balanceTtlMs) {
+      const c = credit;
+      c.loading ??= (async () => {
+        const epoch = c.epoch;
+        try {
+          const totals = await readTotals(this.db, tenantId);
+          if (c.epoch === epoch) {
+            c.balance = balanceOf(totals);
+            c.loadedAt = Date.now();
+          }
+        } finally {
+          c.loading = null;
+        }
+      })();
+      await c.loading;
+    }
+    return credit;
+  }
+
+  private async countTokens(modelId: string, text: string): Promise<number> {
+    try {
+      return await this.tokens.count(modelId, text);
+    } catch (err) {
+      // A tokenizer that cannot load must not lose the record: fall back to ~4 characters per token.
+      this.logger.error({ err }, 'tokenizer failed; estimating tokens from characters');
+      return Math.ceil(text.length / 4);
+    }
+  }
+
+  private async recordOf(req: AdmissionRequest, o: UsageOutcome): Promise<NewUsageRecordRow> {
+    let prompt = 0;
+    let completion = 0;
+    const estimated = o.answered && o.usage === null;
+    if (o.answered && o.usage) {
+      prompt = o.usage.promptTokens;
+      completion = o.usage.completionTokens;
+    } else if (estimated) {
+      [prompt, completion] = await Promise.all([
+        this.countTokens(req.model.id, o.promptText),
+        this.countTokens(req.model.id, o.completionText),
+      ]);
+    }
+    return {
+      request_id: req.requestId,
+      tenant_id: req.auth.tenant.id,
+      key_id: req.auth.key.id,
+      model: req.model.id,
+      provider: o.provider,
+      upstream_model: o.upstreamModel,
+      endpoint: req.endpoint,
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      cost_micros: costMicros(
+        prompt,
+        completion,
+        req.model.pricing.inputPerMTok,
+        req.model.pricing.outputPerMTok,
+      ),
+      status: o.status,
+      streamed: req.streamed ? 1 : 0,
+      estimated: estimated ? 1 : 0,
+      latency_ms: Math.max(0, Math.round(o.latencyMs)),
+      created_at: Date.now(),
+    };
+  }
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+const usd = z.string().describe('USD amount as a decimal string with six decimals, e.g. "4.999875"');
+
+export const balanceSchema = z.object({
+  object: z.literal('balance'),
+  balance: usd,
+  currency: z.literal('USD'),
+  granted: usd,
+  consumed: usd,
+  reserved: usd,
+  available: usd,
+  balance_micros: z.number().int(),
+});
+
+export const usageQuerySchema = z.object({
+  from: z
+    .string()
+    .max(40)
+    .optional()
+    .describe(
+      'Start, inclusive: YYYY-MM-DD, an ISO 8601 time, or Unix seconds. Default: start of this month.',
+    ),
+  to: z
+    .string()
+    .max(40)
+    .optional()
+    .describe(
+      'End: YYYY-MM-DD (that whole day included), an ISO 8601 time, or Unix seconds (exclusive). Default: now.',
+    ),
+  group_by: z.enum(['model', 'day']).default('model'),
+});
+
+const usageRowSchema = z.object({
+  day: z.string().optional().describe('YYYY-MM-DD (UTC), with group_by=day'),
+  model: z.string(),
+  requests: z.number().int(),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  cost: usd,
+});
+
+export const usageReportSchema = z.object({
+  object: z.literal('list'),
+  from: z.string(),
+  to: z.string(),
+  group_by: z.enum(['model', 'day']),
+  data: z.array(usageRowSchema),
+  total: usageRowSchema.omit({ day: true, model: true }),
+});
+
+const invoiceLineSchema = z.object({
+  model: z.string(),
+  requests: z.number().int(),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  amount: usd,
+  amount_micros: z.number().int(),
+});
+
+export const invoiceSchema = z.object({
+  id: z.string(),
+  object: z.literal('invoice'),
+  tenant_id: z.string(),
+  period: z.string().describe('YYYY-MM (UTC)'),
+  status: z.string(),
+  currency: z.string(),
+  total: usd,
+  total_micros: z.number().int(),
+  lines: z.array(invoiceLineSchema),
+  period_start: z.string(),
+  period_end: z.string(),
+  created: z.number().int(),
+});
+
+export const invoiceListSchema = z.object({ object: z.literal('list'), data: z.array(invoiceSchema) });
+
+export const invoiceParams = z.object({ id: z.string().max(80) });
+export const invoiceQuerySchema = z.object({ format: z.enum(['json', 'html']).default('json') });
+
+export const grantRequestSchema = z.object({
+  amount: z
+    .union([z.number(), z.string().max(24)])
+    .describe('USD, up to six decimals; negative for a correction (adjustment)'),
+  note: z.string().max(500).optional(),
+});
+
+export const grantResponseSchema = z.object({
+  object: z.literal('credit_grant'),
+  tenant_id: z.string(),
+  kind: z.enum(['grant', 'adjustment']),
+  amount: usd,
+  applied: z.boolean(),
+  balance: balanceSchema,
+});
+
+export const closeRequestSchema = z.object({
+  period: z.string().max(7).describe('YYYY-MM (UTC)'),
+});
+
+export const closeResponseSchema = z.object({
+  object: z.literal('invoice_close'),
+  period: z.string(),
+  created: z.number().int(),
+  data: z.array(invoiceSchema),
+});

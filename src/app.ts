@@ -11,6 +11,7 @@ import { registerAccountRoutes } from './accounts/routes/index.js';
 import { registerOperatorRoutes } from './operator/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
 import { randomBase62 } from './shared/ids.js';
+import { registerWebhookRoutes } from './webhooks/routes/index.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -67,6 +68,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerMetrics(app, container);
   registerHealthRoutes(app, container);
   registerAccountRoutes(app, container);
+  registerWebhookRoutes(app, container);
   registerOperatorRoutes(app, container);
   registerBillingRoutes(app, container);
   registerGatewayRoutes(app, container);

@@ -80,6 +80,9 @@ function applyEnv(raw: Record<string, unknown>, env: Env): ConfigInput {
   set('redisUrl', env.SIMO_REDIS_URL);
   set('adminToken', env.SIMO_ADMIN_TOKEN);
   set('logLevel', env.LOG_LEVEL);
+  if (env.SIMO_SECRET_KEY) {
+    cfg.secrets = { ...((cfg.secrets ?? {}) as Record<string, unknown>), encryptionKey: env.SIMO_SECRET_KEY };
+  }
   if (env.SIMO_WEBHOOK_ALLOW_PRIVATE) {
     const webhooks = (cfg.webhooks ?? {}) as Record<string, unknown>;
     cfg.webhooks = {

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyScope } from '../accounts/api-key-store.js';
 import { type ApiKeyAuthenticator, type AuthContext, extractApiKey } from '../accounts/authenticator.js';
+import type { AuditSignals } from '../audit-flags/audit-signals.js';
 import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from './errors.js';
@@ -38,7 +39,7 @@ export async function enforceRateLimit(
  * Headers are set on the reply before anything is sent.
  */
 export function apiKeyAuth(
-  deps: { authenticator: ApiKeyAuthenticator; limiter: RequestLimiter },
+  deps: { authenticator: ApiKeyAuthenticator; limiter: RequestLimiter; auditSignals?: AuditSignals },
   scope: ApiKeyScope,
 ) {
   return async function authenticateApiKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -54,14 +55,18 @@ export function apiKeyAuth(
       );
     }
     let auth: AuthContext;
+    const presented = extractApiKey(request.headers);
     try {
-      auth = await deps.authenticator.authenticate(extractApiKey(request.headers));
+      auth = await deps.authenticator.authenticate(presented);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'invalid_api_key')
+      if (err instanceof ApiError && err.code === 'invalid_api_key') {
+        deps.auditSignals?.onAuthFailure(request.ip, presented);
         await deps.limiter.recordAuthFailure(request.ip);
+      }
       throw err;
     }
     request.auth = auth;
+    deps.auditSignals?.onRequest(auth, request.ip);
     // Counted before the scope check, so a refused scope still answers with the tenant's headers.
     await enforceRateLimit(deps.limiter, auth, reply);
     if (!auth.key.scopes.includes(scope))

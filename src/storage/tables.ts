@@ -68,6 +68,83 @@ export interface OutboxEventsTable {
   /** The full event body as delivered: JSON text. */
   payload: string;
   created_at: number;
+  /** When the webhook dispatcher turned the event into deliveries; null until then. */
+  fanned_out_at: number | null;
+}
+
+/** A tenant's webhook endpoint. The signing secret is stored encrypted (AES-256-GCM), never in clear. */
+export interface WebhooksTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  /** JSON array of subscribed event types; `["*"]` means all. */
+  events: string;
+  secret_ciphertext: string;
+  enabled: number;
+  disabled_reason: string | null;
+  disabled_at: number | null;
+  consecutive_failures: number;
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+/** One event to one endpoint; retried until it succeeds or is given up. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  /** pending | succeeded | failed | cancelled */
+  status: string;
+  /** Attempts ever started, including those of manual redeliveries. */
+  attempts: number;
+  /** Start of the current retry round (creation or the last manual redelivery). */
+  round_started_at: number;
+  round_attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  locked_by: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The log of every delivery attempt. */
+export interface WebhookDeliveryAttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  webhook_id: string;
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  attempted_at: number;
+  succeeded: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  /** At most 1 KB of the receiver's response body. */
+  response_excerpt: string | null;
+  /** When the next retry is due after this attempt; null when none follows. */
+  next_attempt_at: number | null;
+  replica: string;
+}
+
+/** A raised audit flag (also written to the audit log as `audit.flagged`). */
+export interface AuditFlagsTable {
+  id: string;
+  tenant_id: string;
+  rule: string;
+  subject: string;
+  /** JSON object describing what tripped the rule. */
+  detail: string;
+  event_id: string;
+  created_at: number;
 }
 
 export interface AuditLogTable {
@@ -144,6 +221,10 @@ export interface Database {
   credit_ledger: CreditLedgerTable;
   credit_balances: CreditBalancesTable;
   invoices: InvoicesTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  audit_flags: AuditFlagsTable;
   sessions: SessionsTable;
 }
 

@@ -2,6 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-accounts.js';
 import * as m0003 from './0003-billing.js';
+import * as m0004 from './0004-webhooks.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -14,6 +15,7 @@ const modules: Record<string, MigrationModule> = {
   '0001-core': m0001,
   '0002-accounts': m0002,
   '0003-billing': m0003,
+  '0004-webhooks': m0004,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

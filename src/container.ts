@@ -102,11 +102,13 @@ export async function createContainer(
   const invoices = new InvoiceService(db, meter, logger);
   const billing = new BillingService(db, meter, invoices, usdToMicros(config.signup.trialCredits));
   // The previous month is invoiced once it is over: checked at boot and hourly, idempotent everywhere.
-  const closeMonth = () =>
-    invoices
+  let monthClosing = Promise.resolve();
+  const closeMonth = () => {
+    monthClosing = invoices
       .closePreviousMonth()
       .catch((err: unknown) => logger.error({ err }, 'monthly invoice close failed'));
-  void closeMonth();
+  };
+  closeMonth();
   const invoiceTimer = setInterval(closeMonth, 3_600_000);
   invoiceTimer.unref();
   const limiter = createLimiter({ config, logger, metrics, ...(redis ? { redis } : {}) });
@@ -142,6 +144,7 @@ export async function createContainer(
     close() {
       closed ??= (async () => {
         clearInterval(invoiceTimer);
+        await monthClosing;
         await meter.close();
         await limiter.close();
         await revocations.close();

@@ -178,7 +178,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         string,
         string
       >;
-      const books = await reconcile(rig.db, tenant.tenantId);
+      const books = await reconcile(rig.db, tenant.tenantId, rig.gw.server.container.meter);
       expect(books.granted).toBe(5_000_000);
       expect(balance.balance).toBe(formatMicros(books.balance));
       expect(balance.consumed).toBe(formatMicros(books.consumed));

@@ -14,7 +14,12 @@ export interface Books {
  * Checks the invariants of a tenant's books and returns them: one debit per charged usage record, equal
  * to its cost; the running totals equal the ledger; balance = grants − debits.
  */
-export async function reconcile(db: Db, tenantId: string): Promise<Books> {
+export async function reconcile(
+  db: Db,
+  tenantId: string,
+  meter?: { flush(): Promise<void> },
+): Promise<Books> {
+  await meter?.flush();
   const records = (
     await db
       .selectFrom('usage_records')
@@ -43,7 +48,7 @@ export async function reconcile(db: Db, tenantId: string): Promise<Books> {
   expect(debitsByRequest.size).toBe(records.filter((r) => r.cost_micros > 0).length);
 
   const granted = ledger.filter((l) => l.kind !== 'usage').reduce((s, l) => s + l.amount_micros, 0);
-  const debits = -ledger.filter((l) => l.kind === 'usage').reduce((s, l) => s + l.amount_micros, 0);
+  const debits = ledger.filter((l) => l.kind === 'usage').reduce((s, l) => s - l.amount_micros, 0);
   const consumed = records.reduce((s, r) => s + r.cost_micros, 0);
   expect(debits).toBe(consumed);
   const totals = await db

@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_COMPLETION_CAP } from '../../src/billing/credit-meter.js';
+import { costMicros } from '../../src/billing/money.js';
+import { estimatePromptTokens } from '../../src/gateway/routes/request-helpers.js';
+import { describeWith } from '../support/services.js';
+import {
+  ADMIN_TOKEN,
+  type BillingRig,
+  call,
+  chatBody,
+  eventually,
+  QWEN_PRICE,
+  startBillingRig,
+} from './billing-harness.js';
+import { reconcile } from './reconcile.js';
+
+const PROMPT = 'one two three';
+// Every answer below is 3 prompt + 7 completion tokens: 117.5 → 118 micro-dollars.
+const COST = 118;
+const TRIAL = 1000; // micro-dollars: config trialCredits 0.001
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  const suite = (name: string, body: () => void) =>
+    dialect === 'sqlite' ? describe(name, body) : describeWith('pg', name, body);
+  await suite(`credit admission, reservations and thresholds (${dialect})`, () => {
+    let rig: BillingRig;
+    const chat = (key: string, extra: Record<string, unknown> = {}) =>
+      call(`${rig.gw.v1}/chat/completions`, key, { body: chatBody('qwen/qwen3-8b', PROMPT, extra) });
+    const grant = (tenantId: string, amount: number | string, note?: string) =>
+      call(`${rig.gw.url}/operator/tenants/${tenantId}/credits`, ADMIN_TOKEN, { body: { amount, note } });
+
+    beforeAll(async () => {
+      rig = await startBillingRig(dialect, { signup: { plan: 'starter', trialCredits: 0.001 } });
+      await rig.upstream.control('words:7');
+    });
+    afterAll(async () => rig?.stop());
+
+    it('answers 402 insufficient_credits before any upstream call once the balance is spent', async () => {
+      const t = await rig.gw.signUp();
+      const drained = await grant(t.tenantId, '-0.001', 'test: drain');
+      expect(drained.status).toBe(200);
+      expect(await drained.json()).toMatchObject({ kind: 'adjustment', balance: { balance: '0.000000' } });
+      const before = (await rig.upstream.stats()).requests;
+      const res = await chat(t.apiKey);
+      expect(res.status).toBe(402);
+      expect(await res.json()).toEqual({
+        error: {
+          type: 'insufficient_quota',
+          code: 'insufficient_credits',
+          message: expect.any(String),
+          param: null,
+        },
+      });
+      expect((await rig.upstream.stats()).requests).toBe(before);
+      // Not admitted, so not metered.
+      expect((await reconcile(rig.db, t.tenantId, rig.gw.server.container.meter)).records).toHaveLength(0);
+    });
+
+    it('spends sequentially down to the last admitted request, then refuses', async () => {
+      const t = await rig.gw.signUp();
+      const statuses: number[] = [];
+      for (let i = 0; i < 15 && statuses.at(-1) !== 402; i++) statuses.push((await chat(t.apiKey)).status);
+      // 8 × 118 = 944 leaves 56 > 0, so a 9th is admitted; after it the balance is negative.
+      expect(statuses).toEqual([...Array(9).fill(200), 402]);
+      const books = await reconcile(rig.db, t.tenantId, rig.gw.server.container.meter);
+      expect(books.consumed).toBe(9 * COST);
+      expect(books.balance).toBe(TRIAL - 9 * COST);
+    });
+
+    it('fires each usage threshold exactly once, in the debit transaction', async () => {
+      const t = await rig.gw.signUp();
+      for (let i = 0; i < 12; i++) if ((await chat(t.apiKey)).status === 402) break;
+      await rig.gw.server.container.meter.flush();
+      const events = await rig.db
+        .selectFrom('outbox_events')
+        .select('payload')
+        .where('tenant_id', '=', t.tenantId)
+        .where('type', '=', 'usage.threshold_reached')
+        .execute();
+      const data = events.map((e) => (JSON.parse(e.payload) as { data: Record<string, unknown> }).data);
+      expect(data.map((d) => d.threshold).sort()).toEqual([0.5, 0.8, 1]);
+      for (const d of data) {
+        expect(d.granted).toBe('0.001000');
+        expect(typeof d.consumed).toBe('string');
+        expect(Number(d.consumed) * 1e6).toBeGreaterThanOrEqual(Number(d.threshold) * TRIAL);
+      }
+      // A new grant starts a new period: nothing fired yet in it, and nothing re-fired by the grant.
+      expect((await grant(t.tenantId, 1, 'top-up')).status).toBe(200);
+      const row = await rig.db
+        .selectFrom('credit_balances')
+        .select('thresholds_fired')
+        .where('tenant_id', '=', t.tenantId)
+        .executeTakeFirstOrThrow();
+      expect(row.thresholds_fired).toBe('[]');
+      const audit = await rig.db
+        .selectFrom('audit_log')
+        .select(['action', 'actor'])
+        .where('tenant_id', '=', t.tenantId)
+        .where('action', '=', 'credits.granted')
+        .execute();
+      expect(audit).toEqual([{ action: 'credits.granted', actor: 'operator' }]);
+      expect((await chat(t.apiKey)).status).toBe(200);
+    });
+
+    it('never overspends beyond the reservations of requests in flight', async () => {
+      const t = await rig.gw.signUp();
+      // Slow answers keep every admitted request in flight until all 30 have been decided.
+      await rig.upstream.control('words:7,pace:600');
+      const maxTokens = 10;
+      const reservation = costMicros(
+        estimatePromptTokens(PROMPT),
+        maxTokens,
+        QWEN_PRICE.inputPerMTok,
+        QWEN_PRICE.outputPerMTok,
+      );
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () => chat(t.apiKey, { max_tokens: maxTokens }).then((r) => r.status)),
+      );
+      await rig.upstream.control('words:7');
+      const ok = results.filter((s) => s === 200).length;
+      expect(results.filter((s) => s !== 200).every((s) => s === 402)).toBe(true);
+      // Admitted while balance − reservations > 0: at most ceil(1000 / reservation) at once.
+      expect(ok).toBeGreaterThan(0);
+      expect(ok).toBeLessThanOrEqual(Math.ceil(TRIAL / reservation));
+      const books = await reconcile(rig.db, t.tenantId, rig.gw.server.container.meter);
+      expect(books.consumed).toBe(ok * COST);
+      expect(books.balance).toBeGreaterThan(-reservation);
+      expect(rig.gw.server.container.billing.meter.reservedFor(t.tenantId)).toBe(0);
+    });
+
+    it('reserves the default completion cap when the client sets no max tokens', async () => {
+      const t = await rig.gw.signUp();
+      await rig.upstream.control('words:7,pace:200', 1);
+      const pending = chat(t.apiKey);
+      const meter = rig.gw.server.container.billing.meter;
+      const reserved = await eventually(async () => meter.reservedFor(t.tenantId) || undefined);
+      expect(reserved).toBe(
+        costMicros(
+          estimatePromptTokens(PROMPT),
+          DEFAULT_COMPLETION_CAP,
+          QWEN_PRICE.inputPerMTok,
+          QWEN_PRICE.outputPerMTok,
+        ),
+      );
+      // The first request is admitted (balance > 0); a second one while it is in flight is not.
+      expect((await chat(t.apiKey)).status).toBe(402);
+      expect((await pending).status).toBe(200);
+      expect(meter.reservedFor(t.tenantId)).toBe(0);
+    });
+
+    it('validates operator grants and hides the operator API without the token', async () => {
+      const t = await rig.gw.signUp();
+      expect((await grant(t.tenantId, 'abc')).status).toBe(400);
+      expect((await grant(t.tenantId, 0)).status).toBe(400);
+      expect((await grant('ten_missing', 1)).status).toBe(404);
+      const wrong = await call(`${rig.gw.url}/operator/tenants/${t.tenantId}/credits`, t.apiKey, {
+        body: { amount: 1 },
+      });
+      expect(wrong.status).toBe(401);
+      const again = () =>
+        call(`${rig.gw.url}/operator/tenants/${t.tenantId}/credits`, ADMIN_TOKEN, {
+          body: { amount: '2.5' },
+          headers: { 'idempotency-key': `grant-${t.tenantId}` },
+        }).then((r) => r.json() as Promise<{ applied: boolean; balance: { balance: string } }>);
+      expect(await again()).toMatchObject({ applied: true, balance: { balance: '2.501000' } });
+      expect(await again()).toMatchObject({ applied: false, balance: { balance: '2.501000' } });
+    });
+  });
+}

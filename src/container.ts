@@ -6,6 +6,7 @@ import { KeyService } from './accounts/key-service.js';
 import { LoginThrottle } from './accounts/login-throttle.js';
 import type { RevocationBus } from './accounts/revocation-bus.js';
 import { SessionService } from './accounts/sessions.js';
+import { AuditSignals } from './audit-flags/audit-signals.js';
 import { BillingService } from './billing/billing-service.js';
 import { CreditMeter } from './billing/credit-meter.js';
 import { InvoiceService } from './billing/invoices.js';
@@ -24,6 +25,7 @@ import type { RequestLimiter } from './ratelimit/types.js';
 import { closeRedis, connectRedis } from './redis/client.js';
 import { createRevocationBus } from './redis/redis-revocation-bus.js';
 import { type DatabaseHandle, openDatabase } from './storage/database.js';
+import { createWebhooks, type Webhooks } from './webhooks/index.js';
 
 /** Every long-lived service, built once at boot. The only place that wires implementations together. */
 export interface Container {
@@ -52,6 +54,10 @@ export interface Container {
   keys: KeyService;
   /** Operator tenant management (HTTP API and CLI). */
   tenantAdmin: TenantAdmin;
+  /** Webhook endpoints and this replica's delivery dispatcher. */
+  webhooks: Webhooks;
+  /** In-memory audit rules fed by the request path; raise `audit.flagged`. */
+  auditSignals: AuditSignals;
   /** Stops background work and releases connections; idempotent. */
   close(): Promise<void>;
 }
@@ -118,6 +124,9 @@ export async function createContainer(
     onTenantCreated: [billing.grantTrial],
   });
 
+  const webhooks = createWebhooks(database, config, logger);
+  const auditSignals = new AuditSignals(db, config.auditRules, logger);
+
   let closed: Promise<void> | undefined;
   return {
     config,
@@ -141,8 +150,12 @@ export async function createContainer(
       plans: Object.keys(config.plans),
       models: config.models.map((m) => m.id),
     }),
+    webhooks,
+    auditSignals,
     close() {
       closed ??= (async () => {
+        await auditSignals.drain();
+        await webhooks.close();
         clearInterval(invoiceTimer);
         await monthClosing;
         await meter.close();

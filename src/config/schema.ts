@@ -53,6 +53,77 @@ export const planSchema = z.object({
   tpm: z.number().int().positive().optional(),
 });
 
+/** Webhook delivery tuning; the defaults suit production, tests shrink the intervals. */
+export const webhooksSchema = z.object({
+  /** Allow targets on loopback/private addresses (tests, on-prem). */
+  allowPrivate: z.boolean().default(false),
+  /** Per-attempt timeout. */
+  timeoutMs: z.number().int().positive().default(10_000),
+  /** First retry delay; later ones grow by `retryFactor`, with jitter. */
+  retryBaseMs: z.number().int().positive().default(5_000),
+  retryFactor: z.number().min(1).default(3),
+  retryMaxDelayMs: z
+    .number()
+    .int()
+    .positive()
+    .default(2 * 3_600_000),
+  /** A delivery still failing this long after its event is given up. */
+  giveUpAfterMs: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3_600_000),
+  /** An endpoint failing every attempt for this long and this many attempts is disabled. */
+  disableAfterMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(24 * 3_600_000),
+  disableAfterFailures: z.number().int().positive().default(10),
+  /** How often the dispatcher looks for new events and due deliveries. */
+  pollIntervalMs: z.number().int().positive().default(250),
+  /** How long a replica owns a leased delivery; must exceed `timeoutMs`. */
+  leaseMs: z.number().int().positive().default(30_000),
+  /** Deliveries sent concurrently per replica. */
+  concurrency: z.number().int().positive().default(8),
+});
+
+/** Thresholds of the rules that raise `audit.flagged`. */
+export const auditRulesSchema = z.object({
+  enabled: z.boolean().default(true),
+  /** Failed authentications with one tenant's key prefix within the window. */
+  failedAuthThreshold: z.number().int().positive().default(20),
+  failedAuthWindowMs: z.number().int().positive().default(60_000),
+  /** Distinct client IPs using one key within the window. */
+  distinctIpThreshold: z.number().int().positive().default(10),
+  distinctIpWindowMs: z.number().int().positive().default(300_000),
+  /**
+   * A window (`spikeWindowMs`) with more than `spikeFactor` × the tenant's usual rate per window and at
+   * least `spikeMinRequests`. The usual rate is the mean of up to `spikeBaselineWindows` earlier windows,
+   * judged only once `spikeMinHistoryWindows` of history have been seen by this replica.
+   */
+  spikeFactor: z.number().positive().default(10),
+  spikeMinRequests: z.number().int().positive().default(100),
+  spikeWindowMs: z.number().int().positive().default(60_000),
+  spikeBaselineWindows: z.number().int().positive().default(60),
+  spikeMinHistoryWindows: z.number().int().positive().default(10),
+  /** Regular expressions (case-insensitive) a prompt must not match. */
+  contentPatterns: z
+    .array(
+      z.string().refine((p) => {
+        try {
+          new RegExp(p, 'i');
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not a valid regular expression'),
+    )
+    .default([]),
+  /** The same rule raises at most one flag per subject within this time. */
+  cooldownMs: z.number().int().nonnegative().default(600_000),
+});
+
 export const configSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
@@ -101,10 +172,11 @@ export const configSchema = z
         authFailuresPerMinute: 20,
       }),
     /** Shared state of all replicas (with `redisUrl`): every key starts with `keyPrefix`. */
-    redis: z
-      .object({ keyPrefix: z.string().default('simo:') })
-      .default({ keyPrefix: 'simo:' }),
-    webhooks: z.object({ allowPrivate: z.boolean().default(false) }).default({ allowPrivate: false }),
+    redis: z.object({ keyPrefix: z.string().default('simo:') }).default({ keyPrefix: 'simo:' }),
+    webhooks: webhooksSchema.default(webhooksSchema.parse({})),
+    /** Server-side secrets. `encryptionKey` (env SIMO_SECRET_KEY) encrypts stored webhook secrets. */
+    secrets: z.object({ encryptionKey: z.string().min(16).optional() }).default({}),
+    auditRules: auditRulesSchema.default(auditRulesSchema.parse({})),
   })
   .superRefine((cfg, ctx) => {
     const providerIds = new Set<string>();

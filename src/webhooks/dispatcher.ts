@@ -145,22 +145,26 @@ export class WebhookDispatcher {
     const settled = await settleAttempt(db, delivery, this.replica, outcome, next, now);
     if (!settled) return;
     if (outcome.succeeded) return recordEndpointSuccess(db, webhook.id, now);
-    const disabled = await recordEndpointFailure(db, webhook.id, now, {
-      maxFailures: this.config.disableAfterFailures,
-      minFailingMs: this.config.disableAfterMs,
-    });
+    const disabled = await recordEndpointFailure(
+      db,
+      webhook.id,
+      now,
+      { maxFailures: this.config.disableAfterFailures, minFailingMs: this.config.disableAfterMs },
+      async (trx) => {
+        await cancelPendingDeliveries(trx, webhook.id, 'endpoint disabled after sustained failure', now);
+        await recordAudit(trx, {
+          tenantId: webhook.tenantId,
+          actor: 'system',
+          action: 'webhook.disabled',
+          target: webhook.id,
+          detail: {
+            reason: 'sustained delivery failure',
+            consecutive_failures: this.config.disableAfterFailures,
+          },
+        });
+      },
+    );
     if (disabled) {
-      await cancelPendingDeliveries(db, webhook.id, 'endpoint disabled after sustained failure', now);
-      await recordAudit(db, {
-        tenantId: webhook.tenantId,
-        actor: 'system',
-        action: 'webhook.disabled',
-        target: webhook.id,
-        detail: {
-          reason: 'sustained delivery failure',
-          consecutive_failures: this.config.disableAfterFailures,
-        },
-      });
       this.logger.warn(
         { webhook: webhook.id, tenant: webhook.tenantId },
         'webhook endpoint disabled after sustained failure',

@@ -154,28 +154,34 @@ export async function recordEndpointFailure(
   id: string,
   now: number,
   rule: { maxFailures: number; minFailingMs: number },
+  /** Runs in the same transaction as the disabling (cancel deliveries, audit), so all show at once. */
+  onDisabled: (trx: Db) => Promise<void>,
 ): Promise<boolean> {
-  await db
-    .updateTable('webhooks')
-    .set((eb) => ({
-      consecutive_failures: eb('consecutive_failures', '+', 1),
-      failing_since: eb.fn.coalesce('failing_since', eb.val(now)),
-      updated_at: now,
-    }))
-    .where('id', '=', id)
-    .execute();
-  const res = await db
-    .updateTable('webhooks')
-    .set({
-      enabled: 0,
-      disabled_at: now,
-      disabled_reason: `Disabled automatically: ${rule.maxFailures} or more consecutive delivery attempts failed over ${Math.round(rule.minFailingMs / 60_000)} minutes or more.`,
-      updated_at: now,
-    })
-    .where('id', '=', id)
-    .where('enabled', '=', 1)
-    .where('consecutive_failures', '>=', rule.maxFailures)
-    .where('failing_since', '<=', now - rule.minFailingMs)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+  return db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('webhooks')
+      .set((eb) => ({
+        consecutive_failures: eb('consecutive_failures', '+', 1),
+        failing_since: eb.fn.coalesce('failing_since', eb.val(now)),
+        updated_at: now,
+      }))
+      .where('id', '=', id)
+      .execute();
+    const res = await trx
+      .updateTable('webhooks')
+      .set({
+        enabled: 0,
+        disabled_at: now,
+        disabled_reason: `Disabled automatically: ${rule.maxFailures} or more consecutive delivery attempts failed over ${Math.round(rule.minFailingMs / 60_000)} minutes or more.`,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('enabled', '=', 1)
+      .where('consecutive_failures', '>=', rule.maxFailures)
+      .where('failing_since', '<=', now - rule.minFailingMs)
+      .executeTakeFirst();
+    const disabled = Number(res.numUpdatedRows) > 0;
+    if (disabled) await onDisabled(trx);
+    return disabled;
+  });
 }

@@ -152,6 +152,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(audit.body.data.at(-1).action).toBe('account.signed_up');
     });
 
+    it('rotates with an empty POST (no body, no Content-Type), as curl -X POST sends it', async () => {
+      const a = await gw.signUp();
+      const rotated = await call(gw.url, 'POST', '/admin/keys/rotate', { key: a.apiKey });
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.rotated_key_id).toBe(a.keyId);
+      expect((await call(gw.url, 'GET', '/v1/models', { key: a.apiKey })).status).toBe(401);
+    });
+
     it('rotates another key by id, and the rotated key can no longer rotate', async () => {
       const a = await gw.signUp();
       const second = await call(gw.url, 'POST', '/admin/keys', { key: a.apiKey, json: { name: 'b' } });

@@ -19,6 +19,7 @@ export function registerChatCompletionsRoute(
     const model = c.catalog.resolve(auth.tenant, body.model, 'chat');
     const stream = body.stream === true;
     const promptText = promptTextOf(body.messages);
+    c.auditSignals.onPrompt(auth, promptText);
     const ticket = await c.meter.admit({
       auth,
       requestId: request.id,

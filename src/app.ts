@@ -7,9 +7,13 @@ import { registerGatewayRoutes } from './gateway/routes/index.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import './http/request-context.js';
+import { registerA2aRoutes } from './a2a/routes.js';
 import { registerAccountRoutes } from './accounts/routes/index.js';
-import { registerOperatorRoutes } from './operator/routes.js';
+import { RouteRegistry } from './discovery/route-registry.js';
+import { registerDiscoveryRoutes } from './discovery/routes.js';
+import { registerMcpRoutes } from './mcp/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
+import { registerOperatorRoutes } from './operator/routes.js';
 import { randomBase62 } from './shared/ids.js';
 import { registerWebhookRoutes } from './webhooks/routes/index.js';
 
@@ -36,6 +40,10 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     return503OnClosing: true,
     forceCloseConnections: false,
   });
+
+  // Collects every route's OpenAPI metadata; must be attached before any route is registered.
+  const routeRegistry = new RouteRegistry();
+  routeRegistry.attach(app);
 
   // A second router that knows every route regardless of method, to answer 405 instead of 404.
   const methodsByPath = FindMyWay();
@@ -72,5 +80,8 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerOperatorRoutes(app, container);
   registerBillingRoutes(app, container);
   registerGatewayRoutes(app, container);
+  registerDiscoveryRoutes(app, container, routeRegistry);
+  registerMcpRoutes(app, container);
+  registerA2aRoutes(app, container);
   return app;
 }

@@ -21,6 +21,8 @@ export interface RouteDoc {
   responseStatus?: number;
   /** Content type of the success response when not JSON (e.g. text/event-stream, text/html). */
   responseContentType?: string;
+  /** The route answers `text/event-stream` instead when the body asks for `"stream": true`. */
+  streams?: boolean;
   /** Leave the route out of the public document (internal pages). */
   hidden?: boolean;
 }

@@ -1,11 +1,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { MeterTicket } from '../../billing/meter.js';
+import type { ModelConfig } from '../../config/schema.js';
 import type { Container } from '../../container.js';
 import { ApiError } from '../../http/errors.js';
+import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
 import { type ChatCompletionRequest, chatCompletionRequestSchema } from '../chat-schema.js';
+import { admitChat, completeChat, notAnswered } from '../chat-service.js';
+import { chatCompletionResponseSchema } from '../response-schemas.js';
 import { relayChatStream } from '../sse-relay.js';
-import { clientAbortSignal, estimatePromptTokens, promptTextOf } from './request-helpers.js';
+import { clientAbortSignal } from './request-helpers.js';
+
+const chatCompletionsDoc: RouteDoc = {
+  summary: 'Create a chat completion (OpenAI-compatible); `"stream": true` answers with Server-Sent Events',
+  tags: ['Inference'],
+  security: 'apiKey',
+  body: chatCompletionRequestSchema,
+  response: chatCompletionResponseSchema,
+  streams: true,
+};
 
 /** `POST /v1/chat/completions`, streamed and not. */
 export function registerChatCompletionsRoute(
@@ -13,65 +26,26 @@ export function registerChatCompletionsRoute(
   c: Container,
   preHandler: preHandlerHookHandler,
 ): void {
-  app.post('/v1/chat/completions', { preHandler }, async (request, reply) => {
-    const auth = request.auth!;
-    const body = parseBody(chatCompletionRequestSchema, request.body);
-    const model = c.catalog.resolve(auth.tenant, body.model, 'chat');
-    const stream = body.stream === true;
-    const promptText = promptTextOf(body.messages);
-    c.auditSignals.onPrompt(auth, promptText);
-    const ticket = await c.meter.admit({
-      auth,
-      requestId: request.id,
-      model,
-      endpoint: 'chat.completions',
-      estimatedPromptTokens: estimatePromptTokens(promptText),
-      maxCompletionTokens: body.max_completion_tokens ?? body.max_tokens ?? 0,
-      streamed: stream,
-    });
-    return stream
-      ? streamCompletion(c, request, reply, body, ticket, promptText)
-      : completeOnce(c, request, reply, body, ticket, promptText);
-  });
-}
-
-async function completeOnce(
-  c: Container,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  body: ChatCompletionRequest,
-  ticket: MeterTicket,
-  promptText: string,
-) {
-  const model = c.catalog.get(body.model)!;
-  const abort = clientAbortSignal(reply);
-  let routed: Awaited<ReturnType<typeof c.router.json>>;
-  try {
-    routed = await c.router.json(model, 'chatCompletion', body, abort.signal, request.id);
-  } finally {
-    abort.dispose();
-  }
-  if (!routed.ok) {
-    ticket.settle(notAnswered(routed.error.status, request, promptText));
-    throw routed.error;
-  }
-  const answer = routed.body;
-  answer.model = model.id;
-  const usage = answer.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
-  ticket.settle({
-    status: 200,
-    answered: true,
-    provider: routed.route.provider,
-    upstreamModel: routed.route.upstreamModel,
-    usage:
-      typeof usage?.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number'
-        ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
-        : null,
-    promptText,
-    completionText: completionTextOf(answer),
-    latencyMs: performance.now() - request.startedAt,
-  });
-  return reply.send(answer);
+  app.post(
+    '/v1/chat/completions',
+    { preHandler, config: { openapi: chatCompletionsDoc } },
+    async (request, reply) => {
+      const auth = request.auth!;
+      const body = parseBody(chatCompletionRequestSchema, request.body);
+      const abort = clientAbortSignal(reply);
+      const call = { auth, body, requestId: request.id, signal: abort.signal, startedAt: request.startedAt };
+      if (body.stream !== true) {
+        try {
+          return reply.send(await completeChat(c, call));
+        } finally {
+          abort.dispose();
+        }
+      }
+      abort.dispose();
+      const { model, promptText, ticket } = await admitChat(c, call, true);
+      return streamCompletion(c, request, reply, body, model, ticket, promptText);
+    },
+  );
 }
 
 async function streamCompletion(
@@ -79,10 +53,10 @@ async function streamCompletion(
   request: FastifyRequest,
   reply: FastifyReply,
   body: ChatCompletionRequest,
+  model: ModelConfig,
   ticket: MeterTicket,
   promptText: string,
 ) {
-  const model = c.catalog.get(body.model)!;
   const clientWantsUsage = body.stream_options?.include_usage === true;
   // We always ask for usage so every stream can be billed exactly; the extra chunk is dropped if unasked.
   const upstreamBody = {
@@ -94,7 +68,7 @@ async function streamCompletion(
   const routed = await c.router.stream(model, upstreamBody, abort.signal, request.id);
   if (!routed.ok) {
     abort.dispose();
-    ticket.settle(notAnswered(routed.error.status, request, promptText));
+    await ticket.settle(notAnswered(routed.error.status, request.startedAt, promptText));
     throw routed.error;
   }
 
@@ -121,7 +95,7 @@ async function streamCompletion(
   abort.dispose();
   if (summary.clientAborted)
     request.log.debug({ reqId: request.id }, 'client left mid-stream; upstream aborted');
-  ticket.settle({
+  await ticket.settle({
     status: 200,
     answered: true,
     provider: routed.route.provider,
@@ -132,34 +106,4 @@ async function streamCompletion(
     completionText: summary.completionText,
     latencyMs: performance.now() - request.startedAt,
   });
-}
-
-function notAnswered(status: number, request: FastifyRequest, promptText: string) {
-  return {
-    status,
-    answered: false,
-    provider: null,
-    upstreamModel: null,
-    usage: null,
-    promptText,
-    completionText: '',
-    latencyMs: performance.now() - request.startedAt,
-  };
-}
-
-function completionTextOf(answer: Record<string, unknown>): string {
-  const choices = Array.isArray(answer.choices)
-    ? (answer.choices as Array<{ message?: Record<string, unknown> }>)
-    : [];
-  return choices
-    .map((ch) => {
-      const m = ch.message ?? {};
-      const calls = Array.isArray(m.tool_calls)
-        ? (m.tool_calls as Array<{ function?: { arguments?: unknown } }>)
-        : [];
-      return [m.content, m.refusal, ...calls.map((t) => t.function?.arguments)]
-        .filter((v) => typeof v === 'string')
-        .join('');
-    })
-    .join('');
 }

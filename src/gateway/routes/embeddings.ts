@@ -2,6 +2,7 @@ import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { Container } from '../../container.js';
 import { parseBody } from '../../http/validation.js';
 import { embeddingsRequestSchema } from '../chat-schema.js';
+import { embeddingsResponseSchema } from '../response-schemas.js';
 import { clientAbortSignal, estimatePromptTokens } from './request-helpers.js';
 
 /** `POST /v1/embeddings`. */
@@ -10,7 +11,14 @@ export function registerEmbeddingsRoute(
   c: Container,
   preHandler: preHandlerHookHandler,
 ): void {
-  app.post('/v1/embeddings', { preHandler }, async (request, reply) => {
+  const openapi = {
+    summary: 'Create embeddings (OpenAI-compatible)',
+    tags: ['Inference'],
+    security: 'apiKey' as const,
+    body: embeddingsRequestSchema,
+    response: embeddingsResponseSchema,
+  };
+  app.post('/v1/embeddings', { preHandler, config: { openapi } }, async (request, reply) => {
     const auth = request.auth!;
     const body = parseBody(embeddingsRequestSchema, request.body);
     const model = c.catalog.resolve(auth.tenant, body.model, 'embedding');

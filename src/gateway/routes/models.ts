@@ -1,5 +1,6 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { Container } from '../../container.js';
+import { modelListSchema, modelObjectSchema } from '../response-schemas.js';
 
 /** `GET /v1/models` and `GET /v1/models/{id}`: only the models the tenant may use. */
 export function registerModelRoutes(
@@ -7,13 +8,24 @@ export function registerModelRoutes(
   c: Container,
   preHandler: preHandlerHookHandler,
 ): void {
-  app.get('/v1/models', { preHandler }, async (request) => ({
-    object: 'list',
-    data: c.catalog.forTenant(request.auth!.tenant).map((m) => c.catalog.describe(m)),
-  }));
+  const tags = ['Inference'];
+  const listDoc = { summary: 'List the models this tenant may use', tags, security: 'apiKey' as const };
+  const getDoc = { summary: 'Describe one model (ids contain slashes)', tags, security: 'apiKey' as const };
+  app.get(
+    '/v1/models',
+    { preHandler, config: { openapi: { ...listDoc, response: modelListSchema } } },
+    async (request) => ({
+      object: 'list',
+      data: c.catalog.forTenant(request.auth!.tenant).map((m) => c.catalog.describe(m)),
+    }),
+  );
   // Model ids contain slashes (`qwen/qwen3-8b`), so the id is the rest of the path.
-  app.get<{ Params: { '*': string } }>('/v1/models/*', { preHandler }, async (request) => {
-    const id = decodeURIComponent(request.params['*']);
-    return c.catalog.describe(c.catalog.resolve(request.auth!.tenant, id));
-  });
+  app.get<{ Params: { '*': string } }>(
+    '/v1/models/*',
+    { preHandler, config: { openapi: { ...getDoc, response: modelObjectSchema } } },
+    async (request) => {
+      const id = decodeURIComponent(request.params['*']);
+      return c.catalog.describe(c.catalog.resolve(request.auth!.tenant, id));
+    },
+  );
 }

@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import type { RouteDoc, RouteSecurity } from '../http/route-docs.js';
+import { openApiComponents, rateLimitHeaderRefs } from './openapi-components.js';
+import type { DocumentedRoute } from './route-registry.js';
+
+type JsonObject = Record<string, unknown>;
+
+/** What the document says about the platform itself. */
+export interface OpenApiInfo {
+  title: string;
+  version: string;
+  publicUrl: string;
+  supportEmail: string;
+}
+
+const SECURITY: Record<RouteSecurity, Array<Record<string, string[]>>> = {
+  apiKey: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+  tenant: [{ bearerAuth: [] }, { apiKeyHeader: [] }, { sessionCookie: [] }],
+  session: [{ sessionCookie: [] }],
+  operator: [{ operatorToken: [] }],
+  none: [],
+};
+
+/** Fastify path → OpenAPI path and its path parameters. `:id` → `{id}`; a trailing `*` → `{model}`/`{path}`. */
+export function toOpenApiPath(url: string): { path: string; params: string[] } {
+  const params: string[] = [];
+  const path = url
+    .split('/')
+    .map((segment) => {
+      if (segment.startsWith(':')) {
+        const name = segment.slice(1).replace(/\(.*$/, '');
+        params.push(name);
+        return `{${name}}`;
+      }
+      if (segment === '*') {
+        const name = url.startsWith('/v1/models/') ? 'model' : 'path';
+        params.push(name);
+        return `{${name}}`;
+      }
+      return segment;
+    })
+    .join('/');
+  return { path, params };
+}
+
+/**
+ * A zod schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect). Shared definitions zod emits under
+ * `$defs` are moved to `components.schemas` so references resolve inside the document.
+ */
+export function toSchema(
+  schema: z.ZodType,
+  io: 'input' | 'output',
+  components: Record<string, unknown>,
+): JsonObject {
+  const json = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  }) as JsonObject;
+  delete json.$schema;
+  const defs = json.$defs as Record<string, unknown> | undefined;
+  delete json.$defs;
+  if (!defs) return json;
+  for (const [name, def] of Object.entries(defs)) components[name] = def;
+  return JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonObject;
+}
+
+function operationId(method: string, path: string): string {
+  const words = path
+    .replace(/[{}]/g, '')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean);
+  return [method.toLowerCase(), ...words].join('_');
+}
+
+const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+function errorResponses(route: DocumentedRoute, doc: RouteDoc | undefined, hasPathParams: boolean) {
+  const out: JsonObject = {};
+  const security = doc?.security ?? 'none';
+  if (doc?.body || doc?.query) out['400'] = ref('BadRequest');
+  if (security !== 'none') {
+    out['401'] = ref('Unauthorized');
+    out['403'] = ref('Forbidden');
+  }
+  const metered = security === 'apiKey' && /^\/(v1|mcp|a2a)(\/|$)/.test(route.url);
+  if (metered) out['402'] = ref('PaymentRequired');
+  if (hasPathParams || metered) out['404'] = ref('NotFound');
+  if (security === 'apiKey' || security === 'tenant') out['429'] = ref('RateLimited');
+  out['500'] = ref('ServerError');
+  if (metered || route.url === '/readyz') out['503'] = ref('Unavailable');
+  return out;
+}
+
+function operation(
+  route: DocumentedRoute,
+  path: string,
+  params: string[],
+  components: Record<string, unknown>,
+): JsonObject {
+  const doc = route.doc;
+  const security = doc?.security ?? 'none';
+  const op: JsonObject = {
+    operationId: operationId(route.method, path),
+    summary: doc?.summary ?? `${route.method} ${path}`,
+    tags: doc?.tags ?? ['Other'],
+    security: SECURITY[security],
+  };
+  const parameters: JsonObject[] = params.map((name) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    ...(name === 'model' ? { description: 'A model id such as `qwen/qwen3-8b` (slashes allowed)' } : {}),
+  }));
+  if (doc?.query) {
+    const query = toSchema(doc.query, 'input', components);
+    const required = new Set((query.required as string[] | undefined) ?? []);
+    for (const [name, schema] of Object.entries((query.properties as JsonObject | undefined) ?? {}))
+      parameters.push({ name, in: 'query', required: required.has(name), schema });
+  }
+  if (parameters.length > 0) op.parameters = parameters;
+  if (doc?.body)
+    op.requestBody = {
+      required: true,
+      content: { 'application/json': { schema: toSchema(doc.body, 'input', components) } },
+    };
+
+  const limited = security === 'apiKey' || security === 'tenant';
+  const content: JsonObject = {
+    [doc?.responseContentType ?? 'application/json']: doc?.response
+      ? { schema: toSchema(doc.response, 'output', components) }
+      : {},
+  };
+  if (doc?.streams)
+    content['text/event-stream'] = {
+      schema: { type: 'string', description: 'SSE: `data: <chunk JSON>` events, ending with `data: [DONE]`' },
+    };
+  const status = String(doc?.responseStatus ?? 200);
+  op.responses = {
+    [status]: {
+      description: 'Success',
+      ...(limited ? { headers: rateLimitHeaderRefs } : {}),
+      content,
+    },
+    ...errorResponses(route, doc, params.length > 0),
+  };
+  return op;
+}
+
+/** The whole OpenAPI 3.1 document for the routes registered so far. */
+export function buildOpenApiDocument(routes: readonly DocumentedRoute[], info: OpenApiInfo): JsonObject {
+  const schemas: Record<string, unknown> = {};
+  const paths: Record<string, JsonObject> = {};
+  for (const route of routes) {
+    if (route.doc?.hidden) continue;
+    const { path, params } = toOpenApiPath(route.url);
+    const item = paths[path] ?? {};
+    item[route.method.toLowerCase()] = operation(route, path, params, schemas);
+    paths[path] = item;
+  }
+  const components = openApiComponents();
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: `${info.title} API`,
+      version: info.version,
+      summary: 'OpenAI-compatible inference API with tenant self-service and agent discovery',
+      description: `Docs: ${info.publicUrl}/docs. Get a key with POST ${info.publicUrl}/register.`,
+      contact: { email: info.supportEmail },
+    },
+    servers: [{ url: info.publicUrl }],
+    tags: [
+      { name: 'Inference', description: 'The OpenAI-compatible data plane (`/v1`)' },
+      { name: 'Accounts', description: 'Sign-up and API keys' },
+      { name: 'Discovery', description: 'Documents for agents and crawlers' },
+      { name: 'Agents', description: 'MCP and A2A endpoints' },
+      { name: 'Operations', description: 'Health checks' },
+    ],
+    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
+    components: { ...components, schemas: { ...components.schemas, ...schemas } },
+    externalDocs: { url: `${info.publicUrl}/docs`, description: 'Developer documentation' },
+  };
+}

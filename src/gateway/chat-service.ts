@@ -1,0 +1,173 @@
+import type { AuthContext } from '../accounts/authenticator.js';
+import type { MeterTicket, UsageOutcome } from '../billing/meter.js';
+import type { Container } from '../container.js';
+import { ApiError } from '../http/errors.js';
+import type { ChatCompletionRequest } from './chat-schema.js';
+import type { RouteUsed } from './model-router.js';
+import { estimatePromptTokens, promptTextOf } from './routes/request-helpers.js';
+
+/**
+ * The chat pipeline without HTTP: resolve the model for the tenant, admit the request with the meter
+ * (credits), route it with fallback, settle the ticket. `/v1/chat/completions`, the MCP tool and the
+ * A2A agent all go through here, so every surface is limited and billed alike.
+ */
+export interface ChatCall {
+  auth: AuthContext;
+  body: ChatCompletionRequest;
+  requestId: string;
+  /** Fires when the caller gave up; the upstream request is cancelled. */
+  signal: AbortSignal;
+  /** `performance.now()` when the request arrived, for latency. */
+  startedAt: number;
+}
+
+/** Admits a chat request with the meter; throws the meter's ApiError (402, …) when refused. */
+export async function admitChat(c: Container, call: ChatCall, streamed: boolean) {
+  const model = c.catalog.resolve(call.auth.tenant, call.body.model, 'chat');
+  const promptText = promptTextOf(call.body.messages);
+  c.auditSignals.onPrompt(call.auth, promptText);
+  const ticket = await c.meter.admit({
+    auth: call.auth,
+    requestId: call.requestId,
+    model,
+    endpoint: 'chat.completions',
+    estimatedPromptTokens: estimatePromptTokens(promptText),
+    maxCompletionTokens: call.body.max_completion_tokens ?? call.body.max_tokens ?? 0,
+    streamed,
+  });
+  return { model, promptText, ticket };
+}
+
+/** A non-streamed completion: the OpenAI `chat.completion` object, model renamed to its public id. */
+export async function completeChat(c: Container, call: ChatCall): Promise<Record<string, unknown>> {
+  const { model, promptText, ticket } = await admitChat(c, call, false);
+  const routed = await c.router.json(model, 'chatCompletion', call.body, call.signal, call.requestId);
+  if (!routed.ok) {
+    await ticket.settle(notAnswered(routed.error.status, call.startedAt, promptText));
+    throw routed.error;
+  }
+  const answer = routed.body;
+  answer.model = model.id;
+  const usage = answer.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
+  await ticket.settle(
+    answered(routed.route, call.startedAt, promptText, completionTextOf(answer), {
+      promptTokens: usage?.prompt_tokens,
+      completionTokens: usage?.completion_tokens,
+    }),
+  );
+  return answer;
+}
+
+/**
+ * A streamed completion as plain text deltas, for agents that relay text (A2A). The ticket is settled
+ * when the iteration ends, however it ends (finished, failed, or abandoned by the consumer).
+ */
+export async function streamChatText(c: Container, call: ChatCall): Promise<AsyncGenerator<string>> {
+  const { model, promptText, ticket } = await admitChat(c, call, true);
+  const body = { ...call.body, stream: true, stream_options: { include_usage: true } };
+  const routed = await c.router.stream(model, body, call.signal, call.requestId);
+  if (!routed.ok) {
+    await ticket.settle(notAnswered(routed.error.status, call.startedAt, promptText));
+    throw routed.error;
+  }
+  return relayText(routed.first, routed.rest, routed.route, ticket, promptText, call.startedAt);
+}
+
+async function* relayText(
+  first: string,
+  rest: AsyncIterator<string>,
+  route: RouteUsed,
+  ticket: MeterTicket,
+  promptText: string,
+  startedAt: number,
+): AsyncGenerator<string> {
+  const texts: string[] = [];
+  let usage: { promptTokens?: unknown; completionTokens?: unknown } = {};
+  try {
+    let data: string | undefined = first;
+    while (data !== undefined) {
+      const chunk = parseChunk(data);
+      if (chunk?.error) throw new ApiError('upstream_error', 'The model server failed while answering.');
+      if (chunk?.usage)
+        usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+      const delta = chunk?.choices?.map((ch) => ch.delta?.content ?? '').join('') ?? '';
+      if (delta) {
+        texts.push(delta);
+        yield delta;
+      }
+      const next = await rest.next();
+      data = next.done ? undefined : next.value;
+    }
+  } finally {
+    await rest.return?.().catch(() => undefined);
+    await ticket.settle(answered(route, startedAt, promptText, texts.join(''), usage));
+  }
+}
+
+interface ChunkShape {
+  error?: unknown;
+  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
+  choices?: Array<{ delta?: { content?: string | null } }>;
+}
+
+function parseChunk(data: string): ChunkShape | undefined {
+  try {
+    return JSON.parse(data) as ChunkShape;
+  } catch {
+    return undefined; // keep-alives and vendor comments carry nothing to relay
+  }
+}
+
+function answered(
+  route: RouteUsed,
+  startedAt: number,
+  promptText: string,
+  completionText: string,
+  usage: { promptTokens?: unknown; completionTokens?: unknown },
+): UsageOutcome {
+  return {
+    status: 200,
+    answered: true,
+    provider: route.provider,
+    upstreamModel: route.upstreamModel,
+    usage:
+      typeof usage.promptTokens === 'number' && typeof usage.completionTokens === 'number'
+        ? { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens }
+        : null,
+    promptText,
+    completionText,
+    latencyMs: performance.now() - startedAt,
+  };
+}
+
+/** The outcome of a request no upstream answered: it costs nothing. */
+export function notAnswered(status: number, startedAt: number, promptText: string): UsageOutcome {
+  return {
+    status,
+    answered: false,
+    provider: null,
+    upstreamModel: null,
+    usage: null,
+    promptText,
+    completionText: '',
+    latencyMs: performance.now() - startedAt,
+  };
+}
+
+/** Generated text of an answer (content, refusals, tool-call arguments), for token estimates. */
+export function completionTextOf(answer: Record<string, unknown>): string {
+  const choices = Array.isArray(answer.choices)
+    ? (answer.choices as Array<{ message?: Record<string, unknown> }>)
+    : [];
+  return choices
+    .map((ch) => {
+      const m = ch.message ?? {};
+      const calls = Array.isArray(m.tool_calls)
+        ? (m.tool_calls as Array<{ function?: { arguments?: unknown } }>)
+        : [];
+      return [m.content, m.refusal, ...calls.map((t) => t.function?.arguments)]
+        .filter((v) => typeof v === 'string')
+        .join('');
+    })
+    .join('');
+}

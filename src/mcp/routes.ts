@@ -1,0 +1,82 @@
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Container } from '../container.js';
+import { platformVersion } from '../discovery/platform-version.js';
+import { apiKeyAuth } from '../http/api-key-auth.js';
+import { ApiError } from '../http/errors.js';
+import { MCP_PATH } from './server-card.js';
+import { createMcpServer } from './tools.js';
+
+/**
+ * Rejects browser pages from other sites (DNS-rebinding and cross-site requests): an `Origin`, when
+ * sent, must be our public origin or the origin the request was addressed to.
+ */
+export function originGuard(publicUrl: string) {
+  const publicOrigin = new URL(publicUrl).origin;
+  return async function checkOrigin(request: FastifyRequest): Promise<void> {
+    const origin = request.headers.origin;
+    if (origin === undefined) return;
+    const own = `${request.protocol}://${request.host}`;
+    if (origin !== publicOrigin && origin !== own)
+      throw new ApiError('forbidden', `Requests from origin '${origin}' are not allowed on ${MCP_PATH}.`);
+  };
+}
+
+/**
+ * `POST /mcp`: a stateless MCP server (Streamable HTTP). Each request is authenticated and counted by
+ * the rate limiter like any API call, then served by a fresh server instance; tool calls go through
+ * the same metering as `/v1`. GET (a server-to-client stream) is not offered: Fastify answers 405.
+ */
+export function registerMcpRoutes(app: FastifyInstance, c: Container): void {
+  const version = platformVersion();
+  const checkOrigin = originGuard(c.config.publicUrl);
+  const authenticate = apiKeyAuth(c, 'inference');
+  app.post(
+    MCP_PATH,
+    {
+      preHandler: [checkOrigin, authenticate],
+      config: {
+        openapi: {
+          summary:
+            'MCP server (Streamable HTTP, JSON-RPC): tools chat_completion, list_models, get_usage, get_balance',
+          tags: ['Agents'],
+          security: 'apiKey',
+          responseContentType: 'application/json',
+          streams: true,
+        },
+      },
+    },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const server = createMcpServer(
+        c,
+        { auth: request.auth!, requestId: request.id, startedAt: request.startedAt },
+        version,
+      );
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: true,
+      });
+      // From here on the SDK writes the response; carry over the headers set so far (rate limits, id).
+      reply.hijack();
+      for (const [name, value] of Object.entries(reply.getHeaders()))
+        if (value !== undefined) reply.raw.setHeader(name, value as string | string[]);
+      reply.raw.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      try {
+        await server.connect(transport);
+        await transport.handleRequest(request.raw, reply.raw, request.body);
+      } catch (err) {
+        request.log.error({ err, reqId: request.id }, 'MCP request failed');
+        if (!reply.raw.headersSent) {
+          reply.raw.statusCode = 500;
+          reply.raw.setHeader('content-type', 'application/json');
+          reply.raw.end(
+            JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }),
+          );
+        }
+      }
+    },
+  );
+}

@@ -1,0 +1,149 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { AuthContext } from '../accounts/authenticator.js';
+import type { Container } from '../container.js';
+import { chatCompletionRequestSchema } from '../gateway/chat-schema.js';
+import { completeChat } from '../gateway/chat-service.js';
+import { ApiError } from '../http/errors.js';
+import { parseBody } from '../http/validation.js';
+import { balanceReport, usageReport } from './account-reports.js';
+
+/** Who is calling, for one MCP request. */
+export interface ToolCaller {
+  auth: AuthContext;
+  /** The HTTP request id; tool calls are recorded under it. */
+  requestId: string;
+  startedAt: number;
+}
+
+const DAY_MS = 86_400_000;
+
+const json = (value: unknown): CallToolResult => ({
+  content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
+});
+
+/** Expected failures (402, 404, 429…) become tool errors the model can read, not protocol errors. */
+async function asToolResult(run: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }] };
+  }
+}
+
+const chatInput = {
+  model: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("A model id from list_models; defaults to the account's first chat model"),
+  messages: z
+    .array(
+      z.object({
+        role: z.enum(['system', 'developer', 'user', 'assistant']),
+        content: z.string(),
+      }),
+    )
+    .min(1)
+    .optional()
+    .describe('The conversation, OpenAI style; give this or `prompt`'),
+  prompt: z.string().min(1).optional().describe('A single user message; shorthand for `messages`'),
+  max_tokens: z.int().min(1).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+};
+
+/**
+ * A fresh MCP server with our four tools, bound to one authenticated caller. Stateless: one per HTTP
+ * request, so nothing is shared between tenants.
+ */
+export function createMcpServer(c: Container, caller: ToolCaller, version: string): McpServer {
+  const server = new McpServer(
+    { name: c.config.brand.name, version },
+    {
+      instructions: `Tools of ${c.config.brand.name}. Calls are billed to and rate-limited for your account.`,
+    },
+  );
+  const { tenant } = caller.auth;
+  let calls = 0;
+
+  server.registerTool(
+    'chat_completion',
+    {
+      title: 'Chat completion',
+      description: 'Generate an answer with a hosted language model. Give `messages` or a single `prompt`.',
+      inputSchema: chatInput,
+      annotations: { readOnlyHint: false, openWorldHint: false },
+    },
+    (args, extra) =>
+      asToolResult(async () => {
+        if (!args.messages && !args.prompt)
+          throw new ApiError('missing_required_parameter', "Give 'messages' or 'prompt'.", 'messages');
+        const model = args.model ?? c.catalog.forTenant(tenant).find((m) => m.kind === 'chat')?.id;
+        if (!model) throw new ApiError('model_not_found', 'This account has no chat model.', 'model');
+        const body = parseBody(chatCompletionRequestSchema, {
+          model,
+          messages: args.messages ?? [{ role: 'user', content: args.prompt }],
+          ...(args.max_tokens ? { max_tokens: args.max_tokens } : {}),
+          ...(args.temperature !== undefined ? { temperature: args.temperature } : {}),
+        });
+        calls += 1;
+        const answer = await completeChat(c, {
+          auth: caller.auth,
+          body,
+          // A batch may hold several calls; each is its own usage record.
+          requestId: calls === 1 ? caller.requestId : `${caller.requestId}.${calls}`,
+          signal: extra.signal,
+          startedAt: calls === 1 ? caller.startedAt : performance.now(),
+        });
+        const choice = (answer.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0];
+        const text = typeof choice?.message?.content === 'string' ? choice.message.content : '';
+        return {
+          content: [{ type: 'text', text }],
+          structuredContent: { model: answer.model, content: text, usage: answer.usage ?? null },
+        };
+      }),
+  );
+
+  server.registerTool(
+    'list_models',
+    {
+      title: 'List models',
+      description: 'The models this account may use, with context windows and USD prices per million tokens.',
+      annotations: { readOnlyHint: true },
+    },
+    () => asToolResult(async () => json(c.catalog.forTenant(tenant).map((m) => c.catalog.describe(m)))),
+  );
+
+  server.registerTool(
+    'get_usage',
+    {
+      title: 'Usage',
+      description: 'Requests, tokens and cost per model over a period (default: the last 30 days).',
+      inputSchema: {
+        from: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 start (inclusive)'),
+        to: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 end (exclusive)'),
+      },
+      annotations: { readOnlyHint: true },
+    },
+    (args) =>
+      asToolResult(async () => {
+        const to = args.to ? Date.parse(args.to) : Date.now();
+        const from = args.from ? Date.parse(args.from) : to - 30 * DAY_MS;
+        return json(await usageReport(c, tenant.id, from, to));
+      }),
+  );
+
+  server.registerTool(
+    'get_balance',
+    {
+      title: 'Credit balance',
+      description: "The account's remaining prepaid credit in USD.",
+      annotations: { readOnlyHint: true },
+    },
+    () => asToolResult(async () => json(await balanceReport(c, tenant.id))),
+  );
+
+  return server;
+}

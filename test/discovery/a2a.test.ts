@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { type Message, Role } from '@a2a-js/sdk';
+import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
+
+/** The `@a2a-js/sdk` client against `/a2a`, discovered from the agent card like a real agent would. */
+let g: TestGateway;
+let user: SignedUp;
+
+/** A free loopback port, so the public URL in the card is the address the client really reaches. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  g = await startTestGateway({ env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` } });
+  user = await g.signUp();
+});
+afterAll(() => g?.stop());
+
+async function usageCount(tenantId: string): Promise<number> {
+  const c = g.server.container;
+  await c.meter.flush();
+  const row = await c.database.db
+    .selectFrom('usage_records')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+function clientFactory(apiKey: string) {
+  const fetchImpl: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${apiKey}`);
+    return fetch(input, { ...init, headers });
+  };
+  return new ClientFactory({ transports: [new JsonRpcTransportFactory({ fetchImpl })] });
+}
+
+const userMessage = (text: string): Message => ({
+  messageId: randomUUID(),
+  contextId: '',
+  taskId: '',
+  role: Role.ROLE_USER,
+  parts: [
+    { content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' },
+  ],
+  metadata: undefined,
+  extensions: [],
+  referenceTaskIds: [],
+});
+
+const textOfParts = (parts: Message['parts']) =>
+  parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+
+describe('A2A agent at /a2a', () => {
+  it('sends a message (protocol 1.0) and gets the model’s answer, metered', async () => {
+    const client = await clientFactory(user.apiKey).createFromUrl(g.url);
+    const before = await usageCount(user.tenantId);
+    const result = await client.sendMessage({
+      tenant: '',
+      message: userMessage('Hello agent'),
+      configuration: undefined,
+      metadata: undefined,
+    });
+    expect('messageId' in result).toBe(true);
+    const answer = result as Message;
+    expect(answer.role).toBe(Role.ROLE_AGENT);
+    expect(textOfParts(answer.parts).length).toBeGreaterThan(0);
+    expect(await usageCount(user.tenantId)).toBe(before + 1);
+  });
+
+  it('streams a message: task, growing answer artifact, completed', async () => {
+    const client = await clientFactory(user.apiKey).createFromUrl(g.url);
+    const before = await usageCount(user.tenantId);
+    const kinds: string[] = [];
+    let text = '';
+    let finalState: number | undefined;
+    for await (const event of client.sendMessageStream({
+      tenant: '',
+      message: userMessage('Tell me a story'),
+      configuration: undefined,
+      metadata: undefined,
+    })) {
+      const payload = event.payload;
+      if (!payload) continue;
+      kinds.push(payload.$case);
+      if (payload.$case === 'artifactUpdate') text += textOfParts(payload.value.artifact?.parts ?? []);
+      if (payload.$case === 'statusUpdate') finalState = payload.value.status?.state;
+    }
+    expect(kinds[0]).toBe('task');
+    expect(kinds.filter((k) => k === 'artifactUpdate').length).toBeGreaterThan(1);
+    expect(text.length).toBeGreaterThan(0);
+    expect(finalState).toBe(3); // TASK_STATE_COMPLETED
+    expect(await usageCount(user.tenantId)).toBe(before + 1);
+  });
+
+  it('answers v0.3 clients: message/send and message/stream over raw JSON-RPC', async () => {
+    const headers = { authorization: `Bearer ${user.apiKey}`, 'content-type': 'application/json' };
+    const message = {
+      kind: 'message',
+      messageId: randomUUID(),
+      role: 'user',
+      parts: [{ kind: 'text', text: 'Hi' }],
+    };
+    const send = await fetch(`${g.url}/a2a`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'message/send', params: { message } }),
+    });
+    expect(send.status).toBe(200);
+    const body = (await send.json()) as {
+      id: number;
+      result: { kind: string; parts: Array<{ text: string }> };
+    };
+    expect(body.id).toBe(7);
+    expect(body.result.kind).toBe('message');
+    expect(body.result.parts[0]?.text.length).toBeGreaterThan(0);
+
+    const stream = await fetch(`${g.url}/a2a`, {
+      method: 'POST',
+      headers: { ...headers, accept: 'text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 8,
+        method: 'message/stream',
+        params: { message: { ...message, messageId: randomUUID() } },
+      }),
+    });
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = (await stream.text())
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: '))
+      .map((e) => JSON.parse(e.slice(6)) as { result: { kind: string; status?: { state: string } } });
+    expect(events[0]?.result.kind).toBe('task');
+    expect(events.at(-1)?.result.status?.state).toBe('completed');
+  });
+
+  it('requires an API key (401 with resource_metadata) and is rate limited like /v1', async () => {
+    const anonymous = await fetch(`${g.url}/a2a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"message/send","params":{}}',
+    });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toContain('resource_metadata=');
+    const ok = await fetch(`${g.url}/a2a`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.apiKey}`, 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"id":"nope"}}',
+    });
+    expect(ok.headers.get('x-ratelimit-limit')).toBe('60');
+    const rpc = (await ok.json()) as { error?: { code: number } };
+    expect(rpc.error?.code).toBe(-32001); // task not found
+  });
+});

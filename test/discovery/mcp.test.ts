@@ -1,0 +1,150 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
+
+/** The official MCP client against `/mcp`: tools listed and called, metered like `/v1`. */
+let g: TestGateway;
+let user: SignedUp;
+
+beforeAll(async () => {
+  g = await startTestGateway();
+  user = await g.signUp();
+});
+afterAll(() => g?.stop());
+
+async function connect(apiKey: string) {
+  const client = new Client({ name: 'simosphere-test', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(`${g.url}/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${apiKey}` } },
+  });
+  await client.connect(transport);
+  return client;
+}
+
+async function usageCount(tenantId: string): Promise<number> {
+  const c = g.server.container;
+  await c.meter.flush();
+  const row = await c.database.db
+    .selectFrom('usage_records')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+const textOf = (result: unknown) =>
+  ((result as { content?: Array<{ text?: string }> }).content ?? []).map((p) => p.text ?? '').join('');
+
+describe('MCP server at /mcp', () => {
+  it('lists the four tools', async () => {
+    const client = await connect(user.apiKey);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'chat_completion',
+      'get_balance',
+      'get_usage',
+      'list_models',
+    ]);
+    const chat = tools.find((t) => t.name === 'chat_completion')!;
+    expect(Object.keys(chat.inputSchema.properties ?? {})).toEqual(
+      expect.arrayContaining(['model', 'messages', 'prompt']),
+    );
+    await client.close();
+  });
+
+  it('chat_completion answers through the metered pipeline (usage_records grows)', async () => {
+    const client = await connect(user.apiKey);
+    const before = await usageCount(user.tenantId);
+    const result = await client.callTool({
+      name: 'chat_completion',
+      arguments: { model: 'qwen/qwen3-8b', prompt: 'Say hello' },
+    });
+    expect(result.isError).toBeFalsy();
+    expect(textOf(result).length).toBeGreaterThan(0);
+    const messages = await client.callTool({
+      name: 'chat_completion',
+      arguments: { messages: [{ role: 'user', content: 'Hi again' }] },
+    });
+    expect(messages.isError).toBeFalsy();
+    expect(await usageCount(user.tenantId)).toBe(before + 2);
+    const records = await g.server.container.database.db
+      .selectFrom('usage_records')
+      .select(['endpoint', 'model', 'prompt_tokens', 'completion_tokens'])
+      .where('tenant_id', '=', user.tenantId)
+      .execute();
+    expect(records.every((r) => r.endpoint === 'chat.completions' && r.model === 'qwen/qwen3-8b')).toBe(true);
+    expect(records.every((r) => r.completion_tokens > 0)).toBe(true);
+    await client.close();
+  });
+
+  it('list_models, get_usage and get_balance read the tenant’s own data', async () => {
+    const client = await connect(user.apiKey);
+    const models = JSON.parse(textOf(await client.callTool({ name: 'list_models', arguments: {} })));
+    expect(models.map((m: { id: string }) => m.id)).toContain('qwen/qwen3-8b');
+    const usage = JSON.parse(textOf(await client.callTool({ name: 'get_usage', arguments: {} })));
+    expect(Array.isArray(usage.data)).toBe(true);
+    expect(usage.data.length).toBeGreaterThan(0);
+    const balance = JSON.parse(textOf(await client.callTool({ name: 'get_balance', arguments: {} })));
+    expect(balance.currency).toBe('USD');
+    expect(balance.balance).toBeDefined();
+    await client.close();
+  });
+
+  it('expected failures are tool errors, not protocol errors', async () => {
+    const client = await connect(user.apiKey);
+    const result = await client.callTool({
+      name: 'chat_completion',
+      arguments: { model: 'no/such-model', prompt: 'x' },
+    });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('model_not_found');
+    await client.close();
+  });
+
+  it('counts every MCP request against the rate limit', async () => {
+    const res = await fetch(`${g.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${user.apiKey}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-ratelimit-limit')).toBe('60');
+    expect(Number(res.headers.get('x-ratelimit-remaining'))).toBeLessThan(60);
+    expect(await res.json()).toMatchObject({ jsonrpc: '2.0', id: 1, result: {} });
+  });
+
+  it('rejects foreign origins (403), missing keys (401 with resource_metadata), and GET (405)', async () => {
+    const headers = {
+      authorization: `Bearer ${user.apiKey}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const foreign = await fetch(`${g.url}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, origin: 'https://evil.example' },
+      body,
+    });
+    expect(foreign.status).toBe(403);
+    const same = await fetch(`${g.url}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, origin: g.url },
+      body,
+    });
+    expect(same.status).toBe(200);
+    const anonymous = await fetch(`${g.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toContain('resource_metadata=');
+    const get = await fetch(`${g.url}/mcp`);
+    expect(get.status).toBe(405);
+  });
+});

@@ -54,39 +54,42 @@ export const planSchema = z.object({
 });
 
 /** Webhook delivery tuning; the defaults suit production, tests shrink the intervals. */
-export const webhooksSchema = z.object({
-  /** Allow targets on loopback/private addresses (tests, on-prem). */
-  allowPrivate: z.boolean().default(false),
-  /** Per-attempt timeout. */
-  timeoutMs: z.number().int().positive().default(10_000),
-  /** First retry delay; later ones grow by `retryFactor`, with jitter. */
-  retryBaseMs: z.number().int().positive().default(5_000),
-  retryFactor: z.number().min(1).default(3),
-  retryMaxDelayMs: z
-    .number()
-    .int()
-    .positive()
-    .default(2 * 3_600_000),
-  /** A delivery still failing this long after its event is given up. */
-  giveUpAfterMs: z
-    .number()
-    .int()
-    .positive()
-    .default(24 * 3_600_000),
-  /** An endpoint failing every attempt for this long and this many attempts is disabled. */
-  disableAfterMs: z
-    .number()
-    .int()
-    .nonnegative()
-    .default(24 * 3_600_000),
-  disableAfterFailures: z.number().int().positive().default(10),
-  /** How often the dispatcher looks for new events and due deliveries. */
-  pollIntervalMs: z.number().int().positive().default(250),
-  /** How long a replica owns a leased delivery; must exceed `timeoutMs`. */
-  leaseMs: z.number().int().positive().default(30_000),
-  /** Deliveries sent concurrently per replica. */
-  concurrency: z.number().int().positive().default(8),
-});
+export const webhooksSchema = z
+  .object({
+    /** Allow targets on loopback/private addresses (tests, on-prem). */
+    allowPrivate: z.boolean().default(false),
+    /** Per-attempt timeout. */
+    timeoutMs: z.number().int().positive().default(10_000),
+    /** First retry delay; later ones grow by `retryFactor`, with jitter. */
+    retryBaseMs: z.number().int().positive().default(5_000),
+    retryFactor: z.number().min(1).default(3),
+    retryMaxDelayMs: z
+      .number()
+      .int()
+      .positive()
+      .default(2 * 3_600_000),
+    /** A delivery still failing this long after its event is given up. */
+    giveUpAfterMs: z
+      .number()
+      .int()
+      .positive()
+      .default(24 * 3_600_000),
+    /** An endpoint failing every attempt for this long and this many attempts is disabled. */
+    disableAfterMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(24 * 3_600_000),
+    disableAfterFailures: z.number().int().positive().default(10),
+    /** How often the dispatcher looks for new events and due deliveries. */
+    pollIntervalMs: z.number().int().positive().default(250),
+    /** How long a replica owns a leased delivery; must exceed `timeoutMs`. */
+    leaseMs: z.number().int().positive().default(30_000),
+    /** Deliveries sent concurrently per replica. */
+    concurrency: z.number().int().positive().default(8),
+  })
+  // A lease that ran out mid-attempt would let another replica repeat the attempt.
+  .refine((w) => w.leaseMs > w.timeoutMs, { path: ['leaseMs'], message: 'must be longer than timeoutMs' });
 
 /** Thresholds of the rules that raise `audit.flagged`. */
 export const auditRulesSchema = z.object({

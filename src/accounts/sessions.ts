@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { ApiError } from '../http/errors.js';
 import { clearCookie, cookiesAreSecure, readCookie, setCookie } from './cookies.js';
+import { FLASH_COOKIE, FLASH_TTL_MS, type FlashStore, openFlash, sealFlash } from './flash-store.js';
 import { submittedCsrfToken, tokensMatch } from './form-csrf.js';
 import { type Db, findTenant, type Tenant } from './tenant-store.js';
 
@@ -141,6 +142,34 @@ export class SessionService {
   clearCookie(reply: FastifyReply): void {
     clearCookie(reply, SESSION_COOKIE, { secure: this.secureCookies });
   }
+
+  /**
+   * Hands a one-time value to the next page view of this session on any replica: in this process's
+   * flash store, and sealed in a short-lived cookie only this session can open.
+   */
+  putFlash(flash: FlashStore, reply: FastifyReply, session: NewSession, value: unknown): void {
+    flash.put(session.sessionIdHash, value);
+    const sealed = sealFlash(session.sessionId, value, this.now() + FLASH_TTL_MS);
+    setCookie(reply, FLASH_COOKIE, sealed, {
+      secure: this.secureCookies,
+      maxAgeSeconds: FLASH_TTL_MS / 1000,
+    });
+  }
+
+  /** Moves a sealed flash value from the request's cookie into the flash store, and drops the cookie. */
+  restoreFlash(
+    flash: FlashStore,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    session: ResolvedSession,
+  ): void {
+    const sealed = readCookie(request, FLASH_COOKIE);
+    const sessionId = readCookie(request, SESSION_COOKIE);
+    if (!sealed || !sessionId) return;
+    const value = openFlash(sessionId, sealed, this.now());
+    if (value !== undefined) flash.put(session.sessionIdHash, value);
+    clearCookie(reply, FLASH_COOKIE, { secure: this.secureCookies });
+  }
 }
 
 declare module 'fastify' {
@@ -178,7 +207,7 @@ export function assertSessionCsrf(request: FastifyRequest, session: ResolvedSess
  * State-changing methods must also carry the session's CSRF token.
  */
 export function requireSession(
-  c: { sessions: SessionService },
+  c: { sessions: SessionService; flash: FlashStore },
   opts: { redirectTo?: string } = {},
 ): preHandlerHookHandler {
   return async function requireDashboardSession(request, reply) {
@@ -193,6 +222,7 @@ export function requireSession(
     if (session.tenant.suspended)
       throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
     if (isStateChanging(request.method)) assertSessionCsrf(request, session);
+    c.sessions.restoreFlash(c.flash, request, reply, session);
     request.session = session;
   };
 }

@@ -91,7 +91,7 @@ async function signUpByForm(c: Container, request: FastifyRequest, reply: Fastif
     return redirectWithError(reply, '/register', formErrorCode(err));
   }
   const session = await c.sessions.create(account.userId!, account.tenant.id);
-  c.flash.put(session.sessionIdHash, {
+  c.sessions.putFlash(c.flash, reply, session, {
     kind: 'new_api_key',
     keyId: account.keyId,
     apiKey: account.apiKey,

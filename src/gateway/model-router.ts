@@ -3,6 +3,7 @@ import { ApiError } from '../http/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderEntry } from '../providers/registry.js';
 import type { UpstreamFailure } from '../providers/types.js';
+import { attemptSignal, releasingIterator } from './attempt-signal.js';
 
 /** Where a request was served. */
 export interface RouteUsed {
@@ -57,12 +58,14 @@ export class ModelRouter {
     for (const r of model.routes) {
       const entry = this.providers.get(r.provider)!;
       const upstreamModel = r.model ?? model.id;
-      const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(entry.timeoutMs)]);
+      const attempt = attemptSignal(clientSignal, entry.timeoutMs);
       const result = await entry.adapter[operation]({
         body: { ...body, model: upstreamModel },
-        signal,
+        signal: attempt.signal,
         requestId,
       });
+      // The adapter has read the whole answer by now.
+      attempt.release();
       if (result.ok) return { ok: true, body: result.body, route: { provider: r.provider, upstreamModel } };
       last = result.failure;
       if (!result.failure.retryable || clientSignal.aborted) break;
@@ -80,11 +83,11 @@ export class ModelRouter {
     for (const r of model.routes) {
       const entry = this.providers.get(r.provider)!;
       const upstreamModel = r.model ?? model.id;
-      const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(entry.timeoutMs)]);
+      const attempt = attemptSignal(clientSignal, entry.timeoutMs);
       const startedAt = performance.now();
       const result = await entry.adapter.chatCompletionStream({
         body: { ...body, model: upstreamModel },
-        signal,
+        signal: attempt.signal,
         requestId,
       });
       if (result.ok) {
@@ -99,17 +102,18 @@ export class ModelRouter {
             return {
               ok: true,
               first: first.value,
-              rest: result.events,
+              rest: releasingIterator(result.events, attempt.release),
               route: { provider: r.provider, upstreamModel },
             };
           }
           last = { kind: 'protocol', message: 'upstream stream ended before any event', retryable: true };
         } catch (err) {
-          last = streamFailure(err, signal);
+          last = streamFailure(err, attempt.signal);
         }
       } else {
         last = result.failure;
       }
+      attempt.release();
       this.metrics?.upstreamFailures.inc({ provider: r.provider, kind: last.kind });
       if (!last.retryable || clientSignal.aborted) break;
     }

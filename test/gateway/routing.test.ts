@@ -244,7 +244,8 @@ describe('streams after the first byte', () => {
     const reader = res.body!.getReader();
     await reader.read();
     controller.abort();
-    const deadline = performance.now() + 1000;
+    // Typically a few ms; the bound leaves room for a machine busy with other work.
+    const deadline = performance.now() + 2000;
     let aborted = 0;
     while (performance.now() < deadline) {
       aborted = (await a.stats()).aborted;
@@ -263,7 +264,10 @@ describe('streams after the first byte', () => {
     const content = events.filter((e) => e.data !== '[DONE]' && !e.data.includes('"choices":[]'));
     expect(content).toHaveLength(7);
     const gaps = content.slice(1).map((e, i) => e.at - content[i]!.at);
-    for (const gap of gaps) expect(gap).toBeGreaterThan(25);
+    // A buffering relay would deliver everything at once. Scheduling noise on a busy machine can merge
+    // a pair of chunks now and then, so look at the spread and the typical gap, not every single one.
+    expect(content.at(-1)!.at - content[0]!.at).toBeGreaterThan(6 * 40 * 0.75);
+    expect([...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)]).toBeGreaterThan(25);
     expect(content[0]!.at - started).toBeLessThan(200);
   });
 });

@@ -1,0 +1,229 @@
+/**
+ * What the rate limiter costs per request: the same gateway without a limiter
+ * (`limits.rateLimiting: false`), with the in-process limiter, and with the Redis limiter, under the
+ * same non-streamed load, as ratios of the limiter-less throughput. Runs the three modes round-robin
+ * (three rounds) so background noise spreads evenly, and compares the best round of each (the one
+ * least disturbed by other work on the machine). Also times limiter decisions directly, without HTTP. Redis from BENCH_REDIS_URL (default
+ * redis://127.0.0.1:6379); the Redis mode is skipped when it is not reachable.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { AuthContext } from '../../src/accounts/authenticator.js';
+import { MemoryWindowStore } from '../../src/ratelimit/memory-window-store.js';
+import { RedisWindowStore } from '../../src/ratelimit/redis-window-store.js';
+import { SlidingWindowLimiter } from '../../src/ratelimit/sliding-window-limiter.js';
+import type { WindowStore } from '../../src/ratelimit/types.js';
+import { closeRedis, connectRedis } from '../../src/redis/client.js';
+import { randomBase62 } from '../../src/shared/ids.js';
+import type { BenchContext, BenchPhase, PhaseResult, Row, TargetCheck } from '../lib/context.js';
+import { CHAT_BODY, type LoadResult, load } from '../lib/measure.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CONNECTIONS = 32;
+const WARMUP_SEC = 1;
+const ROUNDS = 3;
+const DIRECT_DECISIONS = 20_000;
+
+type Mode = 'off' | 'memory' | 'redis';
+
+interface LimiterServer {
+  url: string;
+  apiKey: string;
+  child: ChildProcess;
+  dataDir: string;
+}
+
+interface ModeRun {
+  rps: number[];
+  p50: number[];
+  non2xx: number;
+  errors: number;
+  /** `rate_limiter` of /readyz after each run (`ok`, `degraded`, `disabled`). */
+  status: string[];
+}
+
+async function redisReachable(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function startLimiterServer(mode: Mode, upstreamV1: string, redisUrl: string): Promise<LimiterServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), `simo-bench-limiter-${mode}-`));
+  const args = ['--import', 'tsx', 'bench/phases/limiter-server.ts', '--mode', mode];
+  args.push('--upstream', upstreamV1, '--data-dir', dataDir, '--redis-url', redisUrl);
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('limiter server did not start')), 30_000);
+    // The server's own log lines share stdout; the ready line is the one with url and apiKey.
+    lines.on('line', (line) => {
+      let parsed: { url?: unknown; apiKey?: unknown };
+      try {
+        parsed = JSON.parse(line) as { url?: unknown; apiKey?: unknown };
+      } catch {
+        return;
+      }
+      if (typeof parsed.url !== 'string' || typeof parsed.apiKey !== 'string') return;
+      clearTimeout(timer);
+      resolve({ url: parsed.url, apiKey: parsed.apiKey });
+    });
+    child.once('exit', (code) => reject(new Error(`limiter server exited (${code})`)));
+  });
+  return { ...ready, child, dataDir };
+}
+
+async function stopServer(s: LimiterServer): Promise<void> {
+  if (s.child.exitCode === null) {
+    const exited = once(s.child, 'exit');
+    s.child.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(s.dataDir, { recursive: true, force: true });
+}
+
+async function runMode(
+  mode: Mode,
+  ctx: BenchContext,
+  redisUrl: string,
+): Promise<LoadResult & { status: string }> {
+  const server = await startLimiterServer(mode, ctx.upstream.v1, redisUrl);
+  try {
+    const target = {
+      name: 'gateway' as const,
+      v1: `${server.url}/v1`,
+      headers: { authorization: `Bearer ${server.apiKey}` },
+    };
+    await load(target, CHAT_BODY, 8, WARMUP_SEC);
+    const result = await load(target, CHAT_BODY, CONNECTIONS, ctx.durationSec);
+    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: Record<string, string> };
+    return { ...result, status: ready.checks.rate_limiter ?? '?' };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/**
+ * Limiter decisions without HTTP: µs per decision one at a time (latency) and decisions/s with
+ * `CONNECTIONS` in flight (throughput), on a plan with the largest default limit (6,000/min).
+ */
+async function timeDecisions(store: WindowStore): Promise<{ latencyUs: number; perSecond: number }> {
+  const limiter = new SlidingWindowLimiter({ plans: { enterprise: { rpm: 6_000 } }, store });
+  const tenant = (i: number) =>
+    ({
+      tenant: { id: `bench_${i}`, plan: 'enterprise', rpmOverride: null },
+      key: { id: 'k', scopes: ['inference'] },
+    }) as unknown as AuthContext;
+  // Many tenants, so no log fills up and every decision admits (the common case).
+  const tenants = Array.from({ length: 64 }, (_, i) => tenant(i));
+  const sequential = Math.min(2_000, DIRECT_DECISIONS);
+  let started = performance.now();
+  for (let i = 0; i < sequential; i++) await limiter.check(tenants[i % tenants.length]!);
+  const latencyUs = ((performance.now() - started) * 1000) / sequential;
+  started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < DIRECT_DECISIONS) await limiter.check(tenants[next++ % tenants.length]!);
+    }),
+  );
+  const perSecond = DIRECT_DECISIONS / ((performance.now() - started) / 1000);
+  await limiter.close();
+  return { latencyUs, perSecond };
+}
+
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / (xs.length || 1);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export async function limiterPhaseRun(ctx: BenchContext): Promise<PhaseResult> {
+  const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const modes: Mode[] = ['off', 'memory'];
+  if (await redisReachable(redisUrl)) modes.push('redis');
+  else ctx.log(`limiter: Redis not reachable at ${redisUrl}; measuring without the Redis mode`);
+  ctx.log(
+    `limiter: no limiter vs ${modes.slice(1).join(' vs ')}, non-stream ×${CONNECTIONS} (${ctx.durationSec} s each, ${ROUNDS} rounds)`,
+  );
+  await ctx.upstream.reset();
+  const runs = new Map<Mode, ModeRun>(
+    modes.map((m) => [m, { rps: [], p50: [], non2xx: 0, errors: 0, status: [] }]),
+  );
+  for (let round = 0; round < ROUNDS; round++)
+    for (const mode of modes) {
+      const r = await runMode(mode, ctx, redisUrl);
+      const run = runs.get(mode)!;
+      run.rps.push(r.rps);
+      run.p50.push(r.p50);
+      run.non2xx += r.non2xx;
+      run.errors += r.errors;
+      run.status.push(r.status);
+    }
+
+  const base = runs.get('off')!;
+  const baseRps = Math.max(...base.rps);
+  const rows: Row[] = [];
+  const targets: TargetCheck[] = [];
+  const data: Record<string, unknown> = { connections: CONNECTIONS, rounds: ROUNDS };
+  for (const mode of modes) {
+    const run = runs.get(mode)!;
+    const rps = Math.max(...run.rps);
+    const ratio = rps / baseRps;
+    const perRequestUs = 1e6 / rps - 1e6 / baseRps;
+    data[mode] = { ...run, bestRps: rps, meanRps: mean(run.rps), ratio, perRequestUs };
+    if (mode === 'off') continue;
+    const label = mode === 'memory' ? 'in-process' : 'Redis';
+    rows.push({
+      label: `limiter non-stream ×${CONNECTIONS} best req/s (none → ${label})`,
+      direct: fmt(baseRps),
+      gateway: fmt(rps),
+      comparison: `${(ratio * 100).toFixed(1)}%`,
+    });
+    rows.push({
+      label: `${label} limiter cost per request (µs of the saturated loop)`,
+      direct: '—',
+      gateway: perRequestUs.toFixed(1),
+      comparison: `p50 +${(mean(run.p50) - mean(base.p50)).toFixed(2)} ms`,
+    });
+    targets.push({
+      description: `${label} limiter: every request admitted and answered, limiter healthy throughout`,
+      actual: `${run.non2xx} non-2xx, ${run.errors} errors, status ${[...new Set(run.status)].join('/')}`,
+      met: run.non2xx === 0 && run.errors === 0 && run.status.every((s) => s === 'ok'),
+    });
+  }
+  const direct: Array<[string, WindowStore, () => Promise<void>]> = [
+    ['in-process', new MemoryWindowStore(), async () => {}],
+  ];
+  if (modes.includes('redis')) {
+    const client = await connectRedis(redisUrl, 'simosphere:bench');
+    const fallback = new MemoryWindowStore();
+    const store = new RedisWindowStore({ client, fallback, keyPrefix: `bench:${randomBase62(8)}:` });
+    direct.push(['Redis', store, () => closeRedis(client)]);
+  }
+  for (const [label, store, release] of direct) {
+    const timing = await timeDecisions(store);
+    await release();
+    data[`direct-${label}`] = timing;
+    rows.push({
+      label: `${label} limiter decision without HTTP (µs one at a time / decisions/s ×${CONNECTIONS})`,
+      direct: '—',
+      gateway: timing.latencyUs.toFixed(1),
+      comparison: `${fmt(timing.perSecond)}/s`,
+    });
+  }
+  return { rows, targets, data };
+}
+
+export const limiterPhase: BenchPhase = { name: 'limiter', run: limiterPhaseRun };

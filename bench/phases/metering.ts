@@ -1,0 +1,141 @@
+/**
+ * Sustained metered request rate on SQLite, and what metering costs per request: the same gateway with
+ * the real meter (credit admission, reservation, write-ahead record, batched ledger writes) and with a
+ * no-op meter, one after the other, under the same load.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { BenchPhase, Row, TargetCheck } from '../lib/context.js';
+import { CHAT_BODY, type LoadResult, load } from '../lib/measure.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CONNECTIONS = 32;
+const WARMUP_SEC = 1;
+const MIN_RATIO = 0.8;
+
+interface MeteringServer {
+  url: string;
+  apiKey: string;
+  child: ChildProcess;
+  dataDir: string;
+}
+
+async function startMeteringServer(meter: 'credit' | 'noop', upstreamV1: string): Promise<MeteringServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), `simo-bench-meter-${meter}-`));
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/lib/metering-server.ts',
+      '--meter',
+      meter,
+      '--upstream',
+      upstreamV1,
+      '--data-dir',
+      dataDir,
+    ],
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('metering server did not start')), 30_000);
+    // Log lines share stdout; the ready line is the one with the key.
+    lines.on('line', (line) => {
+      if (!line.includes('"apiKey"')) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as { url: string; apiKey: string });
+    });
+    child.once('exit', (code) => reject(new Error(`metering server exited (${code})`)));
+  });
+  return { ...ready, child, dataDir };
+}
+
+async function stopServer(s: MeteringServer): Promise<void> {
+  if (s.child.exitCode === null) {
+    const exited = once(s.child, 'exit');
+    s.child.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(s.dataDir, { recursive: true, force: true });
+}
+
+async function run(
+  meter: 'credit' | 'noop',
+  upstreamV1: string,
+  durationSec: number,
+): Promise<{ result: LoadResult; records: number | null; answered: number }> {
+  const server = await startMeteringServer(meter, upstreamV1);
+  try {
+    const target = {
+      name: 'gateway' as const,
+      v1: `${server.url}/v1`,
+      headers: { authorization: `Bearer ${server.apiKey}` },
+    };
+    const warm = await load(target, CHAT_BODY, 8, WARMUP_SEC);
+    const result = await load(target, CHAT_BODY, CONNECTIONS, durationSec);
+    let records: number | null = null;
+    if (meter === 'credit') {
+      const usage = await fetch(`${server.url}/admin/usage`, {
+        headers: { authorization: `Bearer ${server.apiKey}` },
+      });
+      records = ((await usage.json()) as { total: { requests: number } }).total.requests;
+    }
+    return { result, records, answered: warm.requests + result.requests };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+export const meteringPhase: BenchPhase = {
+  name: 'metering',
+  async run(ctx) {
+    ctx.log(
+      `metering: no-op meter vs credit meter, non-stream ×${CONNECTIONS} (${ctx.durationSec} s each, SQLite)`,
+    );
+    await ctx.upstream.reset();
+    const noop = await run('noop', ctx.upstream.v1, ctx.durationSec);
+    const metered = await run('credit', ctx.upstream.v1, ctx.durationSec);
+    const ratio = metered.result.rps / noop.result.rps;
+    // At saturation, the extra time per request is the meter's share of the event loop.
+    const perRequestUs = 1e6 / metered.result.rps - 1e6 / noop.result.rps;
+    const rows: Row[] = [
+      {
+        label: `metered non-stream ×${CONNECTIONS} req/s (no-op → credit meter)`,
+        direct: Math.round(noop.result.rps).toLocaleString('en-US'),
+        gateway: Math.round(metered.result.rps).toLocaleString('en-US'),
+        comparison: `${(ratio * 100).toFixed(1)}%`,
+      },
+      {
+        label: 'metering cost per request (µs of the saturated loop)',
+        direct: '—',
+        gateway: perRequestUs.toFixed(1),
+        comparison: `p50 +${(metered.result.p50 - noop.result.p50).toFixed(2)} ms`,
+      },
+      {
+        label: 'usage records written / requests answered',
+        direct: '—',
+        gateway: `${metered.records ?? '?'} / ${metered.answered}`,
+        comparison: metered.records !== null && metered.records >= metered.answered ? 'complete' : 'MISSING',
+      },
+    ];
+    const targets: TargetCheck[] = [
+      {
+        description: `metered throughput ≥ ${MIN_RATIO * 100}% of the same gateway without metering`,
+        actual: `${(ratio * 100).toFixed(1)}%`,
+        met: ratio >= MIN_RATIO,
+      },
+      {
+        description: 'every answered request has a usage record',
+        actual: `${metered.records} records / ${metered.answered} answered`,
+        met: metered.records !== null && metered.records >= metered.answered,
+      },
+    ];
+    return { rows, targets, data: { noop, metered, ratio, perRequestUs } };
+  },
+};

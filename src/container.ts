@@ -144,7 +144,7 @@ export async function createContainer(
     revocations,
     sessions: new SessionService(db, { publicUrl: config.publicUrl }),
     flash: new FlashStore(),
-    loginThrottle: new LoginThrottle(),
+    loginThrottle: new LoginThrottle(db),
     keys: new KeyService(db, revocations),
     tenantAdmin: new TenantAdmin(db, revocations, {
       plans: Object.keys(config.plans),

@@ -17,7 +17,7 @@ async function dashboardOn(c: Container) {
   return app;
 }
 
-describe('the new key after a form sign-up reaches the dashboard on any replica, once', () => {
+describe('two replicas on one database', () => {
   let a: TestGateway;
   let b: TestGateway;
   beforeAll(async () => {
@@ -75,6 +75,24 @@ describe('the new key after a form sign-up reaches the dashboard on any replica,
     expect(anonymous.statusCode).toBe(303);
     expect(anonymous.headers.location).toBe('/login');
     await pageB.close();
+  });
+
+  it('login throttling counts failures on every replica', async () => {
+    const user = await a.signUp();
+    for (let i = 0; i < 5; i++) {
+      const replica = i % 2 === 0 ? a : b;
+      const r = await call(replica.url, 'POST', '/login', {
+        json: { email: user.email, password: `wrong ${i} password` },
+      });
+      expect(r.status).toBe(401);
+    }
+    for (const replica of [a, b]) {
+      const locked = await call(replica.url, 'POST', '/login', {
+        json: { email: user.email, password: user.password },
+      });
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
+    }
   });
 
   it('sealed values expire and resist tampering', () => {

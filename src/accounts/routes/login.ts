@@ -85,11 +85,11 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
 async function login(c: Container, request: FastifyRequest, reply: FastifyReply, form: boolean) {
   const body = parseBody(loginRequestSchema, request.body);
   const email = body.email.trim().toLowerCase();
-  c.loginThrottle.assertAllowed(email, request.ip);
+  const tenantId = await c.accounts.tenantIdOfEmail(email);
+  await c.loginThrottle.assertAllowed(email, request.ip, tenantId);
   const user = await c.accounts.verifyLogin(email, body.password);
   if (!user) {
     c.loginThrottle.recordFailure(email, request.ip);
-    const tenantId = await c.accounts.tenantIdOfEmail(email);
     // Unknown emails are recorded without the address: it may be a mistyped password.
     await recordAudit(c.database.db, {
       tenantId,

@@ -14,6 +14,7 @@ import { registerDiscoveryRoutes } from './discovery/routes.js';
 import { registerMcpRoutes } from './mcp/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
 import { registerOperatorRoutes } from './operator/routes.js';
+import { registerPortalRoutes } from './portal/routes.js';
 import { randomBase62 } from './shared/ids.js';
 import { registerWebhookRoutes } from './webhooks/routes/index.js';
 
@@ -83,5 +84,6 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerDiscoveryRoutes(app, container, routeRegistry);
   registerMcpRoutes(app, container);
   registerA2aRoutes(app, container);
+  registerPortalRoutes(app, container);
   return app;
 }

@@ -1,0 +1,57 @@
+import type { FastifyReply, RouteShorthandOptions } from 'fastify';
+import type { SafeHtml } from './html.js';
+
+/**
+ * Content-Security-Policy of every portal page: scripts, styles and connections only from this
+ * origin, no inline script, no framing. Charts draw on canvas; the playground streams over fetch.
+ */
+export const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Security headers shared by every HTML page. */
+export const PAGE_SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': PAGE_CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'cross-origin-opener-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+};
+
+/** Sends an HTML page with the security headers. Pages for a signed-in user are never cached. */
+export function sendPage(
+  reply: FastifyReply,
+  body: SafeHtml,
+  opts: { status?: number; private?: boolean } = {},
+): FastifyReply {
+  reply.headers(PAGE_SECURITY_HEADERS);
+  reply.header('cache-control', opts.private ? 'no-store' : 'no-cache');
+  reply.header('content-type', 'text/html; charset=utf-8');
+  return reply.code(opts.status ?? 200).send(`<!doctype html>\n${body.value}`);
+}
+
+/** Route options of a page: documented as hidden so it stays out of /openapi.json. */
+export function pageRoute(summary: string, extra: RouteShorthandOptions = {}): RouteShorthandOptions {
+  return {
+    ...extra,
+    config: {
+      openapi: {
+        summary,
+        tags: ['portal'],
+        security: 'none',
+        hidden: true,
+        responseContentType: 'text/html',
+      },
+    },
+  };
+}

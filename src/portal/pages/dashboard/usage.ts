@@ -1,0 +1,138 @@
+import { html, type SafeHtml } from '../../html.js';
+import { layout } from '../../layout.js';
+import type { DashboardView } from './context.js';
+import { count, isoDay, listOf, unavailable, usd } from './format.js';
+
+interface UsageRow {
+  model?: string;
+  day?: string;
+  date?: string;
+  period?: string;
+  requests?: number;
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  cost?: string | number;
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
+/** Longest range the page draws, so a typo in a year cannot ask for decades of empty days. */
+const MAX_DAYS = 366;
+
+/** The date range from the query, defaulting to the last 30 days (UTC), clamped to sane bounds. */
+export function usageRange(
+  query: Record<string, string | undefined>,
+  now = new Date(),
+): { from: string; to: string } {
+  const today = isoDay(now);
+  let to = query.to && DAY.test(query.to) ? query.to : today;
+  let from = query.from && DAY.test(query.from) ? query.from : isoDay(new Date(Date.parse(to) - 29 * DAY_MS));
+  if (Number.isNaN(Date.parse(to))) to = today;
+  if (Number.isNaN(Date.parse(from)) || from > to) from = isoDay(new Date(Date.parse(to) - 29 * DAY_MS));
+  if ((Date.parse(to) - Date.parse(from)) / DAY_MS >= MAX_DAYS)
+    from = isoDay(new Date(Date.parse(to) - (MAX_DAYS - 1) * DAY_MS));
+  return { from, to };
+}
+
+const dayOf = (r: UsageRow) => String(r.day ?? r.date ?? r.period ?? '').slice(0, 10);
+const tokensOf = (r: UsageRow) => (r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0);
+
+/**
+ * One point per calendar day of the range (missing days are zero), one line per model, for the chart
+ * script. `group_by=day` answers a row per day and model.
+ */
+export function dailySeries(rows: UsageRow[], from: string, to: string) {
+  const days: number[] = [];
+  for (let t = Date.parse(from); t <= Date.parse(to); t += DAY_MS) days.push(t / 1000);
+  const index = new Map(days.map((d, i) => [isoDay(new Date(d * 1000)), i]));
+  const lines = new Map<string, { model: string; requests: number[]; tokens: number[]; cost: number[] }>();
+  const totals = { requests: 0, tokens: 0, cost: 0 };
+  for (const r of rows) {
+    const i = index.get(dayOf(r));
+    if (i === undefined) continue;
+    const model = r.model ?? 'all';
+    let line = lines.get(model);
+    if (!line) {
+      line = { model, requests: days.map(() => 0), tokens: days.map(() => 0), cost: days.map(() => 0) };
+      lines.set(model, line);
+    }
+    const cost = Number(r.cost ?? 0);
+    line.requests[i]! += r.requests ?? 0;
+    line.tokens[i]! += tokensOf(r);
+    line.cost[i]! += cost;
+    totals.requests += r.requests ?? 0;
+    totals.tokens += tokensOf(r);
+    totals.cost += cost;
+  }
+  return { days, models: [...lines.values()], totals };
+}
+
+/** `GET /dashboard/usage`: requests, tokens and cost per day (charts) and per model, for a date range. */
+export async function usagePage(
+  view: DashboardView,
+  query: Record<string, string | undefined>,
+): Promise<SafeHtml> {
+  const { from, to } = usageRange(query);
+  const range = `from=${from}&to=${to}`;
+  const [daily, perModel] = await Promise.all([
+    view.admin.get(view.request, `/admin/usage?${range}&group_by=day`),
+    view.admin.get(view.request, `/admin/usage?${range}&group_by=model`),
+  ]);
+  const days = daily.ok ? listOf<UsageRow>(daily.data) : [];
+  const models = perModel.ok ? listOf<UsageRow>(perModel.data) : [];
+  const series = dailySeries(days, from, to);
+  const byModel = {
+    models: models.map((m) => m.model ?? '?'),
+    requests: models.map((m) => m.requests ?? 0),
+    tokens: models.map(tokensOf),
+    cost: models.map((m) => Number(m.cost ?? 0)),
+  };
+  const total = series.totals;
+  const body = html`<h1>Usage</h1>
+<form class="panel row" method="get" action="/dashboard/usage" aria-label="Date range">
+  <div class="field"><label for="from">From</label><input id="from" name="from" type="date" value="${from}" required></div>
+  <div class="field"><label for="to">To</label><input id="to" name="to" type="date" value="${to}" required></div>
+  <button type="submit">Show</button>
+</form>
+${unavailable(daily, 'Daily usage')}
+<ul class="cards" aria-label="Totals for the range">
+  <li class="card"><div class="label">Requests</div><div class="value" data-testid="total-requests">${count(total.requests)}</div></li>
+  <li class="card"><div class="label">Tokens</div><div class="value" data-testid="total-tokens">${count(total.tokens)}</div></li>
+  <li class="card"><div class="label">Cost</div><div class="value" data-testid="total-cost">${usd(total.cost)}</div></li>
+</ul>
+<section class="panel" aria-labelledby="daily-title">
+  <h2 id="daily-title">Per day</h2>
+  <div id="usage-charts" data-series="${JSON.stringify({ days: series.days, models: series.models })}" data-by-model="${JSON.stringify(byModel)}">
+    <figure><figcaption>Requests per day</figcaption><div class="chart" data-chart="requests" role="img" aria-label="Requests per day from ${from} to ${to}, ${total.requests} in total"></div></figure>
+    <figure><figcaption>Tokens per day</figcaption><div class="chart" data-chart="tokens" role="img" aria-label="Tokens per day, ${total.tokens} in total"></div></figure>
+    <figure><figcaption>Cost per day (USD)</figcaption><div class="chart" data-chart="cost" role="img" aria-label="Cost per day, ${usd(total.cost)} in total"></div></figure>
+  </div>
+</section>
+<section class="panel" aria-labelledby="model-title">
+  <h2 id="model-title">Per model</h2>
+  ${unavailable(perModel, 'Usage per model')}
+  <div class="chart" data-chart="models" role="img" aria-label="Tokens per model"></div>
+  <div class="table-wrap"><table data-testid="usage-by-model">
+    <caption>${from} to ${to}</caption>
+    <thead><tr><th scope="col">Model</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Prompt tokens</th>
+    <th scope="col" class="num">Completion tokens</th><th scope="col" class="num">Cost</th></tr></thead>
+    <tbody>${
+      models.length
+        ? models.map(
+            (m) => html`<tr><td><code>${m.model ?? ''}</code></td><td class="num">${count(m.requests)}</td>
+            <td class="num">${count(m.prompt_tokens)}</td><td class="num">${count(m.completion_tokens)}</td>
+            <td class="num">${usd(m.cost)}</td></tr>`,
+          )
+        : html`<tr><td colspan="5" class="muted">No requests in this range.</td></tr>`
+    }</tbody>
+  </table></div>
+</section>`;
+  return layout(view.ctx, {
+    title: 'Usage',
+    body,
+    viewer: view.viewer,
+    active: 'usage',
+    styles: ['uplot.css'],
+    scripts: ['uplot.js', 'usage.js'],
+  });
+}

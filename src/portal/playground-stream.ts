@@ -1,0 +1,62 @@
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerHookHandler,
+  RouteHandlerMethod,
+  RouteShorthandOptions,
+} from 'fastify';
+import type { Container } from '../container.js';
+import { registerChatCompletionsRoute } from '../gateway/routes/chat-completions.js';
+import { ApiError } from '../http/errors.js';
+import { tenantAuth } from '../http/tenant-auth.js';
+
+/** Where the playground page posts its chat request (same body and SSE answer as `/v1/chat/completions`). */
+export const PLAYGROUND_CHAT_PATH = '/dashboard/playground/chat';
+
+/** The playground is for the signed-in page; programs use `/v1/chat/completions` with their key. */
+async function sessionCallersOnly(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined)
+    throw new ApiError(
+      'forbidden',
+      'The playground endpoint is for dashboard sessions. Call /v1/chat/completions with your API key.',
+    );
+}
+
+/**
+ * Registers the very `/v1/chat/completions` handler a second time, at `PLAYGROUND_CHAT_PATH`,
+ * authenticated by the dashboard session (cookie + `x-csrf-token`, via `tenantAuth`) instead of an
+ * API key. The request therefore goes through the same validation, routing, streaming, rate limit and
+ * metering (`key_id` "session") as any API call, while the data-plane auth stays untouched.
+ *
+ * The gateway module registers its route through the `app` it is given; this hands it a narrow
+ * stand-in whose `post` moves the route to our path and hides it from /openapi.json.
+ */
+export function registerPlaygroundStream(app: FastifyInstance, c: Container): void {
+  const auth = tenantAuth(c);
+  const relocate = {
+    post(_url: string, opts: RouteShorthandOptions, handler: RouteHandlerMethod) {
+      const given = opts.preHandler;
+      const preHandler = [sessionCallersOnly, ...(Array.isArray(given) ? given : given ? [given] : [])];
+      app.post(
+        PLAYGROUND_CHAT_PATH,
+        {
+          ...opts,
+          preHandler: preHandler as preHandlerHookHandler[],
+          config: {
+            ...opts.config,
+            openapi: {
+              summary: 'Dashboard playground: a streamed chat completion for the signed-in tenant',
+              tags: ['portal'],
+              security: 'session',
+              hidden: true,
+            },
+          },
+        },
+        handler,
+      );
+      return relocate;
+    },
+  };
+  registerChatCompletionsRoute(relocate as unknown as FastifyInstance, c, auth);
+}

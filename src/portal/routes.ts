@@ -1,0 +1,92 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { issueFormCsrf } from '../accounts/form-csrf.js';
+import type { SignUpFlash } from '../accounts/routes/register.js';
+import { requireSession, sessionFromRequest } from '../accounts/sessions.js';
+import type { Container } from '../container.js';
+import { AdminClient } from './admin-client.js';
+import { AssetStore } from './assets.js';
+import type { SafeHtml } from './html.js';
+import type { PortalContext } from './layout.js';
+import { pageRoute, sendPage } from './page.js';
+import { loginPage, registerPage } from './pages/auth-pages.js';
+import { comparePage } from './pages/compare.js';
+import { auditPage } from './pages/dashboard/audit.js';
+import { billingPage } from './pages/dashboard/billing.js';
+import type { DashboardView } from './pages/dashboard/context.js';
+import { keysPage } from './pages/dashboard/keys.js';
+import { overviewPage } from './pages/dashboard/overview.js';
+import { playgroundPage } from './pages/dashboard/playground.js';
+import { usagePage } from './pages/dashboard/usage.js';
+import { webhookDetailPage, webhooksPage } from './pages/dashboard/webhooks.js';
+import { docsPage } from './pages/docs.js';
+import { landingPage } from './pages/landing.js';
+import { registerPlaygroundStream } from './playground-stream.js';
+
+type Query = Record<string, string | undefined>;
+const queryOf = (request: FastifyRequest) => (request.query ?? {}) as Query;
+
+/**
+ * The developer portal and the dashboard: public pages, signed-in pages, their static assets and the
+ * playground's streaming endpoint. Every page is server-rendered HTML with strict security headers.
+ */
+export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
+  const assets = new AssetStore();
+  assets.register(app);
+  const ctx: PortalContext = { config: c.config, assets };
+  const admin = new AdminClient(app);
+
+  app.get('/', pageRoute('Portal home'), async (_request, reply) => sendPage(reply, landingPage(ctx)));
+  app.get('/docs', pageRoute('Developer documentation'), async (_request, reply) =>
+    sendPage(reply, docsPage(ctx)),
+  );
+  app.get('/compare', pageRoute('Migrating from OpenAI, Mistral or Hugging Face'), async (_request, reply) =>
+    sendPage(reply, comparePage(ctx)),
+  );
+
+  const authForm = (render: typeof loginPage) => async (request: FastifyRequest, reply: FastifyReply) => {
+    // A signed-in visitor has nothing to do on these forms.
+    if (await sessionFromRequest(c, request)) return reply.redirect('/dashboard', 303);
+    const csrfToken = issueFormCsrf(reply, c.config);
+    const { error } = queryOf(request);
+    return sendPage(reply, render(ctx, { csrfToken, error }), { private: true });
+  };
+  app.get('/register', pageRoute('Sign-up form'), authForm(registerPage));
+  app.get('/login', pageRoute('Login form'), authForm(loginPage));
+
+  const signedIn = requireSession(c, { redirectTo: '/login' });
+  const dashboard = (
+    path: string,
+    render: (view: DashboardView, request: FastifyRequest) => Promise<SafeHtml>,
+  ) =>
+    app.get(
+      path,
+      { ...pageRoute(`Dashboard page ${path}`), preHandler: signedIn },
+      async (request, reply) => {
+        const session = request.session!;
+        const view: DashboardView = {
+          ctx,
+          admin,
+          request,
+          session,
+          viewer: { email: session.user.email, csrfToken: session.csrfToken },
+        };
+        return sendPage(reply, await render(view, request), { private: true });
+      },
+    );
+
+  dashboard('/dashboard', (view) => {
+    const flash = c.flash.take<SignUpFlash>(view.session.sessionIdHash);
+    return overviewPage(view, flash?.kind === 'new_api_key' ? flash.apiKey : undefined);
+  });
+  dashboard('/dashboard/keys', (view) => keysPage(view));
+  dashboard('/dashboard/usage', (view, request) => usagePage(view, queryOf(request)));
+  dashboard('/dashboard/billing', (view) => billingPage(view));
+  dashboard('/dashboard/webhooks', (view) => webhooksPage(view));
+  dashboard('/dashboard/webhooks/:id', (view, request) =>
+    webhookDetailPage(view, (request.params as { id: string }).id),
+  );
+  dashboard('/dashboard/audit', (view, request) => auditPage(view, queryOf(request).after));
+  dashboard('/dashboard/playground', (view) => playgroundPage(view));
+
+  registerPlaygroundStream(app, c);
+}

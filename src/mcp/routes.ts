@@ -7,16 +7,20 @@ import { ApiError } from '../http/errors.js';
 import { MCP_PATH } from './server-card.js';
 import { createMcpServer } from './tools.js';
 
+// Host names an attacker cannot point at us by DNS rebinding: IP literals and localhost.
+const LITERAL_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]|localhost)(:\d+)?$/i;
+
 /**
- * Rejects browser pages from other sites (DNS-rebinding and cross-site requests): an `Origin`, when
- * sent, must be our public origin or the origin the request was addressed to.
+ * Rejects browser pages from other sites (cross-site requests and DNS rebinding): an `Origin`, when
+ * sent, must be our public origin, or the very address the request was sent to when that address is
+ * an IP literal or localhost (a local deployment whose public URL differs).
  */
 export function originGuard(publicUrl: string) {
   const publicOrigin = new URL(publicUrl).origin;
   return async function checkOrigin(request: FastifyRequest): Promise<void> {
     const origin = request.headers.origin;
     if (origin === undefined) return;
-    const own = `${request.protocol}://${request.host}`;
+    const own = LITERAL_HOST.test(request.host) ? `${request.protocol}://${request.host}` : undefined;
     if (origin !== publicOrigin && origin !== own)
       throw new ApiError('forbidden', `Requests from origin '${origin}' are not allowed on ${MCP_PATH}.`);
   };

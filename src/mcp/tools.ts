@@ -131,6 +131,7 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
       asToolResult(async () => {
         const to = args.to ? Date.parse(args.to) : Date.now();
         const from = args.from ? Date.parse(args.from) : to - 30 * DAY_MS;
+        if (to <= from) throw new ApiError('invalid_parameter', "'to' must be after 'from'.", 'to');
         return json(await usageReport(c, tenant.id, from, to));
       }),
   );

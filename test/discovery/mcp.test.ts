@@ -1,17 +1,13 @@
+import { request } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { describeWith } from '../support/services.js';
 
 /** The official MCP client against `/mcp`: tools listed and called, metered like `/v1`. */
 let g: TestGateway;
 let user: SignedUp;
-
-beforeAll(async () => {
-  g = await startTestGateway();
-  user = await g.signUp();
-});
-afterAll(() => g?.stop());
 
 async function connect(apiKey: string) {
   const client = new Client({ name: 'simosphere-test', version: '1.0.0' });
@@ -20,6 +16,18 @@ async function connect(apiKey: string) {
   });
   await client.connect(transport);
   return client;
+}
+
+/** A POST with exactly these headers (fetch would not let us choose `Host`). */
+function rawPost(path: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${g.url}${path}`, { method: 'POST', headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 async function usageCount(tenantId: string): Promise<number> {
@@ -36,7 +44,12 @@ async function usageCount(tenantId: string): Promise<number> {
 const textOf = (result: unknown) =>
   ((result as { content?: Array<{ text?: string }> }).content ?? []).map((p) => p.text ?? '').join('');
 
-describe('MCP server at /mcp', () => {
+function suite(dialect: 'sqlite' | 'postgres') {
+  beforeAll(async () => {
+    g = await startTestGateway({ dialect });
+    user = await g.signUp();
+  });
+  afterAll(() => g?.stop());
   it('lists the four tools', async () => {
     const client = await connect(user.apiKey);
     const { tools } = await client.listTools();
@@ -137,6 +150,18 @@ describe('MCP server at /mcp', () => {
       body,
     });
     expect(same.status).toBe(200);
+    // DNS rebinding: a hostile name resolving to us, with a matching Host, is still refused.
+    const { port } = new URL(g.url);
+    const rebound = await rawPost(
+      `/mcp`,
+      {
+        ...headers,
+        host: `rebind.example:${port}`,
+        origin: `http://rebind.example:${port}`,
+      },
+      body,
+    );
+    expect(rebound).toBe(403);
     const anonymous = await fetch(`${g.url}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -147,4 +172,8 @@ describe('MCP server at /mcp', () => {
     const get = await fetch(`${g.url}/mcp`);
     expect(get.status).toBe(405);
   });
-});
+}
+
+// Tool calls read and write through the billing store, so both databases are exercised.
+describe('MCP server at /mcp (sqlite)', () => suite('sqlite'));
+await describeWith('pg', 'MCP server at /mcp (postgres)', () => suite('postgres'));

@@ -149,7 +149,11 @@ export class WebhookDispatcher {
       db,
       webhook.id,
       now,
-      { maxFailures: this.config.disableAfterFailures, minFailingMs: this.config.disableAfterMs },
+      {
+        maxFailures: this.config.disableAfterFailures,
+        minFailingMs: this.config.disableAfterMs,
+        gaveUp: next === null,
+      },
       async (trx) => {
         await cancelPendingDeliveries(trx, webhook.id, 'endpoint disabled after sustained failure', now);
         await recordAudit(trx, {

@@ -145,7 +145,8 @@ export async function recordEndpointSuccess(db: Db, id: string, now: number): Pr
 
 /**
  * Counts a failed attempt and disables the endpoint when it has failed at least `maxFailures`
- * attempts in a row over at least `minFailingMs`. Both steps are single conditional UPDATEs, so
+ * attempts in a row over at least `minFailingMs` (or, with `gaveUp`, when this failure exhausted a
+ * delivery's retries: an endpoint that only sees rare events is disabled too). Both steps are single conditional UPDATEs, so
  * concurrent replicas count every failure and only one of them performs the disabling.
  * Returns true when this call disabled the endpoint.
  */
@@ -153,7 +154,7 @@ export async function recordEndpointFailure(
   db: Db,
   id: string,
   now: number,
-  rule: { maxFailures: number; minFailingMs: number },
+  rule: { maxFailures: number; minFailingMs: number; gaveUp: boolean },
   /** Runs in the same transaction as the disabling (cancel deliveries, audit), so all show at once. */
   onDisabled: (trx: Db) => Promise<void>,
 ): Promise<boolean> {
@@ -172,13 +173,15 @@ export async function recordEndpointFailure(
       .set({
         enabled: 0,
         disabled_at: now,
-        disabled_reason: `Disabled automatically: ${rule.maxFailures} or more consecutive delivery attempts failed over ${Math.round(rule.minFailingMs / 60_000)} minutes or more.`,
+        disabled_reason: rule.gaveUp
+          ? `Disabled automatically: ${rule.maxFailures} or more consecutive delivery attempts failed and an event's retries ran out.`
+          : `Disabled automatically: ${rule.maxFailures} or more consecutive delivery attempts failed over ${Math.round(rule.minFailingMs / 60_000)} minutes or more.`,
         updated_at: now,
       })
       .where('id', '=', id)
       .where('enabled', '=', 1)
       .where('consecutive_failures', '>=', rule.maxFailures)
-      .where('failing_since', '<=', now - rule.minFailingMs)
+      .$if(!rule.gaveUp, (qb) => qb.where('failing_since', '<=', now - rule.minFailingMs))
       .executeTakeFirst();
     const disabled = Number(res.numUpdatedRows) > 0;
     if (disabled) await onDisabled(trx);

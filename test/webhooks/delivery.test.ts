@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import {
@@ -246,3 +246,56 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('giving up', () => {
+  it('gives a delivery up when its retries run out, and then disables an endpoint that failed every attempt', async () => {
+    const receiver = await startReceiver();
+    receiver.fallback = { status: 500 };
+    const gw = await startTestGateway({
+      config: {
+        webhooks: {
+          ...fastWebhooks.webhooks,
+          retryBaseMs: 40,
+          retryFactor: 2,
+          giveUpAfterMs: 500,
+          disableAfterMs: 3_600_000,
+          disableAfterFailures: 3,
+        },
+      },
+    });
+    try {
+      const t = await gw.signUp();
+      const created = await api(gw, t.apiKey, 'POST', '/admin/webhooks', {
+        url: receiver.url,
+        events: ['*'],
+      });
+      const event = await enqueue(gw, t.tenantId, 'invoice.created', {});
+      const w = await waitFor(
+        async () => {
+          const r = await api(gw, t.apiKey, 'GET', `/admin/webhooks/${created.body.id}`);
+          return r.body.status === 'disabled' && r.body;
+        },
+        8_000,
+        'disable after give-up',
+      );
+      expect(w.disabled_reason).toMatch(/retries ran out/);
+      const log = await api(
+        gw,
+        t.apiKey,
+        'GET',
+        `/admin/webhooks/${created.body.id}/deliveries?event_id=${event.id}`,
+      );
+      const attempts = log.body.data ?? [];
+      expect(attempts.length).toBeGreaterThanOrEqual(3);
+      expect(attempts[0]).toMatchObject({
+        delivery_status: 'failed',
+        next_attempt_at: null,
+        status_code: 500,
+      });
+      expect(receiver.received).toHaveLength(attempts.length);
+    } finally {
+      await gw.stop();
+      await receiver.stop();
+    }
+  });
+});

@@ -8,7 +8,7 @@ import {
   sessionFromRequest,
 } from '../accounts/sessions.js';
 import type { Container } from '../container.js';
-import { apiKeyAuth, rateLimitHeaders } from './api-key-auth.js';
+import { apiKeyAuth, enforceRateLimit } from './api-key-auth.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -34,16 +34,7 @@ export function tenantAuth(c: Container): preHandlerHookHandler {
     if (isStateChanging(request.method)) assertSessionCsrf(request, session);
     request.session = session;
     request.auth = sessionAuthContext(session);
-    const decision = await c.limiter.check(request.auth);
-    const headers = rateLimitHeaders(decision);
-    reply.headers(headers);
-    if (!decision.allowed)
-      throw new ApiError(
-        'rate_limit_exceeded',
-        `Rate limit reached: ${decision.limit} requests per minute. Retry after ${decision.retryAfter ?? 1} seconds.`,
-        null,
-        headers,
-      );
+    await enforceRateLimit(c.limiter, request.auth, reply);
   };
 }
 

@@ -61,6 +61,8 @@ export class SessionService {
     const sessionId = randomBytes(32).toString('base64url');
     const sessionIdHash = hashSessionId(sessionId);
     const now = this.now();
+    // Sign-ins are rare enough to tidy up expired sessions on the way (indexed on expires_at).
+    await trx.deleteFrom('sessions').where('expires_at', '<=', now).execute();
     await trx
       .insertInto('sessions')
       .values({
@@ -119,16 +121,6 @@ export class SessionService {
   async destroy(cookieValue: string | undefined): Promise<void> {
     if (!cookieValue || !SESSION_ID_PATTERN.test(cookieValue)) return;
     await this.db.deleteFrom('sessions').where('id_hash', '=', hashSessionId(cookieValue)).execute();
-  }
-
-  /** Ends every session of a user (e.g. after a password change). */
-  async destroyAllForUser(userId: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
-  }
-
-  /** Removes expired rows; cheap enough to run at sign-in. */
-  async sweepExpired(): Promise<void> {
-    await this.db.deleteFrom('sessions').where('expires_at', '<=', this.now()).execute();
   }
 
   /** Sets the session cookie: HttpOnly, SameSite=Lax, Path=/, Secure on https. */

@@ -249,6 +249,13 @@ describe('sign-up, login, logout and sessions', () => {
         .execute();
       expect((await call(gw.url, 'GET', '/admin/keys', { cookie })).status).toBe(401);
       expect(await mine()).toHaveLength(0);
+      // Expired sessions nobody comes back for are removed at the next sign-in.
+      await loginJson(gw.url, a.email, a.password);
+      await db.updateTable('sessions').set({ expires_at: Date.now() - 1 }).execute();
+      await loginJson(gw.url, a.email, a.password);
+      const left = await db.selectFrom('sessions').select('expires_at').execute();
+      expect(left).toHaveLength(1);
+      expect(Number(left[0]!.expires_at)).toBeGreaterThan(Date.now());
     });
   });
 });

@@ -251,7 +251,10 @@ describe('sign-up, login, logout and sessions', () => {
       expect(await mine()).toHaveLength(0);
       // Expired sessions nobody comes back for are removed at the next sign-in.
       await loginJson(gw.url, a.email, a.password);
-      await db.updateTable('sessions').set({ expires_at: Date.now() - 1 }).execute();
+      await db
+        .updateTable('sessions')
+        .set({ expires_at: Date.now() - 1 })
+        .execute();
       await loginJson(gw.url, a.email, a.password);
       const left = await db.selectFrom('sessions').select('expires_at').execute();
       expect(left).toHaveLength(1);

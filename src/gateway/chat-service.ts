@@ -41,7 +41,13 @@ export async function admitChat(c: Container, call: ChatCall, streamed: boolean)
 /** A non-streamed completion: the OpenAI `chat.completion` object, model renamed to its public id. */
 export async function completeChat(c: Container, call: ChatCall): Promise<Record<string, unknown>> {
   const { model, promptText, ticket } = await admitChat(c, call, false);
-  const routed = await c.router.json(model, 'chatCompletion', call.body, call.signal, call.requestId);
+  const routed = await c.router
+    .json(model, 'chatCompletion', call.body, call.signal, call.requestId)
+    .catch(async (err: unknown) => {
+      // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
+      await ticket.settle(notAnswered(500, call.startedAt, promptText));
+      throw err;
+    });
   if (!routed.ok) {
     await ticket.settle(notAnswered(routed.error.status, call.startedAt, promptText));
     throw routed.error;

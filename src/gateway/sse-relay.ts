@@ -22,6 +22,11 @@ export interface RelayOptions {
   /** Called when the upstream fails mid-stream, to build the in-stream error event. */
   midStreamError: () => ApiError;
   isClientGone: () => boolean;
+  /**
+   * Runs after the last chunk and before `[DONE]` ends the response (also when the client is gone),
+   * so the request is metered durably before the client can consider it complete.
+   */
+  beforeDone?: (summary: RelaySummary) => Promise<void>;
 }
 
 interface ChunkShape {
@@ -120,6 +125,7 @@ export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary>
     await opts.rest.return?.().catch(() => undefined);
   }
   summary.completionText = texts.join('');
+  await opts.beforeDone?.(summary);
   if (!opts.res.destroyed) {
     await write(opts.res, DONE);
     opts.res.end();

@@ -65,7 +65,13 @@ async function streamCompletion(
     stream_options: { ...(body.stream_options ?? {}), include_usage: true },
   };
   const abort = clientAbortSignal(reply);
-  const routed = await c.router.stream(model, upstreamBody, abort.signal, request.id);
+  const routed = await c.router
+    .stream(model, upstreamBody, abort.signal, request.id)
+    .catch(async (err: unknown) => {
+      // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
+      await ticket.settle(notAnswered(500, request.startedAt, promptText));
+      throw err;
+    });
   if (!routed.ok) {
     abort.dispose();
     await ticket.settle(notAnswered(routed.error.status, request.startedAt, promptText));
@@ -91,19 +97,21 @@ async function streamCompletion(
     midStreamError: () =>
       new ApiError('upstream_error', 'The model server failed while streaming the answer.'),
     isClientGone: () => abort.signal.aborted,
+    // Metered before `[DONE]`: a client that saw the whole stream always has its usage record.
+    beforeDone: (summary) =>
+      ticket.settle({
+        status: 200,
+        answered: true,
+        provider: routed.route.provider,
+        upstreamModel: routed.route.upstreamModel,
+        // After an abort or failure the upstream's usage never came; what was generated is estimated.
+        usage: summary.usage,
+        promptText,
+        completionText: summary.completionText,
+        latencyMs: performance.now() - request.startedAt,
+      }),
   });
   abort.dispose();
   if (summary.clientAborted)
     request.log.debug({ reqId: request.id }, 'client left mid-stream; upstream aborted');
-  await ticket.settle({
-    status: 200,
-    answered: true,
-    provider: routed.route.provider,
-    upstreamModel: routed.route.upstreamModel,
-    // After an abort or failure the upstream's usage never came; what was generated is estimated.
-    usage: summary.usage,
-    promptText,
-    completionText: summary.completionText,
-    latencyMs: performance.now() - request.startedAt,
-  });
 }

@@ -38,7 +38,7 @@ export function registerEmbeddingsRoute(
       .finally(abort.dispose);
     const base = { provider: null, upstreamModel: null, promptText, completionText: '', latencyMs: 0 };
     if (!routed.ok) {
-      ticket.settle({
+      await ticket.settle({
         ...base,
         status: routed.error.status,
         answered: false,
@@ -50,7 +50,7 @@ export function registerEmbeddingsRoute(
     const answer = routed.body;
     answer.model = model.id;
     const usage = answer.usage as { prompt_tokens?: unknown } | undefined;
-    ticket.settle({
+    await ticket.settle({
       ...base,
       status: 200,
       answered: true,

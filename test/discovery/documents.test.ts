@@ -53,6 +53,19 @@ describe('OpenAPI 3.1', () => {
     const messages = chat.requestBody.content['application/json'].schema.properties.messages;
     expect(messages.type).toBe('array');
 
+    // The request schema is the validator's own: its limits show up in the document.
+    const chatProps = chat.requestBody.content['application/json'].schema.properties;
+    expect(chatProps.temperature.anyOf?.[0] ?? chatProps.temperature).toMatchObject({ maximum: 2 });
+    expect(messages.minItems).toBe(1);
+
+    // Every route declares its own metadata (the generic fallback is tagged 'Other').
+    const undocumented = Object.entries(paths).flatMap(([p, item]) =>
+      Object.entries(item as Doc)
+        .filter(([, op]) => (op as Doc).tags.includes('Other'))
+        .map(([m]) => `${m.toUpperCase()} ${p}`),
+    );
+    expect(undocumented).toEqual([]);
+
     // Discovery and agent endpoints are in the document too.
     for (const p of ['/openapi.json', '/llms.txt', '/.well-known/api-catalog', '/mcp', '/a2a'])
       expect(paths[p], p).toBeDefined();

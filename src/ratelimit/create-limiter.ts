@@ -11,7 +11,7 @@ import type { RequestLimiter, WindowStore } from './types.js';
 export interface CreateLimiterOptions {
   config: ResolvedConfig;
   logger: Logger;
-  metrics?: Pick<Metrics, 'rateLimitDegraded'>;
+  metrics?: Pick<Metrics, 'rateLimitDegraded' | 'limiterDecisions'>;
   /** The shared Redis command client, when `SIMO_REDIS_URL` is set. */
   redis?: Redis;
   /** Window length; 60 s (tests shorten it). */
@@ -51,5 +51,11 @@ export function createLimiter(opts: CreateLimiterOptions): RequestLimiter {
     store,
     windowMs,
     authFailureLimit: config.limits.authFailuresPerMinute,
+    ...(opts.metrics
+      ? {
+          onDecision: (backend: 'memory' | 'redis', decision: string) =>
+            opts.metrics?.limiterDecisions.inc({ backend, decision }),
+        }
+      : {}),
   });
 }

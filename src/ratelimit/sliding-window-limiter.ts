@@ -12,7 +12,12 @@ export interface SlidingWindowLimiterOptions {
   authFailureLimit?: number;
   /** Clock in milliseconds, for header times (tests inject one). */
   now?: () => number;
+  /** Told about every decision, for metrics: which store decided (`redis`, or `memory` also when Redis is down) and how. */
+  onDecision?: (backend: 'memory' | 'redis', outcome: DecisionOutcome) => void;
 }
+
+/** How a decision ended, as counted in metrics. */
+export type DecisionOutcome = 'allowed' | 'refused_requests' | 'refused_tokens' | 'refused_address';
 
 /**
  * The tenant rate limiter: sliding-window logs (see docs/rate-limits.md) over a `WindowStore`,
@@ -24,6 +29,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
   private readonly windowMs: number;
   private readonly authFailureLimit: number;
   private readonly now: () => number;
+  private readonly onDecision: NonNullable<SlidingWindowLimiterOptions['onDecision']>;
   /** Addresses refused until the given time; local, so a valid key costs no round trip here. */
   private readonly blocked = new Map<string, number>();
 
@@ -33,6 +39,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
     this.windowMs = opts.windowMs ?? 60_000;
     this.authFailureLimit = opts.authFailureLimit ?? 20;
     this.now = opts.now ?? Date.now;
+    this.onDecision = opts.onDecision ?? (() => {});
   }
 
   async check(auth: AuthContext): Promise<LimitDecision> {
@@ -49,6 +56,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
     const refusing = result.refusedBy === 'tokens' && result.tokens ? result.tokens : result.requests;
     const decision = this.decide(result.allowed, limit, result.requests.total, refusing, now);
     if (result.refusedBy) decision.refusedBy = result.refusedBy;
+    this.onDecision(this.backendNow(), result.refusedBy ? `refused_${result.refusedBy}` : 'allowed');
     if (tpm && result.tokens)
       decision.tokens = {
         limit: tpm,
@@ -84,6 +92,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
       now,
     );
     decision.refusedBy = 'auth_failures';
+    this.onDecision(this.backendNow(), 'refused_address');
     return decision;
   }
 
@@ -99,6 +108,11 @@ export class SlidingWindowLimiter implements RequestLimiter {
   async close(): Promise<void> {
     this.blocked.clear();
     await this.store.close();
+  }
+
+  // Which store made the decision: a degraded Redis store decides with its in-process fallback.
+  private backendNow(): 'memory' | 'redis' {
+    return this.store.backend === 'redis' && this.store.status() === 'ok' ? 'redis' : 'memory';
   }
 
   private decide(allowed: boolean, limit: number, count: number, free: LogState, now: number): LimitDecision {

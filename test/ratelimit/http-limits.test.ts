@@ -66,6 +66,13 @@ describe('rate limits over HTTP (in-process)', () => {
       .where('tenant_id', '=', t.tenantId)
       .executeTakeFirstOrThrow();
     expect(Number(metered.n)).toBe(5);
+
+    const decisions = await gw.server.container.metrics.limiterDecisions.get();
+    const count = (decision: string) =>
+      decisions.values.find((v) => v.labels.decision === decision && v.labels.backend === 'memory')?.value ??
+      0;
+    expect(count('allowed')).toBeGreaterThanOrEqual(5);
+    expect(count('refused_requests')).toBeGreaterThanOrEqual(15);
   });
 
   it('counts Remaining down without gaps and puts headers on 200s and 4xx errors alike', async () => {
@@ -139,5 +146,53 @@ describe('rate limits over HTTP (in-process)', () => {
     const res = await fetch(`${gw.url}/readyz`);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { checks: Record<string, string> }).checks.rate_limiter).toBe('ok');
+  });
+});
+
+describe('tokens per minute over HTTP', () => {
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+    gw = await startTestGateway({
+      env: { SIMO_UPSTREAM_URL: upstream.v1 },
+      config: { plans: { starter: { rpm: 100, tpm: 60 } } },
+    });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await upstream?.stop();
+  });
+
+  it('shows the token budget, debits actual usage after each answer and refuses once it is spent', async () => {
+    const t = await gw.signUp();
+    const send = () =>
+      fetch(`${gw.v1}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(chatBody),
+      });
+    const first = await send();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit-tokens')).toBe('60');
+    expect(first.headers.get('x-ratelimit-remaining-tokens')).toBe('60');
+    const { usage } = (await first.json()) as { usage: { total_tokens: number } };
+    expect(usage.total_tokens).toBeGreaterThan(0);
+    const second = await send();
+    expect(second.headers.get('x-ratelimit-remaining-tokens')).toBe(
+      String(Math.max(0, 60 - usage.total_tokens)),
+    );
+    let refused: Response | undefined;
+    for (let i = 0; i < 20 && !refused; i++) {
+      const r = await send();
+      if (r.status === 429) refused = r;
+    }
+    expect(refused).toBeDefined();
+    expect(refused!.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await refused!.json()) as { error: { message: string } }).error.message).toMatch(
+      /60 tokens per minute/,
+    );
   });
 });

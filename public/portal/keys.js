@@ -3,6 +3,17 @@
   const { api, showSecret, announce, jsonForm } = window.SIMO;
   const secretOf = (body) => (body && (body.api_key || body.key)) || '';
 
+  /** Shows a row's key as revoked at once (the list is re-read when the secret panel is closed). */
+  function markRevoked(row) {
+    if (!row) return;
+    const badge = row.querySelector('.badge');
+    if (badge) {
+      badge.textContent = 'revoked';
+      badge.className = 'badge bad';
+    }
+    for (const f of row.querySelectorAll('form[data-key-action]')) f.remove();
+  }
+
   const createForm = document.getElementById('create-key-form');
   if (createForm) {
     jsonForm(createForm, async (data) => {
@@ -25,6 +36,7 @@
           const body = await api('POST', '/admin/keys/rotate', { key_id: keyId });
           showSecret('new-key-panel', secretOf(body), 'Your rotated API key');
           announce('status', 'Key rotated. The old key no longer works.', 'ok');
+          markRevoked(form.closest('tr'));
         } else {
           await api('DELETE', `/admin/keys/${encodeURIComponent(keyId)}`);
           announce('status', 'Key revoked.', 'ok');

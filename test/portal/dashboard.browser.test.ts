@@ -139,13 +139,19 @@ await describeWith('browser', 'developer portal and dashboard in Chromium', () =
     await page.waitForLoadState('load');
     expect(await page.content()).not.toContain(rotated);
 
-    // A named key created from the page is listed by name.
+    // A named key created from the page works, is listed by name, and stops working once revoked.
     await page.getByLabel('Name').fill('ci runner');
     await page.getByRole('button', { name: 'Create key' }).click();
     await expect.poll(async () => (await text(secret)).trim()).toMatch(/^sk-simo-/);
+    const named = (await text(secret)).trim();
+    expect((await fetch(`${gw.v1}/models`, { headers: { 'x-api-key': named } })).status).toBe(200);
     await page.getByRole('button', { name: 'Done' }).click();
-    await page.locator('[data-testid="keys-table"]', { hasText: 'ci runner' }).waitFor();
+    const namedRow = page.locator('[data-testid="keys-table"] tbody tr', { hasText: 'ci runner' });
+    await namedRow.waitFor();
     await screenshot(page, 'dashboard-keys');
+    await namedRow.getByRole('button', { name: 'Revoke' }).click();
+    await namedRow.locator('.badge', { hasText: 'revoked' }).waitFor();
+    expect((await fetch(`${gw.v1}/models`, { headers: { 'x-api-key': named } })).status).toBe(401);
   });
 
   it('adds a webhook, shows its secret once and sends a test event', async () => {

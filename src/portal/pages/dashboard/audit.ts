@@ -27,7 +27,7 @@ export async function auditPage(view: DashboardView, after: string | undefined):
 <p class="muted">Sign-ins, key changes, webhooks and credits on this account. Secrets never appear here.</p>
 ${unavailable(result, 'The audit log')}
 <div class="table-wrap"><table data-testid="audit-table">
-  <caption>Recent events</caption>
+  <caption>Recent events (times in UTC)</caption>
   <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Actor</th><th scope="col">Target</th>
   <th scope="col">IP</th><th scope="col">Details</th></tr></thead>
   <tbody>${

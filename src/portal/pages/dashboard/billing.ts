@@ -44,7 +44,7 @@ ${unavailable(invoices, 'Invoices')}
       ? rows.map(
           (i) => html`<tr><td>${i.period ?? ''}</td><td><span class="badge">${i.status ?? ''}</span></td>
           <td class="num">${Array.isArray(i.lines) ? i.lines.length : ''}</td><td class="num">${usd(i.total)}</td>
-          <td class="actions"><a href="${printableInvoiceUrl(i.id)}" target="_blank" rel="noopener">View / print<span class="visually-hidden"> invoice ${i.period ?? i.id}</span></a></td></tr>`,
+          <td class="row-actions"><a href="${printableInvoiceUrl(i.id)}" target="_blank" rel="noopener">View / print<span class="visually-hidden"> invoice ${i.period ?? i.id}</span></a></td></tr>`,
         )
       : html`<tr><td colspan="5" class="muted">No invoices yet. Invoices are issued when a month is closed.</td></tr>`
   }</tbody>

@@ -14,12 +14,12 @@ export function toDate(value: unknown): Date | null {
   return null;
 }
 
-/** `2026-11-25 15:04 UTC`, inside a `<time>` element; a dash for no value. */
+/** `2026-11-25 15:04` (UTC, as the captions say), inside a `<time>` element; a dash for no value. */
 export function timeCell(value: unknown, empty = '—'): SafeHtml {
   const d = toDate(value);
   if (!d) return html`<span class="muted">${empty}</span>`;
   const iso = d.toISOString();
-  return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
+  return html`<time datetime="${iso}" title="${iso}">${iso.slice(0, 16).replace('T', ' ')}</time>`;
 }
 
 /** `$4.99`: API amounts are decimal strings or numbers of USD; cents unless smaller amounts matter. */

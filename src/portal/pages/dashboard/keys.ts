@@ -19,13 +19,12 @@ interface KeyRow {
 function keyRow(k: KeyRow): SafeHtml {
   const active = k.status !== 'revoked' && !k.revoked;
   return html`<tr data-key-id="${k.id}">
-  <td>${k.name ?? ''}</td>
+  <td>${k.name ?? ''}<div class="muted small">${(k.scopes ?? []).join(', ')}</div></td>
   <td><code>${k.prefix ?? ''}…${k.last4 ?? ''}</code></td>
-  <td>${(k.scopes ?? []).join(', ')}</td>
   <td>${timeCell(k.created)}</td>
   <td>${timeCell(k.last_used, 'never')}</td>
   <td>${active ? html`<span class="badge ok">active</span>` : html`<span class="badge bad">revoked</span>`}</td>
-  <td class="actions">${
+  <td class="row-actions">${
     active
       ? html`<form class="inline" data-key-action="rotate" data-key-id="${k.id}"
         data-confirm="Rotate “${k.name ?? k.id}”? The current key stops working immediately and a new one is shown once.">
@@ -62,10 +61,10 @@ ${secretPanel({
 </section>
 ${unavailable(keys, 'The key list')}
 <div class="table-wrap"><table data-testid="keys-table">
-  <caption>Your keys</caption>
-  <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Scopes</th><th scope="col">Created</th>
+  <caption>Your keys (times in UTC)</caption>
+  <thead><tr><th scope="col">Name and scopes</th><th scope="col">Key</th><th scope="col">Created</th>
   <th scope="col">Last used</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-  <tbody>${rows.length ? rows.map(keyRow) : html`<tr><td colspan="7" class="muted">No keys yet.</td></tr>`}</tbody>
+  <tbody>${rows.length ? rows.map(keyRow) : html`<tr><td colspan="6" class="muted">No keys yet.</td></tr>`}</tbody>
 </table></div>`;
   return layout(view.ctx, {
     title: 'API keys',

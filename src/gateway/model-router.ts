@@ -121,9 +121,12 @@ export class ModelRouter {
   }
 }
 
+const isTimeout = (e: unknown) => (e as { name?: unknown } | undefined)?.name === 'TimeoutError';
+
 function streamFailure(err: unknown, signal: AbortSignal): UpstreamFailure {
-  if (signal.aborted) {
-    const timedOut = (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+  // The adapter reports a missed first-event deadline as a TimeoutError of its own.
+  if (signal.aborted || isTimeout(err)) {
+    const timedOut = isTimeout(err) || isTimeout(signal.reason);
     return {
       kind: timedOut ? 'timeout' : 'aborted',
       message: timedOut ? 'upstream did not answer in time' : 'request aborted',

@@ -63,23 +63,21 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
   }
 
   async chatCompletionStream(call: UpstreamCall): Promise<UpstreamStreamResult> {
-    const sent = await this.send('/chat/completions', call, 'text/event-stream');
-    if (!sent.ok) return sent;
-    const { response } = sent;
-    if (response.statusCode !== 200) return { ok: false, failure: await statusFailure(response) };
-    const contentType = String(response.headers['content-type'] ?? '');
-    if (!contentType.includes('text/event-stream')) {
-      await response.body.dump().catch(() => {});
-      return {
-        ok: false,
-        failure: {
-          kind: 'protocol',
-          message: `upstream answered ${contentType || 'no content type'} to a stream request`,
-          retryable: true,
-        },
-      };
+    // For a stream the deadline runs until the first event: many servers (vLLM, SGLang…) send the
+    // headers at once and the first token only when the model produced it.
+    const guard = this.firstByteGuard(call.signal);
+    const sent = await this.send('/chat/completions', call, 'text/event-stream', guard);
+    if (!sent.ok) {
+      guard?.clear();
+      return sent;
     }
-    return { ok: true, events: sseEvents(response.body) };
+    const failure = await streamResponseFailure(sent.response);
+    if (failure) {
+      guard?.clear();
+      return { ok: false, failure };
+    }
+    const events = sseEvents(sent.response.body);
+    return { ok: true, events: guard ? untilFirstEvent(events, guard) : events };
   }
 
   async close(): Promise<void> {
@@ -87,7 +85,10 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
   }
 
   private async postJson(path: string, call: UpstreamCall): Promise<UpstreamJsonResult> {
-    const sent = await this.send(path, call, 'application/json');
+    const guard = this.firstByteGuard(call.signal);
+    const sent = await this.send(path, call, 'application/json', guard);
+    // A JSON answer's headers are its first byte.
+    guard?.clear();
     if (!sent.ok) return sent;
     const { response } = sent;
     if (response.statusCode < 200 || response.statusCode >= 300)
@@ -105,15 +106,18 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     }
   }
 
+  private firstByteGuard(signal: AbortSignal): FirstByteGuard | undefined {
+    return this.firstByteTimeoutMs === undefined
+      ? undefined
+      : firstByteGuard(signal, this.firstByteTimeoutMs);
+  }
+
   private async send(
     path: string,
     call: UpstreamCall,
     accept: string,
+    guard: FirstByteGuard | undefined,
   ): Promise<{ ok: true; response: Dispatcher.ResponseData } | { ok: false; failure: UpstreamFailure }> {
-    const guard =
-      this.firstByteTimeoutMs === undefined
-        ? undefined
-        : firstByteGuard(call.signal, this.firstByteTimeoutMs);
     try {
       const response = await this.agent.request({
         origin: this.origin,
@@ -126,13 +130,8 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
       return { ok: true, response };
     } catch (err) {
       if (guard?.timedOut && !call.signal.aborted)
-        return {
-          ok: false,
-          failure: { kind: 'timeout', message: 'upstream sent no first byte in time', retryable: true },
-        };
+        return { ok: false, failure: { kind: 'timeout', message: FIRST_BYTE_TIMEOUT, retryable: true } };
       return { ok: false, failure: transportFailure(err, call.signal) };
-    } finally {
-      guard?.clear();
     }
   }
 }
@@ -142,14 +141,22 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
  * ticks in ~0.5 s steps, too coarse for a fallback deadline of a few hundred ms; it stays as a backstop.
  * The parent signal (client gone, whole-request timeout) still aborts the request and its body.
  */
-function firstByteGuard(parent: AbortSignal, ms: number) {
+interface FirstByteGuard {
+  signal: AbortSignal;
+  readonly timedOut: boolean;
+  clear(): void;
+}
+
+const FIRST_BYTE_TIMEOUT = 'upstream sent no first byte in time';
+
+function firstByteGuard(parent: AbortSignal, ms: number): FirstByteGuard {
   const controller = new AbortController();
   let timedOut = false;
   if (parent.aborted) controller.abort(parent.reason);
   else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new DOMException('upstream sent no first byte in time', 'TimeoutError'));
+    controller.abort(new DOMException(FIRST_BYTE_TIMEOUT, 'TimeoutError'));
   }, ms);
   return {
     signal: controller.signal,
@@ -157,6 +164,39 @@ function firstByteGuard(parent: AbortSignal, ms: number) {
       return timedOut;
     },
     clear: () => clearTimeout(timer),
+  };
+}
+
+/** Passes events through, ending the first-byte deadline at the first one; a miss surfaces as a TimeoutError. */
+async function* untilFirstEvent(
+  events: AsyncGenerator<string>,
+  guard: FirstByteGuard,
+): AsyncGenerator<string> {
+  try {
+    for await (const event of events) {
+      guard.clear();
+      yield event;
+    }
+  } catch (err) {
+    if (guard.timedOut) throw new DOMException(FIRST_BYTE_TIMEOUT, 'TimeoutError');
+    throw err;
+  } finally {
+    guard.clear();
+  }
+}
+
+/** A stream request must be answered 200 with an event stream; anything else fails the route. */
+async function streamResponseFailure(
+  response: Dispatcher.ResponseData,
+): Promise<UpstreamFailure | undefined> {
+  if (response.statusCode !== 200) return statusFailure(response);
+  const contentType = String(response.headers['content-type'] ?? '');
+  if (contentType.includes('text/event-stream')) return undefined;
+  await response.body.dump().catch(() => {});
+  return {
+    kind: 'protocol',
+    message: `upstream answered ${contentType || 'no content type'} to a stream request`,
+    retryable: true,
   };
 }
 

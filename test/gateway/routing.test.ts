@@ -2,6 +2,7 @@
  * Routing over real upstream processes: fallback between routes, what does and does not fall through,
  * the errors when every route fails, failures and aborts mid-stream, pacing, and graceful shutdown.
  */
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -15,6 +16,9 @@ let a: FakeUpstream;
 let b: FakeUpstream;
 let gw: TestGateway;
 let apiKey: string;
+/** Answers streams like vLLM does: headers at once, the first event only after a long think. */
+let slowFirstEvent: Server;
+let slowUrl: string;
 
 /** A loopback port nobody listens on: connecting to it is refused at once. */
 async function closedPort(): Promise<number> {
@@ -26,6 +30,20 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
+async function startSlowFirstEvent(): Promise<void> {
+  slowFirstEvent = createHttpServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    const timer = setTimeout(() => res.end('data: {"choices":[]}\n\ndata: [DONE]\n\n'), 3000);
+    res.on('close', () => clearTimeout(timer));
+  });
+  await new Promise<void>((resolve) => slowFirstEvent.listen(0, '127.0.0.1', resolve));
+  const address = slowFirstEvent.address();
+  if (typeof address !== 'object' || !address) throw new Error('no address');
+  slowUrl = `http://127.0.0.1:${address.port}/v1`;
+}
+
 function routingConfig(deadUrl: string): ConfigInput {
   const up = (id: string, baseUrl: string) => ({
     id,
@@ -34,7 +52,13 @@ function routingConfig(deadUrl: string): ConfigInput {
     firstByteTimeoutMs: FIRST_BYTE_TIMEOUT_MS,
   });
   return {
-    providers: [up('a', a.v1), up('b', b.v1), up('dead', deadUrl), { id: 'sim', type: 'simulator' }],
+    providers: [
+      up('a', a.v1),
+      up('b', b.v1),
+      up('dead', deadUrl),
+      up('slow', slowUrl),
+      { id: 'sim', type: 'simulator' },
+    ],
     models: [
       {
         id: 'chain',
@@ -46,19 +70,23 @@ function routingConfig(deadUrl: string): ConfigInput {
       { id: 'dead-then-b', routes: [{ provider: 'dead' }, { provider: 'b' }] },
       { id: 'only-a', routes: [{ provider: 'a' }] },
       { id: 'only-dead', routes: [{ provider: 'dead' }] },
+      { id: 'slow-then-b', routes: [{ provider: 'slow' }, { provider: 'b' }] },
+      { id: 'only-slow', routes: [{ provider: 'slow' }] },
       { id: 'sim', routes: [{ provider: 'sim' }] },
     ],
   };
 }
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([startFakeUpstream(), startFakeUpstream()]);
+  [a, b] = await Promise.all([startFakeUpstream(), startFakeUpstream(), startSlowFirstEvent()]);
   gw = await startTestGateway({ config: routingConfig(`http://127.0.0.1:${await closedPort()}/v1`) });
   ({ apiKey } = await gw.signUp());
 });
 afterAll(async () => {
   await gw?.stop();
   await Promise.all([a?.stop(), b?.stop()]);
+  slowFirstEvent?.closeAllConnections();
+  await new Promise((resolve) => slowFirstEvent?.close(resolve));
 });
 beforeEach(async () => {
   await Promise.all([a.reset(), b.reset(), a.resetStats(), b.resetStats()]);
@@ -175,6 +203,16 @@ describe('fallback before the first byte', () => {
     expect(res.status).toBe(200);
     expect((await readEvents(res)).at(-1)?.data).toBe('[DONE]');
     expect((await b.stats()).chat).toBe(1);
+  });
+
+  it('falls through when headers come at once but the first event does not', async () => {
+    const started = performance.now();
+    const res = await chat('slow-then-b', { stream: true });
+    expect(res.status).toBe(200);
+    expect((await readEvents(res)).at(-1)?.data).toBe('[DONE]');
+    expect(performance.now() - started).toBeLessThan(FIRST_BYTE_TIMEOUT_MS + 1000);
+    expect((await b.stats()).chat).toBe(1);
+    await expectEnvelope(await chat('only-slow', { stream: true }), 504, 'upstream_timeout');
   });
 
   it('does not fall through on an upstream 400: the client gets it', async () => {

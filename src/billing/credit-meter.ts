@@ -5,7 +5,7 @@ import { ApiError } from '../http/errors.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import { balanceOf, readTotals } from './credit-store.js';
 import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from './meter.js';
-import { costMicros } from './money.js';
+import { costMicros, safeTokenCount } from './money.js';
 import type { TokenCounter } from './token-counter.js';
 import { UsageWal } from './usage-wal.js';
 import { type CommittedTotals, writeUsageBatch } from './usage-writer.js';
@@ -252,8 +252,8 @@ export class CreditMeter implements UsageMeter {
     let completion = 0;
     const estimated = o.answered && o.usage === null;
     if (o.answered && o.usage) {
-      prompt = o.usage.promptTokens;
-      completion = o.usage.completionTokens;
+      prompt = safeTokenCount(o.usage.promptTokens);
+      completion = safeTokenCount(o.usage.completionTokens);
     } else if (estimated) {
       [prompt, completion] = await Promise.all([
         this.countTokens(req.model.id, o.promptText),

@@ -30,6 +30,10 @@ export function parseUsdToMicros(value: string | number): number | null {
 // ("pico-dollars per token") for any price with up to six decimals, so cost arithmetic is exact.
 const PRICE_SCALE = 1_000_000n;
 
+/** A token count as reported by an upstream, made safe to store and bill: a non-negative integer. */
+export const safeTokenCount = (n: number): number =>
+  Number.isFinite(n) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.trunc(n))) : 0;
+
 const scaledPrice = (usdPerMTok: number): bigint => BigInt(Math.round(usdPerMTok * 1_000_000));
 
 /**
@@ -44,7 +48,7 @@ export function costMicros(
   outputPerMTok: number,
 ): number {
   const exact =
-    BigInt(Math.max(0, Math.trunc(promptTokens))) * scaledPrice(inputPerMTok) +
-    BigInt(Math.max(0, Math.trunc(completionTokens))) * scaledPrice(outputPerMTok);
+    BigInt(safeTokenCount(promptTokens)) * scaledPrice(inputPerMTok) +
+    BigInt(safeTokenCount(completionTokens)) * scaledPrice(outputPerMTok);
   return Number((exact + PRICE_SCALE / 2n) / PRICE_SCALE);
 }

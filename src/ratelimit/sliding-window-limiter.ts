@@ -46,10 +46,11 @@ export class SlidingWindowLimiter implements RequestLimiter {
     const limit = rpmFor(auth, this.plans);
     const tpm = tpmFor(auth, this.plans);
     const tenantId = auth.tenant.id;
+    // `{…}` is a Redis Cluster hash tag: a tenant's request and token logs share one slot (one script).
     const result = await this.store.admit({
-      key: `req:${tenantId}`,
+      key: `req:{${tenantId}}`,
       limit,
-      ...(tpm ? { tokens: { key: `tok:${tenantId}`, limit: tpm } } : {}),
+      ...(tpm ? { tokens: { key: `tok:{${tenantId}}`, limit: tpm } } : {}),
     });
     const now = this.now();
     // On a token refusal, the reset and Retry-After are the token window's: that is when a retry succeeds.
@@ -70,7 +71,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
   async recordTokens(auth: AuthContext, tokens: number): Promise<void> {
     const tpm = tpmFor(auth, this.plans);
     if (!tpm || !(tokens > 0)) return;
-    await this.store.addTokens(`tok:${auth.tenant.id}`, Math.ceil(tokens), tpm);
+    await this.store.addTokens(`tok:{${auth.tenant.id}}`, Math.ceil(tokens), tpm);
   }
 
   guardAddress(address: string): LimitDecision | undefined {
@@ -97,7 +98,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
   }
 
   async recordAuthFailure(address: string): Promise<void> {
-    const state = await this.store.hit(`ip:${address}`, this.authFailureLimit);
+    const state = await this.store.hit(`ip:{${address}}`, this.authFailureLimit);
     if (state.total >= this.authFailureLimit) this.blocked.set(address, this.now() + state.freeInMs);
   }
 

@@ -18,6 +18,9 @@ import { WebhookSender } from './sender.js';
 import { signatureHeaders } from './signing.js';
 import { findWebhookById, recordEndpointFailure, recordEndpointSuccess } from './webhook-store.js';
 
+/** How long stopping waits for attempts in flight before cutting them off. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
 /**
  * The background loop that turns outbox events into deliveries and delivers them. Every replica runs
  * one; they coordinate only through the database (idempotent fan-out, leased deliveries), so each
@@ -63,8 +66,17 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    this.shutdown.abort();
     await this.ticking;
+    // Attempts in flight get a short grace to finish; a cut-off attempt is retried, i.e. may repeat.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((resolve) => {
+        grace = setTimeout(resolve, Math.min(SHUTDOWN_GRACE_MS, this.config.timeoutMs));
+      }),
+    ]);
+    clearTimeout(grace);
+    this.shutdown.abort();
     await Promise.allSettled([...this.inFlight]);
     await this.sender.close();
   }
@@ -145,6 +157,8 @@ export class WebhookDispatcher {
     const settled = await settleAttempt(db, delivery, this.replica, outcome, next, now);
     if (!settled) return;
     if (outcome.succeeded) return recordEndpointSuccess(db, webhook.id, now);
+    // Our own shutdown cut the attempt short: not the endpoint's failure.
+    if (this.shutdown.signal.aborted) return;
     const disabled = await recordEndpointFailure(
       db,
       webhook.id,

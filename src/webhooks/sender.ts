@@ -88,7 +88,7 @@ export class WebhookSender {
       });
     } catch (err) {
       let message: string;
-      if (timeout.aborted) message = `timed out after ${this.opts.timeoutMs} ms`;
+      if (timeout.aborted || isTimeoutError(err)) message = `timed out after ${this.opts.timeoutMs} ms`;
       else if (shutdown.aborted) message = 'interrupted by shutdown';
       else message = describeError(err);
       return done({ succeeded: false, statusCode: null, error: message, responseExcerpt: null });
@@ -118,6 +118,14 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): P
     .subarray(0, EXCERPT_BYTES)
     .toString('utf8')
     .replace(/\uFFFD$/, '');
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** undici's own connect/headers/body timers may fire just before the overall signal does. */
+function isTimeoutError(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return TIMEOUT_CODES.has(e.code ?? '') || TIMEOUT_CODES.has(e.cause?.code ?? '');
 }
 
 function describeError(err: unknown): string {

@@ -64,6 +64,46 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('cuts off an attempt still running at shutdown after a grace, logs it, and retries it after the restart', async () => {
+      const config = { webhooks: { ...fastWebhooks.webhooks, timeoutMs: 8_000, leaseMs: 20_000 } };
+      let gw: TestGateway | undefined = await startTestGateway({ database, config });
+      try {
+        const tenant = await gw.signUp();
+        const created = await api(gw, tenant.apiKey, 'POST', '/admin/webhooks', {
+          url: receiver.url,
+          events: ['*'],
+        });
+        receiver.reply({ status: 200, delayMs: 6_000 });
+        const event = await enqueue(gw, tenant.tenantId, 'key.rotated', {});
+        await waitFor(
+          () => receiver.received.some((h) => h.headers['webhook-id'] === event.id),
+          8000,
+          'first attempt',
+        );
+        const stopping = Date.now();
+        await gw.stop();
+        gw = undefined;
+        expect(Date.now() - stopping).toBeLessThan(4_000);
+        const gw2 = await startTestGateway({ database, config });
+        gw = gw2;
+        await waitFor(
+          () => receiver.received.filter((h) => h.headers['webhook-id'] === event.id).length >= 2,
+          8000,
+          'retry',
+        );
+        const log = await waitFor(async () => {
+          const r = await api(gw2, tenant.apiKey, 'GET', `/admin/webhooks/${created.body.id}/deliveries`);
+          return r.body.data?.length === 2 && r.body.data[0]?.succeeded === true && r.body.data;
+        });
+        expect(log[1]).toMatchObject({ attempt: 1, succeeded: false, error: 'interrupted by shutdown' });
+        // Our shutdown is not the endpoint's failure.
+        const w = await api(gw2, tenant.apiKey, 'GET', `/admin/webhooks/${created.body.id}`);
+        expect(w.body.consecutive_failures).toBe(0);
+      } finally {
+        await gw?.stop();
+      }
+    });
+
     it('sends key.rotated end to end when a key is rotated', async () => {
       const gw = await startTestGateway({ database, config: fastWebhooks });
       try {
@@ -101,7 +141,15 @@ await describeWith('pg', 'two dispatchers on one PostgreSQL database', () => {
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     receiver = await startReceiver();
-    const config = { webhooks: { ...fastWebhooks.webhooks, retryBaseMs: 100, pollIntervalMs: 10 } };
+    // Failures are spread over both endpoints at random, so no endpoint may be disabled here.
+    const config = {
+      webhooks: {
+        ...fastWebhooks.webhooks,
+        retryBaseMs: 100,
+        pollIntervalMs: 10,
+        disableAfterFailures: 1_000,
+      },
+    };
     a = await startTestGateway({ database, config });
     b = await startTestGateway({ database, config });
   });

@@ -254,6 +254,16 @@ await describeWith('browser', 'developer portal and dashboard in Chromium', () =
     ]);
     await page.goto('/dashboard');
     expect(new URL(page.url()).pathname).toBe('/login');
+    // A wrong password comes back to the form with a readable error, and the email is not echoed in the URL.
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('not the password at all');
+    await Promise.all([
+      page.waitForURL('**/login?error=*'),
+      page.getByRole('button', { name: 'Log in' }).click(),
+    ]);
+    expect(await text(page.getByRole('alert'))).toContain('password');
+    expect(page.url()).not.toContain(encodeURIComponent(email));
+    await screenshot(page, 'public-login-error');
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(PASSWORD);
     await Promise.all([

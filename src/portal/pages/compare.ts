@@ -74,7 +74,10 @@ r = client.chat.completions.create(
       ? `import os
 from huggingface_hub import InferenceClient
 
-client = InferenceClient(base_url="${base}", api_key=os.environ["SIMO_API_KEY"])
+client = InferenceClient(
+    base_url="${base}",
+    api_key=os.environ["SIMO_API_KEY"],
+)
 r = client.chat.completions.create(
     model="${model}",
     messages=[{"role": "user", "content": "Hello"}],
@@ -82,7 +85,10 @@ r = client.chat.completions.create(
       : `import os
 from openai import OpenAI
 
-client = OpenAI(base_url="${base}", api_key=os.environ["SIMO_API_KEY"])
+client = OpenAI(
+    base_url="${base}",
+    api_key=os.environ["SIMO_API_KEY"],
+)
 r = client.chat.completions.create(
     model="${model}",
     messages=[{"role": "user", "content": "Hello"}],
@@ -101,7 +107,7 @@ errors keep the OpenAI format you already parse.</p>
   <tbody>
     <tr><th scope="row">Base URL</th>${origins.map((o) => html`<td><code>${o.baseUrl}</code></td>`)}<td><code>${base}</code></td></tr>
     <tr><th scope="row">Key</th>${origins.map((o) => html`<td>${o.keyShape}</td>`)}<td><code>sk-simo-…</code> from <a href="/dashboard/keys">the dashboard</a></td></tr>
-    <tr><th scope="row">Auth header</th>${origins.map(() => html`<td><code>Authorization: Bearer …</code></td>`)}<td><code>Authorization: Bearer …</code> or <code>X-API-Key: …</code></td></tr>
+    <tr><th scope="row">Auth header</th>${origins.map(() => html`<td><code>Authorization: Bearer</code></td>`)}<td><code>Authorization: Bearer</code> or <code>X-API-Key</code></td></tr>
     <tr><th scope="row">Example model</th>${origins.map((o) => html`<td><code>${o.exampleModel}</code></td>`)}<td><code>${model}</code></td></tr>
     <tr><th scope="row">Rate-limit headers</th>${origins.map(() => html`<td>provider-specific</td>`)}<td><code>X-RateLimit-*</code> and OpenAI’s <code>x-ratelimit-*-requests</code></td></tr>
   </tbody>

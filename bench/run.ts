@@ -10,12 +10,13 @@ import type { BenchContext, BenchPhase, Row, TargetCheck } from './lib/context.j
 import { buildProject, startGatewayProcess } from './lib/gateway-process.js';
 import { machine, printTable, writeResults } from './lib/report.js';
 import { firstBytePhase } from './phases/first-byte.js';
+import { limiterPhase } from './phases/limiter.js';
 import { meteringPhase } from './phases/metering.js';
 import { pacedStreamPhase } from './phases/paced-stream.js';
 import { throughputPhase } from './phases/throughput.js';
 
 /** Later phases (limiter, metering, replicas) are appended here. */
-const PHASES: BenchPhase[] = [throughputPhase, firstBytePhase, pacedStreamPhase, meteringPhase];
+const PHASES: BenchPhase[] = [throughputPhase, firstBytePhase, pacedStreamPhase, meteringPhase, limiterPhase];
 const RESULTS_PATH = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);

@@ -97,7 +97,8 @@ export class WebhookService {
         action: 'webhook.created',
         target: id,
         ip: caller.ip,
-        detail: { url: url.toString(), events },
+        // Only the origin: some receivers put their own secret token in the path or query.
+        detail: { origin: url.origin, events },
       });
     });
     return { endpoint: await this.get(caller.tenantId, id), secret };
@@ -126,7 +127,7 @@ export class WebhookService {
         action: 'webhook.deleted',
         target: w.id,
         ip: caller.ip,
-        detail: { url: w.url },
+        detail: { origin: new URL(w.url).origin },
       });
     });
   }

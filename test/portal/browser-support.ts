@@ -74,7 +74,7 @@ export async function startHookReceiver(): Promise<{
 /** Polls `check` until it returns a value (bounded), e.g. waiting for an asynchronous delivery. */
 export async function eventually<T>(
   check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

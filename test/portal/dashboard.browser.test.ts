@@ -5,7 +5,7 @@
  * artifacts/screenshots/.
  */
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import {
@@ -16,6 +16,9 @@ import {
   screenshot,
   startHookReceiver,
 } from './browser-support.js';
+
+// Each step drives a real browser and may wait for an asynchronous webhook delivery on a busy CI machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 const PASSWORD = 'a long and careful passphrase';
 const ADMIN_TOKEN = 'operator-token-for-portal-tests';

@@ -172,26 +172,51 @@ export class CreditMeter implements UsageMeter {
   }
 
   private async write(batch: Buffered[], segments: string[]): Promise<void> {
-    if (batch.length === 0) {
+    const failed = batch.length === 0 ? [] : await this.commit(batch);
+    if (failed.length === 0) {
       this.wal.remove(segments);
       return;
     }
-    let totals: Map<string, CommittedTotals>;
+    // Keep what failed, and the segments that still hold it in case of a crash meanwhile; retry shortly.
+    this.buffer = [...failed, ...this.buffer];
+    this.retained.push(...segments);
+    this.timer ??= setTimeout(() => void this.flush(), 1000);
+  }
+
+  /**
+   * Writes a batch in one transaction and returns what could not be written. A failed batch is retried
+   * record by record, so one bad record cannot hold up the others; when the first few fail as well the
+   * database is unavailable and the rest wait for the next attempt.
+   */
+  private async commit(batch: Buffered[], isolating = false): Promise<Buffered[]> {
     try {
-      totals = await writeUsageBatch(
+      const totals = await writeUsageBatch(
         this.db,
         batch.map((b) => b.row),
         this.opts.thresholds,
       );
+      this.committed(batch, totals);
+      return [];
     } catch (err) {
-      // Keep the records (and their segments, for a crash meanwhile) and try again shortly.
-      this.logger.error({ err, records: batch.length }, 'failed to write usage records; will retry');
-      this.buffer = [...batch, ...this.buffer];
-      this.retained.push(...segments);
-      this.timer ??= setTimeout(() => void this.flush(), 1000);
-      return;
+      if (isolating || batch.length === 1) {
+        this.logger.error(
+          { err, requestId: batch[0]?.row.request_id, records: batch.length },
+          'failed to write usage records; will retry',
+        );
+        return batch;
+      }
+      this.logger.warn({ err, records: batch.length }, 'usage batch failed; writing its records one by one');
+      const failed: Buffered[] = [];
+      for (const [i, b] of batch.entries()) {
+        if (i === failed.length && i >= 3) return batch.slice(i).concat(failed);
+        failed.push(...(await this.commit([b], true)));
+      }
+      return failed;
     }
-    this.wal.remove(segments);
+  }
+
+  /** Moves committed usage from `pending` into the cached balances. */
+  private committed(batch: Buffered[], totals: Map<string, CommittedTotals>): void {
     for (const b of batch) {
       if (!b.live) continue;
       const credit = this.tenants.get(b.row.tenant_id);

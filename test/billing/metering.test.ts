@@ -173,6 +173,17 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(Number(r.cost_micros)).toBe(qwenCost(3, r.completion_tokens));
     });
 
+    it('meters a request whose caller-chosen request id is long', async () => {
+      const requestId = `trace-${'x'.repeat(110)}`;
+      await rig.upstream.control('words:7', 1);
+      const res = await call(`${rig.gw.v1}/chat/completions`, tenant.apiKey, {
+        body: chatBody('qwen/qwen3-8b', PROMPT),
+        headers: { 'x-request-id': requestId },
+      });
+      expect(res.headers.get('x-request-id')).toBe(requestId);
+      expect(Number((await settled(requestId)).cost_micros)).toBe(118);
+    });
+
     it('balance, usage report and ledger agree', async () => {
       const balance = (await (await call(`${rig.gw.url}/admin/balance`, tenant.apiKey)).json()) as Record<
         string,

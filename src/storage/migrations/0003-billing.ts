@@ -45,6 +45,12 @@ export async function up(db: Kysely<unknown>, ctx: MigrationContext): Promise<vo
     .addUniqueConstraint('invoices_tenant_period_uq', ['tenant_id', 'period'])
     .execute();
   await db.schema.createIndex('usage_records_time_idx').on('usage_records').column('created_at').execute();
+  // Request ids may be up to 128 characters (a caller's X-Request-Id); SQLite does not enforce lengths.
+  if (ctx.dialect === 'postgres')
+    await db.schema
+      .alterTable('usage_records')
+      .alterColumn('request_id', (col) => col.setDataType('varchar(128)'))
+      .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

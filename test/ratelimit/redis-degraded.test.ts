@@ -126,6 +126,11 @@ describe.skipIf(!existsSync(REDIS_SERVER))('Redis stopping mid-test', () => {
     const degraded = await readiness();
     expect(degraded).toEqual({ status: 200, checks: expect.objectContaining({ rate_limiter: 'degraded' }) });
     expect(await gauge()).toBe(1);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^simosphere_ratelimit_degraded 1$/m);
+    expect(metrics).toMatch(
+      /^simosphere_ratelimit_decisions_total\{backend="memory",decision="allowed"\} [1-9]/m,
+    );
     expect(limiterLogs().map((l) => l.msg)).toEqual([expect.stringMatching(/^rate limiter degraded/)]);
     expect(limiterLogs()[0]!.level).toBe(40);
 

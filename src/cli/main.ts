@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { registerBillingCommands } from './billing-commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { registerDatabaseCommands } from './database-commands.js';
+import { registerKeyCommands } from './key-commands.js';
 import { registerTenantCommands } from './tenant-commands.js';
 
 /** The `simosphere` command line. Each command group lives in its own file. */
@@ -19,6 +20,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
     });
   registerDatabaseCommands(program, env);
   registerTenantCommands(program, env);
+  registerKeyCommands(program, env);
   registerConfigCommands(program, env);
   registerBillingCommands(program, env);
   return program;

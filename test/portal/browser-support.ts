@@ -84,3 +84,19 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Basic accessibility facts of the current page: form controls without a label, the number of h1
+ * elements and whether the main landmark exists (a full audit tool is not available offline).
+ */
+export async function accessibilityFacts(
+  page: Page,
+): Promise<{ unlabeled: string[]; h1: number; main: number }> {
+  return page.evaluate<{ unlabeled: string[]; h1: number; main: number }>(`(() => {
+    const controls = [...document.querySelectorAll('input:not([type=hidden]), select, textarea')];
+    const unlabeled = controls
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+      .map((el) => el.name || el.id || el.outerHTML.slice(0, 60));
+    return { unlabeled, h1: document.querySelectorAll('h1').length, main: document.querySelectorAll('main').length };
+  })()`);
+}

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import {
+  accessibilityFacts,
   collectPageErrors,
   eventually,
   launchChromium,
@@ -85,8 +86,7 @@ await describeWith('browser', 'developer portal and dashboard in Chromium', () =
       expect(headers['content-security-policy']).toContain("script-src 'self'");
       expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
       expect(headers['x-content-type-options']).toBe('nosniff');
-      expect(await page.locator('h1').count(), path).toBeGreaterThan(0);
-      expect(await page.locator('main').count()).toBe(1);
+      expect(await accessibilityFacts(page), path).toEqual({ unlabeled: [], h1: 1, main: 1 });
       await screenshot(page, `public-${name}`);
     }
     await page.goto('/');
@@ -247,6 +247,24 @@ await describeWith('browser', 'developer portal and dashboard in Chromium', () =
     if (await routeExists('GET', '/admin/audit', currentKey))
       expect(await text(page.locator('[data-testid="audit-table"]'))).toContain('key.rotated');
     await screenshot(page, 'dashboard-audit');
+  });
+
+  it('labels every field and has one heading and one main landmark on every dashboard page', async () => {
+    for (const path of [
+      '/dashboard',
+      '/dashboard/keys',
+      '/dashboard/usage',
+      '/dashboard/billing',
+      '/dashboard/webhooks',
+      '/dashboard/audit',
+      '/dashboard/playground',
+    ]) {
+      await page.goto(path);
+      expect(await accessibilityFacts(page), path).toEqual({ unlabeled: [], h1: 1, main: 1 });
+      // Everything is reachable by keyboard: the first Tab lands on the skip link.
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate<string>('document.activeElement.textContent'), path).toBe('Skip to content');
+    }
   });
 
   it('logs out and back in', async () => {

@@ -189,18 +189,20 @@ export async function settleAttempt(
   });
 }
 
-/** Gives back a lease without an attempt being made (shutdown before sending). */
+/** Gives back a lease without an attempt being made; the delivery is due again at `dueAt`. */
 export async function releaseLease(
   db: Db,
   delivery: DeliveryRow,
   replica: string,
   now: number,
+  dueAt = now,
 ): Promise<void> {
   await db
     .updateTable('webhook_deliveries')
     .set((eb) => ({
       lease_until: null,
       locked_by: null,
+      next_attempt_at: dueAt,
       attempts: eb('attempts', '-', 1),
       round_attempts: eb('round_attempts', '-', 1),
       updated_at: now,
@@ -211,7 +213,16 @@ export async function releaseLease(
     .execute();
 }
 
-/** Marks an endpoint's pending deliveries failed (it was disabled or deleted). */
+/** Ends one delivery that can no longer be made (its event is gone). */
+export async function cancelDelivery(db: Db, deliveryId: string, reason: string, now: number): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'cancelled', last_error: reason, lease_until: null, locked_by: null, updated_at: now })
+    .where('id', '=', deliveryId)
+    .execute();
+}
+
+/** Marks an endpoint's pending deliveries cancelled (it was disabled or deleted). */
 export async function cancelPendingDeliveries(
   db: Db,
   webhookId: string,

@@ -5,6 +5,7 @@ import { randomBase62 } from '../shared/ids.js';
 import type { DatabaseHandle } from '../storage/database.js';
 import { nextAttemptAt } from './backoff.js';
 import {
+  cancelDelivery,
   cancelPendingDeliveries,
   type DeliveryRow,
   eventPayload,
@@ -123,15 +124,9 @@ export class WebhookDispatcher {
     const { db } = this.database;
     const webhook = await findWebhookById(db, delivery.webhook_id);
     const body = await eventPayload(db, delivery.event_id);
-    if (!webhook || webhook.deletedAt !== null || body === null) {
-      await cancelPendingDeliveries(
-        db,
-        delivery.webhook_id,
-        'endpoint or event no longer exists',
-        Date.now(),
-      );
-      return;
-    }
+    if (!webhook || webhook.deletedAt !== null)
+      return cancelPendingDeliveries(db, delivery.webhook_id, 'endpoint deleted', Date.now());
+    if (body === null) return cancelDelivery(db, delivery.id, 'event no longer exists', Date.now());
     if (this.shutdown.signal.aborted) return releaseLease(db, delivery, this.replica, Date.now());
     let secret: string;
     try {
@@ -141,7 +136,15 @@ export class WebhookDispatcher {
         { err, webhook: webhook.id },
         'cannot decrypt webhook secret; is SIMO_SECRET_KEY the same on every replica?',
       );
-      return releaseLease(db, delivery, this.replica, Date.now());
+      // Not the endpoint's fault: try again later without counting an attempt.
+      const now = Date.now();
+      return releaseLease(
+        db,
+        delivery,
+        this.replica,
+        now,
+        now + Math.min(60_000, this.config.retryMaxDelayMs),
+      );
     }
     const headers = {
       'x-simo-event': delivery.event_type,

@@ -104,6 +104,55 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('holds deliveries (no attempt, no failure) while the server secret is wrong, and sends them once it is right', async () => {
+      const withKey = (key: string) => ({
+        database,
+        config: { ...fastWebhooks, webhooks: { ...fastWebhooks.webhooks, retryMaxDelayMs: 300 } },
+        env: { SIMO_SECRET_KEY: key },
+      });
+      let gw: TestGateway | undefined = await startTestGateway(withKey('the-right-server-secret'));
+      try {
+        const tenant = await gw.signUp();
+        const created = await api(gw, tenant.apiKey, 'POST', '/admin/webhooks', {
+          url: receiver.url,
+          events: ['*'],
+        });
+        await gw.stop();
+        gw = await startTestGateway(withKey('a-wrong-server-secret!'));
+        const event = await enqueue(gw, tenant.tenantId, 'invoice.created', {});
+        const db = gw.server.container.database.db;
+        await waitFor(
+          async () =>
+            (
+              await db
+                .selectFrom('webhook_deliveries')
+                .select('id')
+                .where('event_id', '=', event.id)
+                .execute()
+            ).length === 1,
+        );
+        await new Promise((r) => setTimeout(r, 500));
+        expect(receiver.received.filter((h) => h.headers['webhook-id'] === event.id)).toHaveLength(0);
+        const held = await db
+          .selectFrom('webhook_deliveries')
+          .selectAll()
+          .where('event_id', '=', event.id)
+          .executeTakeFirstOrThrow();
+        expect(held).toMatchObject({ status: 'pending', attempts: 0 });
+        await gw.stop();
+        gw = await startTestGateway(withKey('the-right-server-secret'));
+        await waitFor(
+          () => receiver.received.some((h) => h.headers['webhook-id'] === event.id),
+          8000,
+          'delivery with the right key',
+        );
+        const w = await api(gw, tenant.apiKey, 'GET', `/admin/webhooks/${created.body.id}`);
+        expect(w.body).toMatchObject({ status: 'enabled', consecutive_failures: 0 });
+      } finally {
+        await gw?.stop();
+      }
+    });
+
     it('sends key.rotated end to end when a key is rotated', async () => {
       const gw = await startTestGateway({ database, config: fastWebhooks });
       try {

@@ -32,6 +32,14 @@
           announce('status', 'Test event queued. It appears in the delivery log once sent.', 'ok');
           if (window.location.pathname.startsWith('/dashboard/webhooks/'))
             setTimeout(() => window.location.reload(), 1500);
+        } else if (action === 'redeliver') {
+          const delivery = form.getAttribute('data-delivery-id');
+          await api(
+            'POST',
+            `/admin/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(delivery)}/redeliver`,
+          );
+          announce('status', 'Delivery queued again.', 'ok');
+          setTimeout(() => window.location.reload(), 1500);
         } else if (action === 'delete') {
           await api('DELETE', `/admin/webhooks/${encodeURIComponent(id)}`);
           window.location.reload();

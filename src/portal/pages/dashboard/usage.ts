@@ -67,6 +67,28 @@ export function dailySeries(rows: UsageRow[], from: string, to: string) {
   return { days, models: [...lines.values()], totals };
 }
 
+/** Totals per model over the range, from the same day-and-model rows (one API call per page view). */
+export function perModelTotals(
+  rows: UsageRow[],
+): Array<
+  Required<Pick<UsageRow, 'model' | 'requests' | 'prompt_tokens' | 'completion_tokens'>> & { cost: number }
+> {
+  const byModel = new Map<
+    string,
+    { model: string; requests: number; prompt_tokens: number; completion_tokens: number; cost: number }
+  >();
+  for (const r of rows) {
+    const model = r.model ?? 'all';
+    const t = byModel.get(model) ?? { model, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 };
+    t.requests += r.requests ?? 0;
+    t.prompt_tokens += r.prompt_tokens ?? 0;
+    t.completion_tokens += r.completion_tokens ?? 0;
+    t.cost += Number(r.cost ?? 0);
+    byModel.set(model, t);
+  }
+  return [...byModel.values()].sort((a, b) => b.cost - a.cost || b.requests - a.requests);
+}
+
 /** `GET /dashboard/usage`: requests, tokens and cost per day (charts) and per model, for a date range. */
 export async function usagePage(
   view: DashboardView,
@@ -74,18 +96,16 @@ export async function usagePage(
 ): Promise<SafeHtml> {
   const { from, to } = usageRange(query);
   const range = `from=${from}&to=${to}`;
-  const [daily, perModel] = await Promise.all([
-    view.admin.get(view.request, `/admin/usage?${range}&group_by=day`),
-    view.admin.get(view.request, `/admin/usage?${range}&group_by=model`),
-  ]);
+  // Rows per day and model: the charts and the per-model table both come from this one call.
+  const daily = await view.admin.get(view.request, `/admin/usage?${range}&group_by=day`);
   const days = daily.ok ? listOf<UsageRow>(daily.data) : [];
-  const models = perModel.ok ? listOf<UsageRow>(perModel.data) : [];
+  const models = perModelTotals(days);
   const series = dailySeries(days, from, to);
   const byModel = {
-    models: models.map((m) => m.model ?? '?'),
-    requests: models.map((m) => m.requests ?? 0),
+    models: models.map((m) => m.model),
+    requests: models.map((m) => m.requests),
     tokens: models.map(tokensOf),
-    cost: models.map((m) => Number(m.cost ?? 0)),
+    cost: models.map((m) => m.cost),
   };
   const total = series.totals;
   const body = html`<h1>Usage</h1>
@@ -110,7 +130,6 @@ ${unavailable(daily, 'Daily usage')}
 </section>
 <section class="panel" aria-labelledby="model-title">
   <h2 id="model-title">Per model</h2>
-  ${unavailable(perModel, 'Usage per model')}
   <div class="chart" data-chart="models" role="img" aria-label="Tokens per model"></div>
   <div class="table-wrap"><table data-testid="usage-by-model">
     <caption>${from} to ${to}</caption>

@@ -129,16 +129,23 @@ ${unavailable(log, 'The delivery log')}
 <div class="table-wrap"><table data-testid="deliveries-table">
   <caption>Attempts, newest first (times in UTC)</caption>
   <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col" class="num">Attempt</th>
-  <th scope="col">Result</th><th scope="col" class="num">HTTP</th><th scope="col" class="num">Latency</th><th scope="col">Error</th></tr></thead>
+  <th scope="col">Result</th><th scope="col" class="num">HTTP</th><th scope="col" class="num">Latency</th><th scope="col">Error</th>
+  <th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>${
     attempts.length
       ? attempts.map(
           (a) => html`<tr><td>${timeCell(a.attempted_at)}</td><td><code>${a.event_type ?? ''}</code></td>
           <td class="num">${a.attempt ?? ''}</td>
           <td>${a.succeeded ? html`<span class="badge ok">delivered</span>` : html`<span class="badge bad">failed</span>`}</td>
-          <td class="num">${a.status_code ?? '—'}</td><td class="num">${a.latency_ms ?? ''} ms</td><td>${a.error ?? ''}</td></tr>`,
+          <td class="num">${a.status_code ?? '—'}</td><td class="num">${a.latency_ms ?? ''} ms</td><td>${a.error ?? ''}</td>
+          <td class="row-actions">${
+            !a.succeeded && a.delivery_status !== 'pending' && a.delivery_id
+              ? html`<form class="inline" data-webhook-action="redeliver" data-webhook-id="${id}" data-delivery-id="${a.delivery_id}">
+              <button type="submit" class="small secondary">Redeliver</button></form>`
+              : ''
+          }</td></tr>`,
         )
-      : html`<tr><td colspan="7" class="muted">No attempts yet. Send a test event to try the endpoint.</td></tr>`
+      : html`<tr><td colspan="8" class="muted">No attempts yet. Send a test event to try the endpoint.</td></tr>`
   }</tbody>
 </table></div>`;
   return layout(view.ctx, {

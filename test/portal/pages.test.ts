@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, html } from '../../src/portal/html.js';
 import { usd } from '../../src/portal/pages/dashboard/format.js';
-import { dailySeries, usageRange } from '../../src/portal/pages/dashboard/usage.js';
+import { dailySeries, perModelTotals, usageRange } from '../../src/portal/pages/dashboard/usage.js';
 import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 
@@ -43,6 +43,12 @@ describe('html template', () => {
     ]);
     expect(s.totals.requests).toBe(4);
     expect(s.totals.cost).toBeCloseTo(0.13);
+    const totals = perModelTotals(rows.slice(0, 3));
+    expect(totals.map((t) => [t.model, t.requests, t.prompt_tokens, t.completion_tokens])).toEqual([
+      ['a', 3, 6, 6],
+      ['b', 1, 1, 0],
+    ]);
+    expect(totals[0]!.cost).toBeCloseTo(0.12);
   });
 
   it('clamps the usage date range', () => {

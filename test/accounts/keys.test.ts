@@ -65,6 +65,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(typeof revoked.revoked).toBe('number');
     });
 
+    it('shows when a key was last used', async () => {
+      const a = await gw.signUp();
+      expect((await call(gw.url, 'GET', '/v1/models', { key: a.apiKey })).status).toBe(200);
+      // last_used is written in the background, off the request's path; poll briefly.
+      let lastUsed: number | null = null;
+      for (let i = 0; i < 40 && lastUsed === null; i++) {
+        const list = await call(gw.url, 'GET', '/admin/keys', { key: a.apiKey });
+        lastUsed = list.body.data[0].last_used;
+        if (lastUsed === null) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(lastUsed).toBeGreaterThan(Date.now() / 1000 - 60);
+    });
+
     it('rejects bad input with the error envelope and a param', async () => {
       const a = await gw.signUp();
       const bad = await call(gw.url, 'POST', '/admin/keys', { key: a.apiKey, json: { scopes: ['root'] } });

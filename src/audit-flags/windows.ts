@@ -82,7 +82,7 @@ export class DistinctCounter {
 
 /** Requests per fixed window per subject, with the recent history that makes up the usual rate. */
 export class RateHistory {
-  private readonly subjects = new Map<string, { firstWindow: number; counts: Map<number, number> }>();
+  private readonly subjects = new Map<string, RateSubject>();
 
   constructor(
     private readonly windowMs: number,
@@ -93,6 +93,7 @@ export class RateHistory {
   /**
    * Records a request; returns the count of the current window, the mean per earlier window (over up
    * to `baselineWindows`, or as many as this replica has seen) and how many earlier windows that is.
+   * The baseline is computed once per subject and window, so most calls are a map lookup and an add.
    */
   add(subject: string, now: number): { current: number; baseline: number; history: number } {
     const window = Math.floor(now / this.windowMs);
@@ -102,16 +103,33 @@ export class RateHistory {
         const oldest = this.subjects.keys().next().value;
         if (oldest !== undefined) this.subjects.delete(oldest);
       }
-      s = { firstWindow: window, counts: new Map() };
+      s = { firstWindow: window, window, current: 0, baseline: 0, history: 0, counts: new Map() };
       this.subjects.set(subject, s);
     }
-    const current = (s.counts.get(window) ?? 0) + 1;
-    s.counts.set(window, current);
-    const oldestKept = window - this.baselineWindows;
-    for (const w of s.counts.keys()) if (w < oldestKept) s.counts.delete(w);
-    const history = Math.min(this.baselineWindows, window - s.firstWindow);
-    let total = 0;
-    for (const [w, n] of s.counts) if (w < window && w >= window - history) total += n;
-    return { current, baseline: history > 0 ? total / history : 0, history };
+    if (window !== s.window) {
+      s.counts.set(s.window, s.current);
+      s.window = window;
+      s.current = 0;
+      const oldestKept = window - this.baselineWindows;
+      let total = 0;
+      for (const [w, n] of s.counts) {
+        if (w < oldestKept) s.counts.delete(w);
+        else if (w < window) total += n;
+      }
+      s.history = Math.min(this.baselineWindows, window - s.firstWindow);
+      s.baseline = s.history > 0 ? total / s.history : 0;
+    }
+    s.current++;
+    return { current: s.current, baseline: s.baseline, history: s.history };
   }
+}
+
+interface RateSubject {
+  firstWindow: number;
+  /** The window `current` counts; earlier windows' counts are in `counts`. */
+  window: number;
+  current: number;
+  baseline: number;
+  history: number;
+  counts: Map<number, number>;
 }

@@ -30,6 +30,8 @@
       ],
       axes: [{}, { values: (_u, ticks) => ticks.map(format), size: axisSize || 70 }],
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+      // Days are UTC days (as the API counts them), whatever the viewer's time zone.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       cursor: { drag: { x: false, y: false } },
     };
     const data = [series.days, ...lines.map((line) => line[key])];
@@ -44,7 +46,7 @@
       width: widthOf(el),
       height: 220,
       series: [
-        { value: (_u, i) => names[i] ?? '' },
+        { label: 'Model', value: (_u, i) => names[i] ?? '' },
         {
           label: 'Tokens',
           stroke: accent,

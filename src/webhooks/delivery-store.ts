@@ -288,7 +288,7 @@ export async function redeliver(
 export async function listAttempts(
   db: Db,
   webhookId: string,
-  opts: { limit: number; eventId?: string | undefined },
+  opts: { limit: number; eventId?: string | undefined; beforeId?: number | undefined },
 ): Promise<Array<AttemptRow & { delivery_status: string }>> {
   return db
     .selectFrom('webhook_delivery_attempts as a')
@@ -297,6 +297,7 @@ export async function listAttempts(
     .select('d.status as delivery_status')
     .where('a.webhook_id', '=', webhookId)
     .$if(opts.eventId !== undefined, (qb) => qb.where('a.event_id', '=', opts.eventId!))
+    .$if(opts.beforeId !== undefined, (qb) => qb.where('a.id', '<', opts.beforeId!))
     .orderBy('a.id', 'desc')
     .limit(opts.limit)
     .execute();

@@ -214,13 +214,21 @@ export class WebhookService {
   }
 
   /** The endpoint's attempt log (newest first) and the deliveries still waiting. */
-  async deliveries(tenantId: string, id: string, opts: { limit: number; eventId?: string | undefined }) {
+  async deliveries(
+    tenantId: string,
+    id: string,
+    opts: { limit: number; eventId?: string | undefined; beforeId?: number | undefined },
+  ) {
     const w = await this.get(tenantId, id);
-    const [attempts, waiting] = await Promise.all([
-      listAttempts(this.db, w.id, opts),
+    const [page, waiting] = await Promise.all([
+      // One extra row tells whether an older page exists.
+      listAttempts(this.db, w.id, { ...opts, limit: opts.limit + 1 }),
       listWaitingDeliveries(this.db, w.id, opts.limit),
     ]);
-    return { attempts, waiting };
+    const attempts = page.slice(0, opts.limit);
+    const last = attempts.at(-1);
+    const hasMore = page.length > opts.limit;
+    return { attempts, waiting, hasMore, nextCursor: hasMore && last ? `att_${last.id}` : null };
   }
 }
 

@@ -227,6 +227,30 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       });
     });
 
+    it('pages through the attempt log with next_cursor', async () => {
+      const all = await api(gw, tenant.apiKey, 'GET', `/admin/webhooks/${webhookId}/deliveries?limit=200`);
+      expect(all.body.has_more).toBe(false);
+      const ids = (all.body.data ?? []).map((a) => a.id);
+      expect(ids.length).toBeGreaterThan(5);
+      const paged: unknown[] = [];
+      let cursor: string | null = null;
+      for (let i = 0; i < 50; i++) {
+        const q: string = cursor ? `&before=${cursor}` : '';
+        const page = await api(
+          gw,
+          tenant.apiKey,
+          'GET',
+          `/admin/webhooks/${webhookId}/deliveries?limit=2${q}`,
+        );
+        paged.push(...(page.body.data ?? []).map((a) => a.id));
+        cursor = page.body.next_cursor as string | null;
+        if (!page.body.has_more) break;
+      }
+      expect(paged).toEqual(ids);
+      const bad = await api(gw, tenant.apiKey, 'GET', `/admin/webhooks/${webhookId}/deliveries?before=nope`);
+      expect(bad.status).toBe(400);
+    });
+
     it('records webhook.created and webhook.deleted in the audit log; deleted endpoints get nothing', async () => {
       const created = await api(gw, tenant.apiKey, 'POST', '/admin/webhooks', {
         url: receiver.url,

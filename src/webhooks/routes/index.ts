@@ -114,11 +114,18 @@ export function registerWebhookRoutes(app: FastifyInstance, c: Container): void 
     async (request) => {
       const { id } = parseBody(webhookIdParams, request.params);
       const q = parseBody(deliveryQuerySchema, request.query);
-      const { attempts, waiting } = await service.deliveries(request.auth!.tenant.id, id, {
+      const page = await service.deliveries(request.auth!.tenant.id, id, {
         limit: q.limit,
         eventId: q.event_id,
+        beforeId: q.before === undefined ? undefined : Number(q.before.slice('att_'.length)),
       });
-      return { object: 'list' as const, data: attempts.map(attemptView), pending: waiting.map(deliveryView) };
+      return {
+        object: 'list' as const,
+        data: page.attempts.map(attemptView),
+        pending: page.waiting.map(deliveryView),
+        has_more: page.hasMore,
+        next_cursor: page.nextCursor,
+      };
     },
   );
 

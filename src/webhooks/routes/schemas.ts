@@ -43,6 +43,11 @@ export const deletedWebhookSchema = z.object({
 export const deliveryQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   event_id: z.string().max(64).optional(),
+  before: z
+    .string()
+    .regex(/^att_\d{1,15}$/, 'must be a cursor from next_cursor')
+    .optional()
+    .describe('next_cursor of the previous page: attempts older than this one'),
 });
 
 const attemptSchema = z.object({
@@ -76,6 +81,8 @@ export const deliveryLogSchema = z.object({
   object: z.literal('list'),
   data: z.array(attemptSchema).describe('Every attempt, newest first'),
   pending: z.array(pendingDeliverySchema).describe('Deliveries waiting for their next attempt'),
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable().describe('Pass as `before` for the next (older) page'),
 });
 
 export const testSentSchema = z.object({

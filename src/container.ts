@@ -75,6 +75,7 @@ export async function createContainer(
   const database = openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
     ...(opts.sqliteFile ? { sqliteFile: opts.sqliteFile } : {}),
   });
   await database.migrate();

@@ -80,6 +80,9 @@ function applyEnv(raw: Record<string, unknown>, env: Env): ConfigInput {
   set('redisUrl', env.SIMO_REDIS_URL);
   set('adminToken', env.SIMO_ADMIN_TOKEN);
   set('logLevel', env.LOG_LEVEL);
+  if (env.SIMO_REDIS_PREFIX)
+    cfg.redis = { ...((cfg.redis ?? {}) as Record<string, unknown>), keyPrefix: env.SIMO_REDIS_PREFIX };
+  set('databasePoolSize', env.SIMO_DATABASE_POOL_SIZE);
   if (env.SIMO_SECRET_KEY) {
     cfg.secrets = { ...((cfg.secrets ?? {}) as Record<string, unknown>), encryptionKey: env.SIMO_SECRET_KEY };
   }

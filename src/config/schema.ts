@@ -134,6 +134,8 @@ export const configSchema = z
     publicUrl: z.url({ protocol: /^https?$/ }).optional(),
     dataDir: z.string().default('./data'),
     databaseUrl: z.string().optional(),
+    /** PostgreSQL connections per replica; size it so replicas × pool stays under the server's max_connections. */
+    databasePoolSize: z.coerce.number().int().min(1).max(500).default(10),
     redisUrl: z.string().optional(),
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -33,18 +33,27 @@ export function registerEmbeddingsRoute(
       streamed: false,
     });
     const abort = clientAbortSignal(reply);
-    const routed = await c.router
-      .json(model, 'embeddings', body, abort.signal, request.id)
-      .finally(abort.dispose);
     const base = { provider: null, upstreamModel: null, promptText, completionText: '', latencyMs: 0 };
-    if (!routed.ok) {
-      await ticket.settle({
+    const notAnswered = (status: number) =>
+      ticket.settle({
         ...base,
-        status: routed.error.status,
+        status,
         answered: false,
         usage: null,
         latencyMs: performance.now() - request.startedAt,
       });
+    let routed: Awaited<ReturnType<typeof c.router.json>>;
+    try {
+      routed = await c.router.json(model, 'embeddings', body, abort.signal, request.id);
+    } catch (err) {
+      // A bug below must still release the reservation; the error handler answers 500.
+      await notAnswered(500);
+      throw err;
+    } finally {
+      abort.dispose();
+    }
+    if (!routed.ok) {
+      await notAnswered(routed.error.status);
       throw routed.error;
     }
     const answer = routed.body;

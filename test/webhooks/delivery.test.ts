@@ -277,6 +277,7 @@ describe('giving up', () => {
     receiver.fallback = { status: 500 };
     const gw = await startTestGateway({
       config: {
+        ...fastWebhooks,
         webhooks: {
           ...fastWebhooks.webhooks,
           retryBaseMs: 40,

@@ -22,7 +22,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('delivers after a gateway restart between attempts, with the same webhook-id', async () => {
       // Slow retries, so the retry is due only after the restart.
-      const config = { webhooks: { ...fastWebhooks.webhooks, retryBaseMs: 1_500, retryFactor: 1 } };
+      const config = {
+        ...fastWebhooks,
+        webhooks: { ...fastWebhooks.webhooks, retryBaseMs: 1_500, retryFactor: 1 },
+      };
       let gw: TestGateway | undefined = await startTestGateway({ database, config });
       try {
         const tenant = await gw.signUp();
@@ -65,7 +68,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     it('cuts off an attempt still running at shutdown after a grace, logs it, and retries it after the restart', async () => {
-      const config = { webhooks: { ...fastWebhooks.webhooks, timeoutMs: 8_000, leaseMs: 20_000 } };
+      const config = {
+        ...fastWebhooks,
+        webhooks: { ...fastWebhooks.webhooks, timeoutMs: 8_000, leaseMs: 20_000 },
+      };
       let gw: TestGateway | undefined = await startTestGateway({ database, config });
       try {
         const tenant = await gw.signUp();
@@ -192,6 +198,7 @@ await describeWith('pg', 'two dispatchers on one PostgreSQL database', () => {
     receiver = await startReceiver();
     // Failures are spread over both endpoints at random, so no endpoint may be disabled here.
     const config = {
+      ...fastWebhooks,
       webhooks: {
         ...fastWebhooks.webhooks,
         retryBaseMs: 100,

@@ -88,7 +88,7 @@ describe('webhook targets without SIMO_WEBHOOK_ALLOW_PRIVATE', () => {
   let gw: TestGateway;
   let tenant: SignedUp;
   beforeAll(async () => {
-    gw = await startTestGateway();
+    gw = await startTestGateway({ config: { plans: fastWebhooks.plans } });
     tenant = await gw.signUp();
   });
   afterAll(() => gw?.stop());

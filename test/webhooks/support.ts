@@ -114,8 +114,12 @@ export function seedSignatureOk(hook: ReceivedHook, secret: string): boolean {
   return hook.headers['x-simo-signature'] === expected;
 }
 
-/** Gateway config with fast retries for tests (receivers are on 127.0.0.1). */
+/**
+ * Gateway config with fast retries for tests (receivers are on 127.0.0.1), and a rate limit the
+ * polling of the delivery log never reaches.
+ */
 export const fastWebhooks = {
+  plans: { starter: { rpm: 100_000 } },
   webhooks: {
     allowPrivate: true,
     retryBaseMs: 150,

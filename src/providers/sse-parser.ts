@@ -36,19 +36,64 @@ export class SseParser {
   }
 }
 
-/** Turns a byte stream into SSE `data` payloads, stopping at `[DONE]`. */
-export async function* sseEvents(body: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+// How long to wait, after `[DONE]`, for the upstream to end its response before cutting it off.
+const DRAIN_AFTER_DONE_MS = 100;
+
+/**
+ * Turns a byte stream into SSE `data` payloads, stopping at `[DONE]`. After `[DONE]` the rest of the
+ * response (normally just its end) is read rather than cut off: destroying a finished body costs an
+ * AbortError with a stack trace per stream. Stopping early (the consumer returns) destroys the body,
+ * which aborts the upstream request.
+ */
+export async function* sseEvents(
+  body: AsyncIterable<Buffer | string> & { destroy?(): unknown },
+): AsyncGenerator<string> {
   const parser = new SseParser();
   const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    for (const event of parser.push(text)) {
+  const chunks = body[Symbol.asyncIterator]();
+  let ended = false;
+  try {
+    for (;;) {
+      const next = await chunks.next();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      const text = typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
+      for (const event of parser.push(text)) {
+        if (event === '[DONE]') {
+          ended = await drained(chunks);
+          // A read is still pending on the open body; only destroying it settles that read.
+          if (!ended) body.destroy?.();
+          return;
+        }
+        yield event;
+      }
+    }
+    for (const event of parser.end()) {
       if (event === '[DONE]') return;
       yield event;
     }
+  } finally {
+    if (!ended) await chunks.return?.();
   }
-  for (const event of parser.end()) {
-    if (event === '[DONE]') return;
-    yield event;
+}
+
+/** Reads to the end of the body; false when it did not end within DRAIN_AFTER_DONE_MS. */
+async function drained(chunks: AsyncIterator<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, DRAIN_AFTER_DONE_MS, false);
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([chunks.next(), late]);
+      if (next === false) return false;
+      if (next.done) return true;
+    }
+  } catch {
+    return true; // the body failed after [DONE]: nothing left to release
+  } finally {
+    clearTimeout(timer);
   }
 }

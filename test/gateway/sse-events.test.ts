@@ -1,0 +1,57 @@
+/** The upstream SSE reader: framing, [DONE], and when it releases or cuts off the response body. */
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { sseEvents } from '../../src/providers/sse-parser.js';
+
+async function collect(events: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
+
+describe('sseEvents', () => {
+  it('yields data payloads split across chunks, joins multi-line data, skips comments', async () => {
+    const body = Readable.from([
+      'data: {"a"',
+      ':1}\n\n: keep-alive\n\ndata: x\r\ndata: y\r\n\r\n',
+      'data: last',
+    ]);
+    expect(await collect(sseEvents(body))).toEqual(['{"a":1}', 'x\ny', 'last']);
+  });
+
+  it('stops at [DONE] and reads the body to its end instead of destroying it', async () => {
+    const body = Readable.from(['data: 1\n\ndata: [DONE]\n\n', 'data: ignored\n\n']);
+    expect(await collect(sseEvents(body))).toEqual(['1']);
+    expect(body.destroyed).toBe(true); // auto-destroyed after a normal end
+    expect(body.readableEnded).toBe(true);
+  });
+
+  it('cuts off a body that stays open after [DONE]', async () => {
+    const body = new PassThrough();
+    body.write('data: 1\n\ndata: [DONE]\n\n');
+    const started = performance.now();
+    expect(await collect(sseEvents(body))).toEqual(['1']);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(body.destroyed).toBe(true);
+    expect(body.readableEnded).toBe(false);
+  });
+
+  it('destroys the body when the consumer stops early (that aborts the upstream request)', async () => {
+    const body = new PassThrough();
+    body.write('data: 1\n\ndata: 2\n\n');
+    const events = sseEvents(body);
+    expect((await events.next()).value).toBe('1');
+    await events.return(undefined);
+    expect(body.destroyed).toBe(true);
+    expect(body.readableEnded).toBe(false);
+  });
+
+  it('passes a failing body’s error on', async () => {
+    const body = new PassThrough();
+    body.write('data: 1\n\n');
+    const events = sseEvents(body);
+    expect((await events.next()).value).toBe('1');
+    setImmediate(() => body.destroy(new Error('socket hang up')));
+    await expect(events.next()).rejects.toThrow('socket hang up');
+  });
+});

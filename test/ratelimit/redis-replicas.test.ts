@@ -13,6 +13,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith, serviceAvailable, TEST_REDIS_URL } from '../support/services.js';
 
 const pgAvailable = await serviceAvailable('pg');
+const ADMIN_TOKEN = 'operator-token-for-tests-0123456789';
 const chatBody = { model: 'qwen/qwen3-8b', messages: [{ role: 'user', content: 'hi' }] };
 
 await describeWith('redis', 'two replicas sharing Redis', () => {
@@ -25,7 +26,7 @@ await describeWith('redis', 'two replicas sharing Redis', () => {
     database = await createTestDatabase('postgres');
     const shared = {
       database,
-      env: { SIMO_REDIS_URL: TEST_REDIS_URL },
+      env: { SIMO_REDIS_URL: TEST_REDIS_URL, SIMO_ADMIN_TOKEN: ADMIN_TOKEN },
       config: { plans: { starter: { rpm: 10 } }, redis: { keyPrefix: `test:${randomBase62(10)}:` } },
     };
     a = await startTestGateway(shared);
@@ -78,6 +79,27 @@ await describeWith('redis', 'two replicas sharing Redis', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(status).toBe(401);
+  });
+
+  it.skipIf(!pgAvailable)('apply an rpm override changed on the other replica at once', async () => {
+    const t = await a.signUp();
+    const before = await fetch(`${b.v1}/models`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+    expect(before.headers.get('x-ratelimit-limit')).toBe('10');
+    const patched = await fetch(`${a.url}/operator/tenants/${t.tenantId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ rpm: 3 }),
+    });
+    expect(patched.status).toBe(200);
+    const started = performance.now();
+    let limit: string | null = null;
+    while (performance.now() - started < 100) {
+      const r = await fetch(`${b.v1}/models`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+      limit = r.headers.get('x-ratelimit-limit');
+      if (limit === '3') break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(limit).toBe('3');
   });
 });
 

@@ -37,7 +37,8 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : `req_${randomBase62(22)}`;
     },
-    trustProxy: true,
+    // Client addresses (per-address guards, audit log) come from X-Forwarded-For only behind trusted proxies.
+    trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: false,
   });

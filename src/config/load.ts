@@ -83,6 +83,10 @@ function applyEnv(raw: Record<string, unknown>, env: Env): ConfigInput {
   if (env.SIMO_REDIS_PREFIX)
     cfg.redis = { ...((cfg.redis ?? {}) as Record<string, unknown>), keyPrefix: env.SIMO_REDIS_PREFIX };
   set('databasePoolSize', env.SIMO_DATABASE_POOL_SIZE);
+  if (env.SIMO_TRUST_PROXY)
+    cfg.trustProxy = /^(true|false)$/i.test(env.SIMO_TRUST_PROXY)
+      ? parseBool('SIMO_TRUST_PROXY', env.SIMO_TRUST_PROXY)
+      : env.SIMO_TRUST_PROXY;
   if (env.SIMO_SECRET_KEY) {
     cfg.secrets = { ...((cfg.secrets ?? {}) as Record<string, unknown>), encryptionKey: env.SIMO_SECRET_KEY };
   }

@@ -138,6 +138,11 @@ export const configSchema = z
     databasePoolSize: z.coerce.number().int().min(1).max(500).default(10),
     redisUrl: z.string().optional(),
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Which proxies may set X-Forwarded-For: `false` (default: the socket address is the client),
+     * `true` (trust any: only behind a proxy that overwrites the header), or comma-separated addresses/CIDRs.
+     */
+    trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     brand: z
       .object({

@@ -17,7 +17,7 @@ describe('rate limits over HTTP (in-process)', () => {
   beforeAll(async () => {
     upstream = await startFakeUpstream();
     gw = await startTestGateway({
-      env: { SIMO_UPSTREAM_URL: upstream.v1 },
+      env: { SIMO_UPSTREAM_URL: upstream.v1, SIMO_TRUST_PROXY: 'true' },
       config: {
         plans: { starter: { rpm: 5 }, professional: { rpm: 600 } },
         limits: { authFailuresPerMinute: 4 },
@@ -156,7 +156,7 @@ describe('tokens per minute over HTTP', () => {
   beforeAll(async () => {
     upstream = await startFakeUpstream();
     gw = await startTestGateway({
-      env: { SIMO_UPSTREAM_URL: upstream.v1 },
+      env: { SIMO_UPSTREAM_URL: upstream.v1, SIMO_TRUST_PROXY: 'true' },
       config: { plans: { starter: { rpm: 100, tpm: 60 } } },
     });
   });

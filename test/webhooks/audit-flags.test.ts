@@ -28,6 +28,8 @@ describe('audit.flagged rules', () => {
         plans: { starter: { rpm: 100_000 } },
         webhooks: { allowPrivate: true, pollIntervalMs: 40 },
         limits: { authFailuresPerMinute: 1_000 },
+        // The test plays clients from many addresses through X-Forwarded-For.
+        trustProxy: true,
       },
     });
   });

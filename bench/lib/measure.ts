@@ -74,7 +74,7 @@ export async function timeToFirstByte(
   targets: Target[],
   body: unknown,
   requests: number,
-  warmup = 50,
+  warmup = 500,
 ): Promise<Map<Target['name'], number[]>> {
   const pools = targets.map((t) => ({ target: t, ...poolFor(t) }));
   const payload = JSON.stringify(body);

@@ -13,6 +13,7 @@ import { InvoiceService } from './billing/invoices.js';
 import type { UsageMeter } from './billing/meter.js';
 import { usdToMicros } from './billing/money.js';
 import { TokenCounter } from './billing/token-counter.js';
+import { DAY_MS, pruneUsageRecords } from './billing/usage-daily.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { ModelRouter } from './gateway/model-router.js';
@@ -108,12 +109,19 @@ export async function createContainer(
   await meter.recover();
   const invoices = new InvoiceService(db, meter, logger);
   const billing = new BillingService(db, meter, invoices, usdToMicros(config.signup.trialCredits));
-  // The previous month is invoiced once it is over: checked at boot and hourly, idempotent everywhere.
+  // Hourly housekeeping, idempotent on every replica: the previous month is invoiced once it is over,
+  // and raw usage records past the retention period are pruned.
   let monthClosing = Promise.resolve();
   const closeMonth = () => {
     monthClosing = invoices
       .closePreviousMonth()
-      .catch((err: unknown) => logger.error({ err }, 'monthly invoice close failed'));
+      .catch((err: unknown) => logger.error({ err }, 'monthly invoice close failed'))
+      .then(async () => {
+        if (config.usageRetentionDays === undefined) return;
+        const pruned = await pruneUsageRecords(db, Date.now() - config.usageRetentionDays * DAY_MS);
+        if (pruned > 0) logger.info({ pruned }, 'pruned raw usage records past retention');
+      })
+      .catch((err: unknown) => logger.error({ err }, 'usage retention failed'));
   };
   closeMonth();
   const invoiceTimer = setInterval(closeMonth, 3_600_000);

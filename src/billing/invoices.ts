@@ -7,6 +7,7 @@ import type { InvoiceRow } from '../storage/tables.js';
 import type { UsageMeter } from './meter.js';
 import { formatMicros } from './money.js';
 import { type BillingPeriod, parsePeriod, previousPeriod } from './periods.js';
+import { dayOf } from './usage-daily.js';
 
 /** One model's line on an invoice. */
 export interface InvoiceLine {
@@ -80,14 +81,15 @@ export class InvoiceService {
       throw new ApiError('invalid_parameter', `The period ${periodId} has not started yet.`, 'period');
     // Usage settled a moment ago must be on the invoice.
     await this.meter.flush();
+    // Months are whole UTC days, so the daily roll-ups hold exactly the month's usage.
     const rows = await this.db
-      .selectFrom('usage_records')
-      .where('created_at', '>=', period.start)
-      .where('created_at', '<', period.end)
+      .selectFrom('usage_daily')
+      .where('day', '>=', dayOf(period.start))
+      .where('day', '<', dayOf(period.end))
       .select((eb) => [
         'tenant_id',
         'model',
-        eb.fn.countAll<number>().as('requests'),
+        eb.fn.sum<number>('requests').as('requests'),
         eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
         eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
         eb.fn.sum<number>('cost_micros').as('cost_micros'),

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../accounts/tenant-store.js';
+import { DAY_MS } from './usage-daily.js';
 
 /** One row of a usage report: a model, or a model on a day (UTC). */
 export interface UsageLine {
@@ -12,11 +13,52 @@ export interface UsageLine {
   costMicros: number;
 }
 
-const DAY_MS = 86_400_000;
+interface Partial {
+  day: number;
+  model: string;
+  requests: unknown;
+  prompt_tokens: unknown;
+  completion_tokens: unknown;
+  cost_micros: unknown;
+}
+
+/** Whole UTC days in [fromDay, toDay) from the daily roll-ups. */
+function fromRollups(db: Db, tenantId: string, fromDay: number, toDay: number): Promise<Partial[]> {
+  return db
+    .selectFrom('usage_daily')
+    .where('tenant_id', '=', tenantId)
+    .where('day', '>=', fromDay)
+    .where('day', '<', toDay)
+    .select(['day', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'cost_micros'])
+    .execute();
+}
+
+/** Raw records in [from, to), per day and model: only for the partial days at the range's edges. */
+function fromRecords(db: Db, tenantId: string, from: number, to: number): Promise<Partial[]> {
+  if (from >= to) return Promise.resolve([]);
+  // Integer division of epoch ms truncates to the UTC day on both SQLite and PostgreSQL.
+  const day = sql<number>`${sql.ref('created_at')} / ${sql.lit(DAY_MS)}`;
+  return db
+    .selectFrom('usage_records')
+    .where('tenant_id', '=', tenantId)
+    .where('created_at', '>=', from)
+    .where('created_at', '<', to)
+    .select((eb) => [
+      day.as('day'),
+      'model',
+      eb.fn.countAll<number>().as('requests'),
+      eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
+      eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
+      eb.fn.sum<number>('cost_micros').as('cost_micros'),
+    ])
+    .groupBy([day, 'model'])
+    .execute();
+}
 
 /**
- * Sums a tenant's usage records in [from, to) per model, or per day and model. Every metered request
- * counts, including those that failed and cost nothing.
+ * Sums a tenant's usage in [from, to) per model, or per day and model. Whole days come from the
+ * daily roll-ups (fast whatever the history); the partial days at either edge from raw records.
+ * Every metered request counts, including those that failed and cost nothing.
  */
 export async function usageLines(
   db: Db,
@@ -25,35 +67,42 @@ export async function usageLines(
   to: number,
   groupBy: 'model' | 'day',
 ): Promise<UsageLine[]> {
-  // Integer division of epoch ms truncates to the UTC day on both SQLite and PostgreSQL.
-  const day = sql<number>`${sql.ref('created_at')} / ${sql.lit(DAY_MS)}`;
-  let query = db
-    .selectFrom('usage_records')
-    .where('tenant_id', '=', tenantId)
-    .where('created_at', '>=', from)
-    .where('created_at', '<', to)
-    .select((eb) => [
-      'model',
-      eb.fn.countAll<number>().as('requests'),
-      eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
-      eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
-      eb.fn.sum<number>('cost_micros').as('cost_micros'),
-    ])
-    .groupBy('model');
-  if (groupBy === 'day') query = query.select(day.as('day')).groupBy(day);
-  const rows = await query.execute();
-  const lines = rows.map((r) => {
-    const line: UsageLine = {
-      model: r.model,
-      requests: Number(r.requests),
-      // PostgreSQL's sum() is numeric, which arrives as a string; Number() reads both.
-      promptTokens: Number(r.prompt_tokens),
-      completionTokens: Number(r.completion_tokens),
-      costMicros: Number(r.cost_micros),
-    };
-    const d = (r as { day?: unknown }).day;
-    if (d !== undefined) line.day = new Date(Number(d) * DAY_MS).toISOString().slice(0, 10);
-    return line;
-  });
-  return lines.sort((a, b) => (a.day ?? '').localeCompare(b.day ?? '') || a.model.localeCompare(b.model));
+  const firstWholeDay = Math.ceil(from / DAY_MS);
+  const endWholeDay = Math.floor(to / DAY_MS);
+  const parts =
+    firstWholeDay < endWholeDay
+      ? (
+          await Promise.all([
+            fromRecords(db, tenantId, from, firstWholeDay * DAY_MS),
+            fromRollups(db, tenantId, firstWholeDay, endWholeDay),
+            fromRecords(db, tenantId, endWholeDay * DAY_MS, to),
+          ])
+        ).flat()
+      : await fromRecords(db, tenantId, from, to);
+
+  const lines = new Map<string, UsageLine>();
+  for (const p of parts) {
+    const day = groupBy === 'day' ? new Date(Number(p.day) * DAY_MS).toISOString().slice(0, 10) : undefined;
+    const key = `${day ?? ''}\u0000${p.model}`;
+    let line = lines.get(key);
+    if (!line) {
+      line = {
+        ...(day ? { day } : {}),
+        model: p.model,
+        requests: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        costMicros: 0,
+      };
+      lines.set(key, line);
+    }
+    // PostgreSQL returns sums and bigints as strings or numbers depending on the type; Number() reads both.
+    line.requests += Number(p.requests);
+    line.promptTokens += Number(p.prompt_tokens);
+    line.completionTokens += Number(p.completion_tokens);
+    line.costMicros += Number(p.cost_micros);
+  }
+  return [...lines.values()].sort(
+    (a, b) => (a.day ?? '').localeCompare(b.day ?? '') || a.model.localeCompare(b.model),
+  );
 }

@@ -4,6 +4,7 @@ import type { NewUsageRecordRow } from '../storage/tables.js';
 import { addConsumed, setThresholdsFired } from './credit-store.js';
 import { formatMicros } from './money.js';
 import { crossedThresholds } from './thresholds.js';
+import { addToDailyUsage } from './usage-daily.js';
 
 /** A tenant's totals right after a batch committed, to refresh the admission cache. */
 export interface CommittedTotals {
@@ -15,8 +16,8 @@ export interface CommittedTotals {
 const ROWS_PER_STATEMENT = 400;
 
 /**
- * Writes a batch of usage records in ONE transaction: the records, one ledger debit per charged
- * record, each tenant's running total, and the usage-threshold events those debits cross. Idempotent:
+ * Writes a batch of usage records in ONE transaction: the records, their daily roll-ups, one ledger
+ * debit per charged record, each tenant's running total, and the usage-threshold events those debits cross. Idempotent:
  * a record whose request id is already stored is skipped together with its debit, so replaying a
  * write-ahead segment never bills twice.
  */
@@ -38,6 +39,11 @@ export async function writeUsageBatch(
         .execute();
       for (const r of ids) inserted.add(r.request_id);
     }
+    // Every newly stored record counts in the roll-ups, free ones included (`requests` counts them all).
+    await addToDailyUsage(
+      trx,
+      rows.filter((r) => inserted.has(r.request_id)),
+    );
     const fresh = rows.filter((r) => inserted.has(r.request_id) && Number(r.cost_micros) > 0);
     for (let i = 0; i < fresh.length; i += ROWS_PER_STATEMENT) {
       await trx

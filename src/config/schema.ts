@@ -156,6 +156,11 @@ export const configSchema = z
     signup: z
       .object({ plan: z.string().default('starter'), trialCredits: usd.default(5) })
       .default({ plan: 'starter', trialCredits: 5 }),
+    /**
+     * Days raw usage records are kept; unset keeps them forever. Reports, invoices and balances use
+     * daily roll-ups and the ledger, so pruning raw records loses no money.
+     */
+    usageRetentionDays: z.number().int().min(1).optional(),
     usageThresholds: z.array(z.number().positive().max(1)).default([0.5, 0.8, 1]),
     limits: z
       .object({

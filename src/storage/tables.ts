@@ -211,11 +211,23 @@ export interface InvoicesTable {
   created_at: number;
 }
 
+/** Usage rolled up per tenant, UTC day (days since the epoch) and public model. */
+export interface UsageDailyTable {
+  tenant_id: string;
+  day: number;
+  model: string;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_micros: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
   api_keys: ApiKeysTable;
   usage_records: UsageRecordsTable;
+  usage_daily: UsageDailyTable;
   outbox_events: OutboxEventsTable;
   audit_log: AuditLogTable;
   credit_ledger: CreditLedgerTable;

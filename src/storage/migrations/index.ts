@@ -3,6 +3,7 @@ import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-accounts.js';
 import * as m0003 from './0003-billing.js';
 import * as m0004 from './0004-webhooks.js';
+import * as m0005 from './0005-usage-daily.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -16,6 +17,7 @@ const modules: Record<string, MigrationModule> = {
   '0002-accounts': m0002,
   '0003-billing': m0003,
   '0004-webhooks': m0004,
+  '0005-usage-daily': m0005,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -74,6 +74,15 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   });
   installErrorHandling(app, config.publicUrl, allowedMethods);
   await app.register(formbody, { bodyLimit: config.limits.maxBodyBytes });
+  // Many clients send `Content-Type: application/json` with no body on POSTs that take none
+  // (e.g. …/test, …/rotate): treat that as "no body" instead of a parse error.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    return parseJson(request, text, done);
+  });
 
   registerMetrics(app, container);
   registerHealthRoutes(app, container);

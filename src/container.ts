@@ -104,6 +104,15 @@ export async function createContainer(
   const meter = new CreditMeter(db, new TokenCounter(), logger, {
     thresholds: config.usageThresholds,
     walDir: config.dataDir,
+    onSettled: (row) => {
+      metrics.gatewayRequests.inc({
+        model: row.model,
+        status: String(row.status),
+        streamed: row.streamed ? 'true' : 'false',
+      });
+      if (Number(row.cost_micros) > 0)
+        metrics.creditsDebitedMicros.inc({ model: row.model }, Number(row.cost_micros));
+    },
   });
   // Usage written ahead by a process that crashed is billed before this one serves anything.
   await meter.recover();
@@ -133,7 +142,7 @@ export async function createContainer(
     onTenantCreated: [billing.grantTrial],
   });
 
-  const webhooks = createWebhooks(database, config, logger);
+  const webhooks = createWebhooks(database, config, logger, metrics);
   const auditSignals = new AuditSignals(db, config.auditRules, logger);
 
   let closed: Promise<void> | undefined;

@@ -22,6 +22,8 @@ export interface CreditMeterOptions {
   maxBatch?: number;
   /** How long a tenant's balance read from the database is trusted before it is read again. */
   balanceTtlMs?: number;
+  /** Sees every settled record (e.g. for metrics); must be cheap and must not throw. */
+  onSettled?: (row: NewUsageRecordRow) => void;
 }
 
 /** Completion tokens reserved for a request that sets no max tokens: up to the context window, at most this. */
@@ -128,6 +130,7 @@ export class CreditMeter implements UsageMeter {
         credit.pending += Number(row.cost_micros);
         this.wal.append(row);
         this.enqueue({ row, live: true });
+        this.opts.onSettled?.(row);
       },
     };
   }

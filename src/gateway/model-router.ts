@@ -59,6 +59,7 @@ export class ModelRouter {
       const entry = this.providers.get(r.provider)!;
       const upstreamModel = r.model ?? model.id;
       const attempt = attemptSignal(clientSignal, entry.timeoutMs);
+      const startedAt = performance.now();
       const result = await entry.adapter[operation]({
         body: { ...body, model: upstreamModel },
         signal: attempt.signal,
@@ -66,6 +67,7 @@ export class ModelRouter {
       });
       // The adapter has read the whole answer by now.
       attempt.release();
+      this.observe(r.provider, startedAt, result.ok ? undefined : result.failure);
       if (result.ok) return { ok: true, body: result.body, route: { provider: r.provider, upstreamModel } };
       last = result.failure;
       if (!result.failure.retryable || clientSignal.aborted) break;

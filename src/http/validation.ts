@@ -36,7 +36,9 @@ function valueAt(body: unknown, path: PropertyKey[]): unknown {
 
 /** Parses a request body, or throws a 400 ApiError naming the first parameter at fault. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body))
+  if (body === undefined)
+    throw new ApiError('invalid_json', 'The request body is empty; a JSON object was expected.');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw new ApiError('invalid_request', 'The request body must be a JSON object.');
   const result = schema.safeParse(body);
   if (result.success) return result.data;

@@ -43,6 +43,8 @@ export class WebhookDispatcher {
     private readonly secrets: SecretBox,
     private readonly config: Config['webhooks'],
     private readonly logger: Logger,
+    /** Sees the outcome of every recorded attempt (metrics). */
+    private readonly onAttempt: (outcome: 'success' | 'failure' | 'gave_up') => void = () => {},
   ) {
     this.sender = new WebhookSender({ timeoutMs: config.timeoutMs, allowPrivate: config.allowPrivate });
   }
@@ -159,6 +161,7 @@ export class WebhookDispatcher {
         : nextAttemptAt(this.config, Number(delivery.round_started_at), delivery.round_attempts, now);
     const settled = await settleAttempt(db, delivery, this.replica, outcome, next, now);
     if (!settled) return;
+    this.onAttempt(outcome.succeeded ? 'success' : next === null ? 'gave_up' : 'failure');
     if (outcome.succeeded) return recordEndpointSuccess(db, webhook.id, now);
     // Our own shutdown cut the attempt short: not the endpoint's failure.
     if (this.shutdown.signal.aborted) return;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/load.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { DatabaseHandle } from '../storage/database.js';
 import { WebhookDispatcher } from './dispatcher.js';
 import { SecretBox } from './secret-box.js';
@@ -17,9 +18,16 @@ export interface Webhooks {
 }
 
 /** Builds the webhook service and starts this replica's dispatcher. */
-export function createWebhooks(database: DatabaseHandle, config: ResolvedConfig, logger: Logger): Webhooks {
+export function createWebhooks(
+  database: DatabaseHandle,
+  config: ResolvedConfig,
+  logger: Logger,
+  metrics?: Pick<Metrics, 'webhookDeliveries'>,
+): Webhooks {
   const secrets = new SecretBox(resolveServerSecret(config.secrets.encryptionKey, config.dataDir, logger));
-  const dispatcher = new WebhookDispatcher(database, secrets, config.webhooks, logger);
+  const dispatcher = new WebhookDispatcher(database, secrets, config.webhooks, logger, (outcome) =>
+    metrics?.webhookDeliveries.inc({ outcome }),
+  );
   const service = new WebhookService(database.db, secrets, {
     allowPrivate: config.webhooks.allowPrivate,
     onDue: () => dispatcher.kick(),

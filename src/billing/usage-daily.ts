@@ -1,20 +1,13 @@
 import type { Db } from '../accounts/tenant-store.js';
-import type { NewUsageRecordRow } from '../storage/tables.js';
+import type { NewUsageRecordRow, UsageDailyTable } from '../storage/tables.js';
 
 export const DAY_MS = 86_400_000;
 
 /** Days since the Unix epoch (UTC) of an epoch-ms instant. */
 export const dayOf = (at: number) => Math.floor(at / DAY_MS);
 
-interface DailyDelta {
-  tenant_id: string;
-  day: number;
-  model: string;
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_micros: number;
-}
+/** One roll-up row's increments: the same shape as the row. */
+type DailyDelta = UsageDailyTable;
 
 const ROWS_PER_STATEMENT = 500;
 

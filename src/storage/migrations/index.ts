@@ -4,6 +4,7 @@ import * as m0002 from './0002-accounts.js';
 import * as m0003 from './0003-billing.js';
 import * as m0004 from './0004-webhooks.js';
 import * as m0005 from './0005-usage-daily.js';
+import * as m0006 from './0006-hot-query-indexes.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -18,6 +19,7 @@ const modules: Record<string, MigrationModule> = {
   '0003-billing': m0003,
   '0004-webhooks': m0004,
   '0005-usage-daily': m0005,
+  '0006-hot-query-indexes': m0006,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

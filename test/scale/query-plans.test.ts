@@ -150,6 +150,13 @@ await describeWith('pg', 'query plans at realistic sizes', () => {
         .map(([t, ms]) => `${t} ${(ms / 1000).toFixed(1)}s`)
         .join(', ')}`,
     );
+    const counts = await client.query<{ relname: string; n: number }>(
+      `select relname, reltuples::bigint as n from pg_class
+       where relkind = 'r' and relnamespace = 'public'::regnamespace and reltuples > 1000 order by n desc`,
+    );
+    console.log(
+      `rows: ${counts.rows.map((r) => `${r.relname} ${Number(r.n).toLocaleString('en')}`).join(', ')}`,
+    );
     capture = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: testDb.databaseUrl, max: 2 }) }),
       log: (event) => {

@@ -5,6 +5,7 @@ import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql }
 import pg from 'pg';
 import type { Dialect } from './migrations/context.js';
 import { migrationsFor } from './migrations/index.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 import type { Database } from './tables.js';
 
 export type { Dialect };
@@ -48,7 +49,7 @@ function openSqlite(opts: DatabaseOptions): Kysely<Database> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
 function openPostgres(url: string, poolSize: number): { db: Kysely<Database>; pool: pg.Pool } {

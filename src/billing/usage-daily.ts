@@ -1,4 +1,5 @@
 import type { Db } from '../accounts/tenant-store.js';
+import { statementChunks } from '../storage/statement-chunks.js';
 import type { NewUsageRecordRow, UsageDailyTable } from '../storage/tables.js';
 
 export const DAY_MS = 86_400_000;
@@ -8,8 +9,6 @@ export const dayOf = (at: number) => Math.floor(at / DAY_MS);
 
 /** One roll-up row's increments: the same shape as the row. */
 type DailyDelta = UsageDailyTable;
-
-const ROWS_PER_STATEMENT = 500;
 
 /**
  * Adds freshly inserted usage records to the daily roll-ups, inside the caller's transaction.
@@ -39,10 +38,10 @@ export async function addToDailyUsage(trx: Db, records: readonly NewUsageRecordR
     d.cost_micros += Number(r.cost_micros);
   }
   const sorted = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
-  for (let i = 0; i < sorted.length; i += ROWS_PER_STATEMENT) {
+  for (const chunk of statementChunks(sorted)) {
     await trx
       .insertInto('usage_daily')
-      .values(sorted.slice(i, i + ROWS_PER_STATEMENT))
+      .values(chunk)
       .onConflict((oc) =>
         oc.columns(['tenant_id', 'day', 'model']).doUpdateSet((eb) => ({
           requests: eb('usage_daily.requests', '+', eb.ref('excluded.requests')),

@@ -1,5 +1,6 @@
 import type { Db } from '../accounts/tenant-store.js';
 import { enqueueEvent } from '../events/outbox.js';
+import { statementChunks } from '../storage/statement-chunks.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import { addConsumed, setThresholdsFired } from './credit-store.js';
 import { formatMicros } from './money.js';
@@ -11,9 +12,6 @@ export interface CommittedTotals {
   grantedMicros: number;
   consumedMicros: number;
 }
-
-// Well under SQLite's and PostgreSQL's bound-parameter limits (16 columns per usage row).
-const ROWS_PER_STATEMENT = 400;
 
 /**
  * Writes a batch of usage records in ONE transaction: the records, their daily roll-ups, one ledger
@@ -30,10 +28,10 @@ export async function writeUsageBatch(
   if (rows.length === 0) return totals;
   await db.transaction().execute(async (trx) => {
     const inserted = new Set<string>();
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    for (const chunk of statementChunks(rows)) {
       const ids = await trx
         .insertInto('usage_records')
-        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .values(chunk)
         .onConflict((oc) => oc.column('request_id').doNothing())
         .returning('request_id')
         .execute();
@@ -45,11 +43,11 @@ export async function writeUsageBatch(
       rows.filter((r) => inserted.has(r.request_id)),
     );
     const fresh = rows.filter((r) => inserted.has(r.request_id) && Number(r.cost_micros) > 0);
-    for (let i = 0; i < fresh.length; i += ROWS_PER_STATEMENT) {
+    for (const chunk of statementChunks(fresh)) {
       await trx
         .insertInto('credit_ledger')
         .values(
-          fresh.slice(i, i + ROWS_PER_STATEMENT).map((r) => ({
+          chunk.map((r) => ({
             tenant_id: r.tenant_id,
             kind: 'usage',
             amount_micros: -Number(r.cost_micros),

@@ -78,8 +78,8 @@ export class CreditMeter implements UsageMeter {
   ) {
     mkdirSync(opts.walDir, { recursive: true });
     this.wal = new UsageWal(opts.walDir);
-    this.flushDelayMs = opts.flushDelayMs ?? 50;
-    this.maxBatch = opts.maxBatch ?? 500;
+    this.flushDelayMs = opts.flushDelayMs ?? 100;
+    this.maxBatch = opts.maxBatch ?? 1000;
     this.balanceTtlMs = opts.balanceTtlMs ?? 1000;
   }
 

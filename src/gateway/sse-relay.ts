@@ -72,17 +72,18 @@ export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary>
     upstreamFailed: false,
   };
   const texts: string[] = [];
-  const handle = async (data: string): Promise<void> => {
+  /** Relays one upstream event; false when it carried nothing to relay. */
+  const handle = async (data: string): Promise<boolean> => {
     let chunk: ChunkShape;
     try {
       chunk = JSON.parse(data) as ChunkShape;
     } catch {
-      return; // Not JSON (a keep-alive or vendor comment): nothing to relay.
+      return false; // Not JSON (a keep-alive or vendor comment): nothing to relay.
     }
     if (chunk.error) {
       summary.upstreamFailed = true;
       await write(opts.res, `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`);
-      return;
+      return true;
     }
     for (const choice of chunk.choices ?? []) {
       const d = choice.delta;
@@ -96,15 +97,18 @@ export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary>
     if (usage && typeof usage.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number')
       summary.usage = { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
     if (!opts.clientWantsUsage) {
-      if (usage && (chunk.choices?.length ?? 0) === 0) return; // the extra usage chunk we asked for ourselves
+      if (usage && (chunk.choices?.length ?? 0) === 0) return false; // the usage chunk we asked for ourselves
       delete chunk.usage;
     }
     chunk.model = opts.publicModel;
     await write(opts.res, `data: ${JSON.stringify(chunk)}\n\n`);
+    return true;
   };
 
   try {
-    await handle(opts.first);
+    // The response headers go out together with the first event (one write); when that event
+    // carried nothing to relay, they are sent on their own so the client sees the stream start.
+    if (!(await handle(opts.first))) opts.res.flushHeaders();
     while (!summary.upstreamFailed) {
       if (opts.isClientGone()) {
         summary.clientAborted = true;

@@ -9,7 +9,7 @@ import { type ChatCompletionRequest, chatCompletionRequestSchema } from '../chat
 import { admitChat, completeChat, notAnswered } from '../chat-service.js';
 import { chatCompletionResponseSchema } from '../response-schemas.js';
 import { relayChatStream } from '../sse-relay.js';
-import { clientAbortSignal } from './request-helpers.js';
+import { type ClientAbort, clientAbortSignal } from './request-helpers.js';
 
 const chatCompletionsDoc: RouteDoc = {
   summary: 'Create a chat completion (OpenAI-compatible); `"stream": true` answers with Server-Sent Events',
@@ -41,9 +41,11 @@ export function registerChatCompletionsRoute(
           abort.dispose();
         }
       }
-      abort.dispose();
-      const { model, promptText, ticket } = await admitChat(c, call, true);
-      return streamCompletion(c, request, reply, body, model, ticket, promptText);
+      const { model, promptText, ticket } = await admitChat(c, call, true).catch((err: unknown) => {
+        abort.dispose();
+        throw err;
+      });
+      return streamCompletion(c, request, reply, body, model, ticket, promptText, abort);
     },
   );
 }
@@ -56,6 +58,7 @@ async function streamCompletion(
   model: ModelConfig,
   ticket: MeterTicket,
   promptText: string,
+  abort: ClientAbort,
 ) {
   const clientWantsUsage = body.stream_options?.include_usage === true;
   // We always ask for usage so every stream can be billed exactly; the extra chunk is dropped if unasked.
@@ -64,11 +67,11 @@ async function streamCompletion(
     stream: true,
     stream_options: { ...(body.stream_options ?? {}), include_usage: true },
   };
-  const abort = clientAbortSignal(reply);
   const routed = await c.router
     .stream(model, upstreamBody, abort.signal, request.id)
     .catch(async (err: unknown) => {
       // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
+      abort.dispose();
       await ticket.settle(notAnswered(500, request.startedAt, promptText));
       throw err;
     });
@@ -87,7 +90,8 @@ async function streamCompletion(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  res.flushHeaders();
+  // No flushHeaders(): the first event is written in this same tick, and Node sends the headers
+  // with it in one write instead of a system call of their own.
   const summary = await relayChatStream({
     res,
     first: routed.first,

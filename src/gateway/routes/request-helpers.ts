@@ -1,10 +1,16 @@
 import type { FastifyReply } from 'fastify';
 
+/** A request's client-disconnect signal; `dispose` stops watching the connection. */
+export interface ClientAbort {
+  signal: AbortSignal;
+  dispose(): void;
+}
+
 /**
  * An abort signal that fires when the client disconnects before the response is complete, so the
  * upstream request is cancelled at once instead of generating tokens nobody reads.
  */
-export function clientAbortSignal(reply: FastifyReply): { signal: AbortSignal; dispose(): void } {
+export function clientAbortSignal(reply: FastifyReply): ClientAbort {
   const controller = new AbortController();
   const res = reply.raw;
   const onClose = () => {

@@ -6,13 +6,24 @@
  * pair costs tens of microseconds per request, and each timeout timer (and its signal) lives on for
  * the whole timeout even after the request finished. A plain controller with a cleared timer does not.
  */
+/**
+ * What an attempt needs of its caller's cancellation. An `AbortSignal` is one; a route's
+ * `ClientDisconnect` is a cheaper one (no AbortController and EventTarget per request).
+ */
+export interface CancelSource {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface AttemptSignal {
   signal: AbortSignal;
   /** Stops the timer and unlinks from the client signal; idempotent. */
   release(): void;
 }
 
-export function attemptSignal(client: AbortSignal, timeoutMs: number): AttemptSignal {
+export function attemptSignal(client: CancelSource, timeoutMs: number): AttemptSignal {
   const controller = new AbortController();
   if (client.aborted) {
     controller.abort(client.reason);

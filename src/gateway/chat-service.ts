@@ -2,6 +2,7 @@ import type { AuthContext } from '../accounts/authenticator.js';
 import type { MeterTicket, UsageOutcome } from '../billing/meter.js';
 import type { Container } from '../container.js';
 import { ApiError } from '../http/errors.js';
+import type { CancelSource } from './attempt-signal.js';
 import type { ChatCompletionRequest } from './chat-schema.js';
 import type { RouteUsed } from './model-router.js';
 import { estimatePromptTokens, promptTextOf } from './routes/request-helpers.js';
@@ -16,7 +17,7 @@ export interface ChatCall {
   body: ChatCompletionRequest;
   requestId: string;
   /** Fires when the caller gave up; the upstream request is cancelled. */
-  signal: AbortSignal;
+  signal: CancelSource;
   /** `performance.now()` when the request arrived, for latency. */
   startedAt: number;
 }

@@ -3,7 +3,7 @@ import { ApiError } from '../http/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderEntry } from '../providers/registry.js';
 import type { UpstreamFailure } from '../providers/types.js';
-import { attemptSignal, releasingIterator } from './attempt-signal.js';
+import { attemptSignal, type CancelSource, releasingIterator } from './attempt-signal.js';
 
 /** Where a request was served. */
 export interface RouteUsed {
@@ -51,7 +51,7 @@ export class ModelRouter {
     model: ModelConfig,
     operation: JsonOperation,
     body: Record<string, unknown>,
-    clientSignal: AbortSignal,
+    clientSignal: CancelSource,
     requestId: string,
   ): Promise<RoutedJson> {
     let last: UpstreamFailure | undefined;
@@ -78,7 +78,7 @@ export class ModelRouter {
   async stream(
     model: ModelConfig,
     body: Record<string, unknown>,
-    clientSignal: AbortSignal,
+    clientSignal: CancelSource,
     requestId: string,
   ): Promise<RoutedStream> {
     let last: UpstreamFailure | undefined;

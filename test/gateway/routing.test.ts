@@ -293,6 +293,28 @@ describe('streams after the first byte', () => {
     expect(aborted).toBe(1);
   });
 
+  it('aborts a non-streamed upstream request when the client leaves (before its timeout)', async () => {
+    const failures = async (kind: string) =>
+      (await gw.server.container.metrics.upstreamFailures.get()).values.find(
+        (v) => v.labels.provider === 'a' && v.labels.kind === kind,
+      )?.value ?? 0;
+    const [abortedBefore, timeoutsBefore] = [await failures('aborted'), await failures('timeout')];
+    await a.control('stall:3000', 1);
+    const controller = new AbortController();
+    const pending = chat('only-a', {}, { signal: controller.signal }).catch(() => undefined);
+    const deadline = performance.now() + 2000;
+    while ((await a.stats()).requests === 0 && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    await pending;
+    while ((await a.stats()).aborted === 0 && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect((await a.stats()).aborted).toBe(1);
+    // Cancelled because the client left, not by the first-byte timeout (300 ms) running out.
+    expect(await failures('aborted')).toBe(abortedBefore + 1);
+    expect(await failures('timeout')).toBe(timeoutsBefore);
+  });
+
   it('relays paced chunks as they arrive, not buffered', async () => {
     await a.control('pace:40,words:5', 1);
     const started = performance.now();

@@ -9,7 +9,7 @@ import { type ChatCompletionRequest, chatCompletionRequestSchema } from '../chat
 import { admitChat, completeChat, notAnswered } from '../chat-service.js';
 import { chatCompletionResponseSchema } from '../response-schemas.js';
 import { relayChatStream } from '../sse-relay.js';
-import { type ClientAbort, clientAbortSignal } from './request-helpers.js';
+import { ClientDisconnect } from './request-helpers.js';
 
 const chatCompletionsDoc: RouteDoc = {
   summary: 'Create a chat completion (OpenAI-compatible); `"stream": true` answers with Server-Sent Events',
@@ -32,8 +32,8 @@ export function registerChatCompletionsRoute(
     async (request, reply) => {
       const auth = request.auth!;
       const body = parseBody(chatCompletionRequestSchema, request.body);
-      const abort = clientAbortSignal(reply);
-      const call = { auth, body, requestId: request.id, signal: abort.signal, startedAt: request.startedAt };
+      const abort = new ClientDisconnect(reply);
+      const call = { auth, body, requestId: request.id, signal: abort, startedAt: request.startedAt };
       if (body.stream !== true) {
         try {
           return reply.send(await completeChat(c, call));
@@ -58,7 +58,7 @@ async function streamCompletion(
   model: ModelConfig,
   ticket: MeterTicket,
   promptText: string,
-  abort: ClientAbort,
+  abort: ClientDisconnect,
 ) {
   const clientWantsUsage = body.stream_options?.include_usage === true;
   // We always ask for usage so every stream can be billed exactly; the extra chunk is dropped if unasked.
@@ -67,14 +67,12 @@ async function streamCompletion(
     stream: true,
     stream_options: { ...(body.stream_options ?? {}), include_usage: true },
   };
-  const routed = await c.router
-    .stream(model, upstreamBody, abort.signal, request.id)
-    .catch(async (err: unknown) => {
-      // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
-      abort.dispose();
-      await ticket.settle(notAnswered(500, request.startedAt, promptText));
-      throw err;
-    });
+  const routed = await c.router.stream(model, upstreamBody, abort, request.id).catch(async (err: unknown) => {
+    // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
+    abort.dispose();
+    await ticket.settle(notAnswered(500, request.startedAt, promptText));
+    throw err;
+  });
   if (!routed.ok) {
     abort.dispose();
     await ticket.settle(notAnswered(routed.error.status, request.startedAt, promptText));
@@ -100,7 +98,7 @@ async function streamCompletion(
     clientWantsUsage,
     midStreamError: () =>
       new ApiError('upstream_error', 'The model server failed while streaming the answer.'),
-    isClientGone: () => abort.signal.aborted,
+    isClientGone: () => abort.aborted,
     // Metered before `[DONE]`: a client that saw the whole stream always has its usage record.
     beforeDone: (summary) =>
       ticket.settle({

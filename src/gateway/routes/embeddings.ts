@@ -3,7 +3,7 @@ import type { Container } from '../../container.js';
 import { parseBody } from '../../http/validation.js';
 import { embeddingsRequestSchema } from '../chat-schema.js';
 import { embeddingsResponseSchema } from '../response-schemas.js';
-import { clientAbortSignal, estimatePromptTokens } from './request-helpers.js';
+import { ClientDisconnect, estimatePromptTokens } from './request-helpers.js';
 
 /** `POST /v1/embeddings`. */
 export function registerEmbeddingsRoute(
@@ -32,7 +32,7 @@ export function registerEmbeddingsRoute(
       maxCompletionTokens: 0,
       streamed: false,
     });
-    const abort = clientAbortSignal(reply);
+    const abort = new ClientDisconnect(reply);
     const base = { provider: null, upstreamModel: null, promptText, completionText: '', latencyMs: 0 };
     const notAnswered = (status: number) =>
       ticket.settle({
@@ -44,7 +44,7 @@ export function registerEmbeddingsRoute(
       });
     let routed: Awaited<ReturnType<typeof c.router.json>>;
     try {
-      routed = await c.router.json(model, 'embeddings', body, abort.signal, request.id);
+      routed = await c.router.json(model, 'embeddings', body, abort, request.id);
     } catch (err) {
       // A bug below must still release the reservation; the error handler answers 500.
       await notAnswered(500);

@@ -2,7 +2,8 @@
  * `npm run bench`: starts the fake upstream and the gateway (as separate processes), then runs each
  * phase in `PHASES` and prints one table of direct-vs-gateway figures plus the targets from the issue.
  * Results also go to bench/results/latest.json. Env: BENCH_DURATION (s per load run, default 5),
- * BENCH_TTFB_REQUESTS (default 300), BENCH_PHASES (comma-separated phase names to run).
+ * BENCH_TTFB_REQUESTS (default 300), BENCH_PHASES (comma-separated phase names to run), BENCH_SOAK_SECONDS
+ * (default 60), BENCH_STREAMS (concurrent streams, default 1000).
  */
 import { fileURLToPath } from 'node:url';
 import { startFakeUpstream } from '../test/support/fake-upstream-process.js';
@@ -13,10 +14,22 @@ import { firstBytePhase } from './phases/first-byte.js';
 import { limiterPhase } from './phases/limiter.js';
 import { meteringPhase } from './phases/metering.js';
 import { pacedStreamPhase } from './phases/paced-stream.js';
+import { replicasPhase } from './phases/replicas.js';
+import { soakPhase } from './phases/soak.js';
+import { streamsPhase } from './phases/streams.js';
 import { throughputPhase } from './phases/throughput.js';
 
 /** Later phases (limiter, metering, replicas) are appended here. */
-const PHASES: BenchPhase[] = [throughputPhase, firstBytePhase, pacedStreamPhase, meteringPhase, limiterPhase];
+const PHASES: BenchPhase[] = [
+  throughputPhase,
+  firstBytePhase,
+  pacedStreamPhase,
+  meteringPhase,
+  limiterPhase,
+  replicasPhase,
+  streamsPhase,
+  soakPhase,
+];
 const RESULTS_PATH = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);

@@ -39,7 +39,18 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startGatewayProcess(upstreamV1: string): Promise<GatewayProcess> {
+/** Variations for a phase that needs its own gateway (e.g. a bigger upstream connection pool). */
+export interface GatewayProcessOptions {
+  /** Merged over the bench config file (top-level keys replace). */
+  config?: Record<string, unknown>;
+  /** Merged over the child's environment; `undefined` removes a variable (e.g. SIMO_UPSTREAM_URL). */
+  env?: Record<string, string | undefined>;
+}
+
+export async function startGatewayProcess(
+  upstreamV1: string,
+  options: GatewayProcessOptions = {},
+): Promise<GatewayProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'simo-bench-'));
   const configPath = join(dataDir, 'simosphere.json');
   // JSON is YAML. A huge plan and credit grant keep admission control out of the measurement's way
@@ -49,6 +60,7 @@ export async function startGatewayProcess(upstreamV1: string): Promise<GatewayPr
     JSON.stringify({
       plans: { bench: { rpm: 100_000_000 } },
       signup: { plan: 'bench', trialCredits: 1_000_000 },
+      ...options.config,
     }),
   );
   const port = await freePort();
@@ -65,6 +77,7 @@ export async function startGatewayProcess(upstreamV1: string): Promise<GatewayPr
       SIMO_DATA_DIR: dataDir,
       SIMO_CONFIG: configPath,
       LOG_LEVEL: 'warn',
+      ...options.env,
     },
     stdio: ['ignore', 'inherit', 'pipe'],
   });

@@ -86,11 +86,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const badName = await call(gw.url, 'POST', '/admin/keys', { key: a.apiKey, json: { name: 42 } });
       expect(badName.status).toBe(400);
       expect(badName.body.error.param).toBe('name');
-      const notJson = await call(gw.url, 'POST', '/admin/keys', {
+      const malformed = await fetch(`${gw.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.apiKey}`, 'content-type': 'application/json' },
+        body: '{"name":',
+      });
+      expect(malformed.status).toBe(400);
+      expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+      // A JSON content type with no body at all is taken as "no body", like a POST without one.
+      const emptyJson = await call(gw.url, 'POST', '/admin/keys', {
         key: a.apiKey,
         headers: { 'content-type': 'application/json' },
       });
-      expect(notJson.status).toBe(400);
+      expect(emptyJson.status).toBe(201);
       const noBody = await call(gw.url, 'POST', '/admin/keys', { key: a.apiKey });
       expect(noBody.status).toBe(201);
       expect(noBody.body.scopes).toEqual(['inference', 'admin']);

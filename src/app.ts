@@ -4,7 +4,8 @@ import FindMyWay from 'find-my-way';
 import { registerBillingRoutes } from './billing/routes/index.js';
 import type { Container } from './container.js';
 import { registerGatewayRoutes } from './gateway/routes/index.js';
-import { installErrorHandling } from './http/error-handler.js';
+import { installErrorHandling, sendError } from './http/error-handler.js';
+import { ApiError } from './http/errors.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import './http/request-context.js';
 import { registerA2aRoutes } from './a2a/routes.js';
@@ -40,6 +41,16 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     // Client addresses (per-address guards, audit log) come from X-Forwarded-For only behind trusted proxies.
     trustProxy: config.trustProxy,
     return503OnClosing: true,
+    // Errors the router raises before any route runs (over-long path parameters, malformed URLs)
+    // get the same envelope and request id as everything else.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      const apiError =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError('not_found', 'The requested resource was not found.')
+          : new ApiError('invalid_request', 'The request URL is malformed.');
+      return sendError(apiError, request, reply, config.publicUrl);
+    },
     forceCloseConnections: false,
   });
 

@@ -1,0 +1,78 @@
+/**
+ * Bad input never gets a 500: every route in /openapi.json is called with malformed bodies, wrong
+ * types, odd path parameters and odd query strings, and every answer must be a 4xx OpenAI envelope.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+const ADMIN = 'no-server-errors-admin-token';
+const BODIES: Array<string | undefined> = [
+  undefined,
+  '',
+  '{',
+  'null',
+  '[]',
+  '"text"',
+  '42',
+  '{}',
+  '{"model":42,"messages":"x","url":7,"events":"all","amount":"lots","period":13,"email":[],"password":{}}',
+  '{"model":"qwen/qwen3-8b","messages":[{"role":"user","content":{"nested":[1,2,3]}}],"max_tokens":1e309}',
+  '{"__proto__":{"admin":true}}',
+  `{"name":"${'x'.repeat(5000)}"}`,
+];
+const PARAMS = ['does-not-exist', '%00', '..%2F..', `key_${'A'.repeat(300)}`, '0'];
+const QUERIES = ['', '?limit=-1&after=%00&from=yesterday&to=1e99&group_by=week&format=pdf'];
+
+let gw: TestGateway;
+let apiKey: string;
+beforeAll(async () => {
+  gw = await startTestGateway({ env: { SIMO_ADMIN_TOKEN: ADMIN } });
+  ({ apiKey } = await gw.signUp());
+});
+afterAll(async () => {
+  await gw?.stop();
+});
+
+it('answers every route, whatever the input, without a server error', async () => {
+  const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  const failures: string[] = [];
+  let calls = 0;
+  for (const [template, item] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(item).filter((m) => ['get', 'post', 'patch', 'delete'].includes(m))) {
+      const token = template.startsWith('/operator') ? ADMIN : apiKey;
+      const paths = template.includes('{')
+        ? PARAMS.map((p) => template.replace(/\{[^}]+\}/g, p))
+        : [template];
+      for (const path of paths) {
+        for (const query of QUERIES) {
+          for (const body of method === 'get' || method === 'delete' ? [undefined] : BODIES) {
+            calls++;
+            const res = await fetch(`${gw.url}${path}${query}`, {
+              method: method.toUpperCase(),
+              headers: {
+                authorization: `Bearer ${token}`,
+                ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+              },
+              ...(body === undefined ? {} : { body }),
+            });
+            const text = await res.text();
+            const where = `${method.toUpperCase()} ${path}${query} ${body?.slice(0, 40) ?? '(no body)'}`;
+            if (res.status >= 500) failures.push(`${res.status} ${where}: ${text.slice(0, 200)}`);
+            else if (res.status >= 400 && !res.headers.get('content-type')?.includes('json'))
+              failures.push(`${res.status} non-JSON error ${where}`);
+            else if (res.status >= 400) {
+              const err = (JSON.parse(text) as { error?: unknown }).error;
+              const envelope = typeof err === 'object' && err !== null ? err : {};
+              if (!['message', 'type', 'param', 'code'].every((k) => k in envelope))
+                failures.push(`${res.status} bad envelope ${where}: ${text.slice(0, 200)}`);
+            }
+          }
+        }
+      }
+    }
+  }
+  expect(calls).toBeGreaterThan(300);
+  expect(failures).toEqual([]);
+}, 120_000);

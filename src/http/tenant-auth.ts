@@ -16,7 +16,7 @@ import { ApiError } from './errors.js';
  * or the dashboard session cookie. A request that sends a key is judged by the key alone. With a
  * session, state-changing methods must carry the session's CSRF token (`_csrf` or `x-csrf-token`).
  * Sets `request.auth` (and `request.session` for cookie callers); the tenant's rate limit applies
- * either way.
+ * either way, except to the dashboard's own in-process reads while rendering a page.
  */
 export function tenantAuth(c: Container): preHandlerHookHandler {
   const byKey = apiKeyAuth(c, 'admin');
@@ -34,6 +34,8 @@ export function tenantAuth(c: Container): preHandlerHookHandler {
     if (isStateChanging(request.method)) assertSessionCsrf(request, session);
     request.session = session;
     request.auth = sessionAuthContext(session);
+    // Rendering a dashboard page reads /admin/* in process: that is not the tenant's API traffic.
+    if (c.internalCalls.matches(request)) return;
     await enforceRateLimit(c.limiter, request.auth, reply);
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { INTERNAL_CALL_HEADER, type InternalCallToken } from '../http/internal-calls.js';
 
 /** The outcome of one call to a tenant self-service API. */
 export type AdminResult<T> =
@@ -18,14 +19,22 @@ export type AdminResult<T> =
  * the portal depends on the HTTP contract only, not on the internals of accounts, billing or webhooks.
  */
 export class AdminClient {
-  constructor(private readonly app: FastifyInstance) {}
+  constructor(
+    private readonly app: FastifyInstance,
+    /** Marks these reads as the platform's own, so page views do not use up the tenant's rate limit. */
+    private readonly internal: InternalCallToken,
+  ) {}
 
   async get<T>(request: FastifyRequest, path: string): Promise<AdminResult<T>> {
     const cookie = request.headers.cookie;
     const res = await this.app.inject({
       method: 'GET',
       url: path,
-      headers: { accept: 'application/json', ...(cookie ? { cookie } : {}) },
+      headers: {
+        accept: 'application/json',
+        [INTERNAL_CALL_HEADER]: this.internal.value,
+        ...(cookie ? { cookie } : {}),
+      },
     });
     let body: unknown;
     try {

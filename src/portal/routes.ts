@@ -33,7 +33,7 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
   const assets = new AssetStore();
   assets.register(app);
   const ctx: PortalContext = { config: c.config, assets };
-  const admin = new AdminClient(app);
+  const admin = new AdminClient(app, c.internalCalls);
 
   app.get('/', pageRoute('Portal home'), async (_request, reply) => sendPage(reply, landingPage(ctx)));
   app.get('/docs', pageRoute('Developer documentation'), async (_request, reply) =>

@@ -24,6 +24,8 @@ for (const mode of ['no-redis', 'redis'] as const) {
         env,
         ...(mode === 'no-redis' ? { config: { limits: { keyCacheTtlMs: 0 } } } : {}),
       });
+      // The CLI works on the server's database, whichever it is.
+      if (gw.database.databaseUrl) env.SIMO_DATABASE_URL = gw.database.databaseUrl;
     });
     afterAll(async () => {
       await gw?.stop();

@@ -18,6 +18,7 @@ const BODIES: Array<string | undefined> = [
   '{"model":42,"messages":"x","url":7,"events":"all","amount":"lots","period":13,"email":[],"password":{}}',
   '{"model":"qwen/qwen3-8b","messages":[{"role":"user","content":{"nested":[1,2,3]}}],"max_tokens":1e309}',
   '{"__proto__":{"admin":true}}',
+  '{"name":"a\\u0000b","email":"x\\u0000@example.com","password":"p\\u0000assword-long","url":"https://e\\u0000.com"}',
   `{"name":"${'x'.repeat(5000)}"}`,
 ];
 const PARAMS = ['does-not-exist', '%00', '..%2F..', `key_${'A'.repeat(300)}`, '0'];
@@ -76,3 +77,27 @@ it('answers every route, whatever the input, without a server error', async () =
   expect(calls).toBeGreaterThan(300);
   expect(failures).toEqual([]);
 }, 120_000);
+
+it('answers NUL bytes in forms and URLs with a 400, not a database error', async () => {
+  for (const path of ['/register', '/login']) {
+    const res = await fetch(`${gw.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: 'email=a%00b%40example.com&password=correct%00horse%00battery',
+      redirect: 'manual',
+    });
+    expect(res.status, path).toBeLessThan(500);
+  }
+  const url = await fetch(`${gw.url}/admin/keys/key_%00`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  expect(url.status).toBe(400);
+  const json = await fetch(`${gw.url}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: '{"name":"bad\\u0000name"}',
+  });
+  expect(json.status).toBe(400);
+  expect(((await json.json()) as { error: { code: string } }).error.code).toBe('invalid_parameter');
+});

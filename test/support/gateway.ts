@@ -43,8 +43,16 @@ export interface TestGatewayOptions {
 
 let emailCounter = 0;
 
+/**
+ * The database a test gets when it does not ask for one: SQLite, or PostgreSQL for the whole-suite
+ * PostgreSQL pass (`SIMO_TEST_DIALECT=postgres`, run by `npm test` when PostgreSQL is reachable).
+ */
+function defaultDialect(): TestDialect {
+  return process.env.SIMO_TEST_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
+}
+
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
-  const database = opts.database ?? (await createTestDatabase(opts.dialect ?? 'sqlite'));
+  const database = opts.database ?? (await createTestDatabase(opts.dialect ?? defaultDialect()));
   const env: Record<string, string> = {
     PORT: '0',
     HOST: '127.0.0.1',

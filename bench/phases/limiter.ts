@@ -12,14 +12,7 @@
  * redis://127.0.0.1:6379); the Redis mode is skipped when it is not reachable. BENCH_LIMITER_ROUNDS
  * (default 3) sets the rounds.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { AuthContext } from '../../src/accounts/authenticator.js';
 import { MemoryWindowStore } from '../../src/ratelimit/memory-window-store.js';
 import { RedisWindowStore } from '../../src/ratelimit/redis-window-store.js';
@@ -29,21 +22,14 @@ import { closeRedis, connectRedis, type Redis } from '../../src/redis/client.js'
 import { randomBase62 } from '../../src/shared/ids.js';
 import type { BenchContext, BenchPhase, PhaseResult, Row, TargetCheck } from '../lib/context.js';
 import { CHAT_BODY, type LoadResult, load } from '../lib/measure.js';
+import { startVariantServer, stopVariantServer } from '../lib/variant-process.js';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONNECTIONS = 32;
 const WARMUP_SEC = 1;
 const ROUNDS = Number(process.env.BENCH_LIMITER_ROUNDS ?? 3);
 const DIRECT_DECISIONS = 20_000;
 
 type Mode = 'off' | 'memory' | 'redis';
-
-interface LimiterServer {
-  url: string;
-  apiKey: string;
-  child: ChildProcess;
-  dataDir: string;
-}
 
 interface ModeRun {
   rps: number[];
@@ -70,40 +56,6 @@ async function redisReachable(url: string): Promise<boolean> {
   });
 }
 
-async function startLimiterServer(mode: Mode, upstreamV1: string, redisUrl: string): Promise<LimiterServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), `simo-bench-limiter-${mode}-`));
-  const args = ['--import', 'tsx', 'bench/phases/limiter-server.ts', '--mode', mode];
-  args.push('--upstream', upstreamV1, '--data-dir', dataDir, '--redis-url', redisUrl);
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('limiter server did not start')), 30_000);
-    // The server's own log lines share stdout; the ready line is the one with url and apiKey.
-    lines.on('line', (line) => {
-      let parsed: { url?: unknown; apiKey?: unknown };
-      try {
-        parsed = JSON.parse(line) as { url?: unknown; apiKey?: unknown };
-      } catch {
-        return;
-      }
-      if (typeof parsed.url !== 'string' || typeof parsed.apiKey !== 'string') return;
-      clearTimeout(timer);
-      resolve({ url: parsed.url, apiKey: parsed.apiKey });
-    });
-    child.once('exit', (code) => reject(new Error(`limiter server exited (${code})`)));
-  });
-  return { ...ready, child, dataDir };
-}
-
-async function stopServer(s: LimiterServer): Promise<void> {
-  if (s.child.exitCode === null) {
-    const exited = once(s.child, 'exit');
-    s.child.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(s.dataDir, { recursive: true, force: true });
-}
-
 async function gatewayCpuSeconds(url: string): Promise<number | null> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const match = /^simosphere_process_cpu_seconds_total (\S+)$/m.exec(text);
@@ -126,7 +78,7 @@ interface ModeResult extends LoadResult {
 }
 
 async function runMode(mode: Mode, ctx: BenchContext, redisUrl: string, redis?: Redis): Promise<ModeResult> {
-  const server = await startLimiterServer(mode, ctx.upstream.v1, redisUrl);
+  const server = await startVariantServer(ctx.upstream.v1, ['--limiter', mode, '--redis-url', redisUrl]);
   try {
     const target = {
       name: 'gateway' as const,
@@ -151,7 +103,7 @@ async function runMode(mode: Mode, ctx: BenchContext, redisUrl: string, redis?: 
       redisCpuUs: perRequest(redisBefore, redisAfter),
     };
   } finally {
-    await stopServer(server);
+    await stopVariantServer(server);
   }
 }
 

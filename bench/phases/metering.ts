@@ -3,76 +3,22 @@
  * the real meter (credit admission, reservation, write-ahead record, batched ledger writes) and with a
  * no-op meter, one after the other, under the same load.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { BenchPhase, Row, TargetCheck } from '../lib/context.js';
 import { CHAT_BODY, type LoadResult, load } from '../lib/measure.js';
+import { startVariantServer, stopVariantServer } from '../lib/variant-process.js';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONNECTIONS = 32;
 // Both processes start cold (JIT, SQLite page cache); measure them warm.
 const WARMUP_SEC = 3;
 const MIN_RATIO = 0.8;
 const ROUNDS = 2;
 
-interface MeteringServer {
-  url: string;
-  apiKey: string;
-  child: ChildProcess;
-  dataDir: string;
-}
-
-async function startMeteringServer(meter: 'credit' | 'noop', upstreamV1: string): Promise<MeteringServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), `simo-bench-meter-${meter}-`));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'bench/lib/metering-server.ts',
-      '--meter',
-      meter,
-      '--upstream',
-      upstreamV1,
-      '--data-dir',
-      dataDir,
-    ],
-    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('metering server did not start')), 30_000);
-    // Log lines share stdout; the ready line is the one with the key.
-    lines.on('line', (line) => {
-      if (!line.includes('"apiKey"')) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(line) as { url: string; apiKey: string });
-    });
-    child.once('exit', (code) => reject(new Error(`metering server exited (${code})`)));
-  });
-  return { ...ready, child, dataDir };
-}
-
-async function stopServer(s: MeteringServer): Promise<void> {
-  if (s.child.exitCode === null) {
-    const exited = once(s.child, 'exit');
-    s.child.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(s.dataDir, { recursive: true, force: true });
-}
-
 async function run(
   meter: 'credit' | 'noop',
   upstreamV1: string,
   durationSec: number,
 ): Promise<{ result: LoadResult; records: number | null; answered: number }> {
-  const server = await startMeteringServer(meter, upstreamV1);
+  const server = await startVariantServer(upstreamV1, ['--meter', meter]);
   try {
     const target = {
       name: 'gateway' as const,
@@ -90,7 +36,7 @@ async function run(
     }
     return { result, records, answered: warm.requests + result.requests };
   } finally {
-    await stopServer(server);
+    await stopVariantServer(server);
   }
 }
 

@@ -21,7 +21,6 @@ import { registerPortalRoutes } from './portal/routes.js';
 import { randomBase62 } from './shared/ids.js';
 import { registerWebhookRoutes } from './webhooks/routes/index.js';
 
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /**
@@ -35,11 +34,8 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     // Per-request logs cost throughput on the hot path; errors are still logged with their request id.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.maxBodyBytes,
-    // Honour a caller's X-Request-Id when it looks sane, so traces join up across hops.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : `req_${randomBase62(22)}`;
-    },
+    // Always our own id: it keys usage records (metered exactly once), so a caller must not choose it.
+    genReqId: () => `req_${randomBase62(22)}`,
     // Client addresses (per-address guards, audit log) come from X-Forwarded-For only behind trusted proxies.
     trustProxy: config.trustProxy,
     return503OnClosing: true,

@@ -173,15 +173,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(Number(r.cost_micros)).toBe(qwenCost(3, r.completion_tokens));
     });
 
-    it('meters a request whose caller-chosen request id is long', async () => {
-      const requestId = `trace-${'x'.repeat(110)}`;
-      await rig.upstream.control('words:7', 1);
-      const res = await call(`${rig.gw.v1}/chat/completions`, tenant.apiKey, {
-        body: chatBody('qwen/qwen3-8b', PROMPT),
-        headers: { 'x-request-id': requestId },
-      });
-      expect(res.headers.get('x-request-id')).toBe(requestId);
-      expect(Number((await settled(requestId)).cost_micros)).toBe(118);
+    it('bills every request, even when a caller reuses one X-Request-Id', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        await rig.upstream.control('words:7', 1);
+        const res = await call(`${rig.gw.v1}/chat/completions`, tenant.apiKey, {
+          body: chatBody('qwen/qwen3-8b', PROMPT),
+          headers: { 'x-request-id': `trace-${'x'.repeat(110)}` },
+        });
+        expect(res.status).toBe(200);
+        ids.push(res.headers.get('x-request-id')!);
+      }
+      expect(new Set(ids).size).toBe(2);
+      for (const id of ids) expect(Number((await settled(id)).cost_micros)).toBe(118);
     });
 
     it('balance, usage report and ledger agree', async () => {

@@ -124,12 +124,12 @@ describe('request ids', () => {
     expect(ids.size).toBe(responses.length);
   });
 
-  it('echoes a well-formed caller request id and replaces a malformed one', async () => {
+  it('answers with its own request id, never the caller\'s (ids key usage records)', async () => {
     const given = 'trace-1234567890';
     const res = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': given } });
-    expect(res.headers.get('x-request-id')).toBe(given);
+    expect(res.headers.get('x-request-id')).toMatch(/^req_/);
     const bad = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': 'a b<script>' } });
-    expect(bad.headers.get('x-request-id')).not.toBe('a b<script>');
+    expect(bad.headers.get('x-request-id')).toMatch(/^req_/);
   });
 });
 

@@ -27,7 +27,10 @@ const QUERIES = ['', '?limit=-1&after=%00&from=yesterday&to=1e99&group_by=week&f
 let gw: TestGateway;
 let apiKey: string;
 beforeAll(async () => {
-  gw = await startTestGateway({ env: { SIMO_ADMIN_TOKEN: ADMIN } });
+  gw = await startTestGateway({
+    env: { SIMO_ADMIN_TOKEN: ADMIN },
+    config: { plans: { starter: { rpm: 100_000 } } },
+  });
   ({ apiKey } = await gw.signUp());
 });
 afterAll(async () => {
@@ -100,4 +103,11 @@ it('answers NUL bytes in forms and URLs with a 400, not a database error', async
   });
   expect(json.status).toBe(400);
   expect(((await json.json()) as { error: { code: string } }).error.code).toBe('invalid_parameter');
+});
+
+it('does not decode a model id twice', async () => {
+  const auth = { authorization: `Bearer ${apiKey}` };
+  expect((await fetch(`${gw.v1}/models/a%25`, { headers: auth })).status).toBe(404);
+  expect((await fetch(`${gw.v1}/models/qwen%2Fqwen3-8b`, { headers: auth })).status).toBe(200);
+  expect((await fetch(`${gw.v1}/models/qwen/qwen3-8b`, { headers: auth })).status).toBe(200);
 });

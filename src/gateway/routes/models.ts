@@ -24,7 +24,8 @@ export function registerModelRoutes(
     '/v1/models/*',
     { preHandler, config: { openapi: { ...getDoc, response: modelObjectSchema } } },
     async (request) => {
-      const id = decodeURIComponent(request.params['*']);
+      // The router has already percent-decoded the wildcard.
+      const id = request.params['*'];
       return c.catalog.describe(c.catalog.resolve(request.auth!.tenant, id));
     },
   );

@@ -68,9 +68,22 @@ export class BillingService {
   async grant(input: GrantInput): Promise<GrantResult> {
     if (!Number.isSafeInteger(input.amountMicros) || input.amountMicros === 0)
       throw new ApiError('invalid_parameter', "'amount' must be a non-zero USD amount.", 'amount');
+    // Silently ignoring a bad key would turn a retried grant into a second grant.
+    if (
+      input.idempotencyKey !== undefined &&
+      (input.idempotencyKey.length === 0 || input.idempotencyKey.length > 100)
+    )
+      throw new ApiError(
+        'invalid_parameter',
+        'The idempotency key must be 1 to 100 characters.',
+        'Idempotency-Key',
+      );
     if (!(await findTenant(this.db, input.tenantId))) throw notFound('The tenant');
     const kind = input.amountMicros > 0 ? 'grant' : 'adjustment';
-    const idempotencyKey = input.idempotencyKey ? `op:${input.idempotencyKey}` : newId('grant');
+    // Keys are scoped to the tenant: the same key used for two tenants means two grants.
+    const idempotencyKey = input.idempotencyKey
+      ? `op:${input.tenantId}:${input.idempotencyKey}`
+      : newId('grant');
     const applied = await this.db.transaction().execute(async (trx) => {
       const ok = await appendCredit(trx, {
         tenantId: input.tenantId,

@@ -164,6 +164,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         }).then((r) => r.json() as Promise<{ applied: boolean; balance: { balance: string } }>);
       expect(await again()).toMatchObject({ applied: true, balance: { balance: '2.501000' } });
       expect(await again()).toMatchObject({ applied: false, balance: { balance: '2.501000' } });
+
+      // Keys belong to a tenant: the same key for another tenant is another grant.
+      const other = await rig.gw.signUp();
+      const sameKey = await call(`${rig.gw.url}/operator/tenants/${other.tenantId}/credits`, ADMIN_TOKEN, {
+        body: { amount: '1' },
+        headers: { 'idempotency-key': `grant-${t.tenantId}` },
+      });
+      expect(((await sameKey.json()) as { applied: boolean }).applied).toBe(true);
+      // A key that cannot be kept is refused rather than ignored.
+      const tooLong = await call(`${rig.gw.url}/operator/tenants/${t.tenantId}/credits`, ADMIN_TOKEN, {
+        body: { amount: '1' },
+        headers: { 'idempotency-key': 'k'.repeat(101) },
+      });
+      expect(tooLong.status).toBe(400);
     });
   });
 }

@@ -48,7 +48,7 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, c: Container
         note: body.note ?? null,
         actor: 'operator',
         ip: request.ip,
-        ...(typeof key === 'string' && key.length > 0 && key.length <= 128 ? { idempotencyKey: key } : {}),
+        ...(typeof key === 'string' ? { idempotencyKey: key } : {}),
       });
       return {
         object: 'credit_grant' as const,

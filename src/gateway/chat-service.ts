@@ -72,7 +72,13 @@ export async function completeChat(c: Container, call: ChatCall): Promise<Record
 export async function streamChatText(c: Container, call: ChatCall): Promise<AsyncGenerator<string>> {
   const { model, promptText, ticket } = await admitChat(c, call, true);
   const body = { ...call.body, stream: true, stream_options: { include_usage: true } };
-  const routed = await c.router.stream(model, body, call.signal, call.requestId);
+  const routed = await c.router
+    .stream(model, body, call.signal, call.requestId)
+    .catch(async (err: unknown) => {
+      // A bug, not an upstream failure: release the reservation and let it surface.
+      await ticket.settle(notAnswered(500, call.startedAt, promptText));
+      throw err;
+    });
   if (!routed.ok) {
     await ticket.settle(notAnswered(routed.error.status, call.startedAt, promptText));
     throw routed.error;
@@ -89,7 +95,8 @@ async function* relayText(
   startedAt: number,
 ): AsyncGenerator<string> {
   const texts: string[] = [];
-  let usage: { promptTokens?: unknown; completionTokens?: unknown } = {};
+  let usage: { promptTokens?: unknown; completionTokens?: unknown } | null = null;
+  let failed = true;
   try {
     let data: string | undefined = first;
     while (data !== undefined) {
@@ -105,9 +112,10 @@ async function* relayText(
       const next = await rest.next();
       data = next.done ? undefined : next.value;
     }
+    failed = false;
   } finally {
     await rest.return?.().catch(() => undefined);
-    await ticket.settle(answered(route, startedAt, promptText, texts.join(''), usage));
+    await ticket.settle(streamOutcome(route, startedAt, promptText, texts.join(''), usage, failed));
   }
 }
 
@@ -125,7 +133,7 @@ function parseChunk(data: string): ChunkShape | undefined {
   }
 }
 
-function answered(
+export function answered(
   route: RouteUsed,
   startedAt: number,
   promptText: string,
@@ -145,6 +153,23 @@ function answered(
     completionText,
     latencyMs: performance.now() - startedAt,
   };
+}
+
+/**
+ * How a stream ended, for the meter: what was generated is billed, but a stream that failed before
+ * producing anything (no text, no usage) was not answered and costs nothing.
+ */
+export function streamOutcome(
+  route: RouteUsed,
+  startedAt: number,
+  promptText: string,
+  completionText: string,
+  usage: { promptTokens?: unknown; completionTokens?: unknown } | null,
+  upstreamFailed: boolean,
+): UsageOutcome {
+  if (upstreamFailed && usage === null && completionText === '')
+    return notAnswered(502, startedAt, promptText);
+  return answered(route, startedAt, promptText, completionText, usage ?? {});
 }
 
 /** The outcome of a request no upstream answered: it costs nothing. */

@@ -111,6 +111,16 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(Number(r.cost_micros)).toBe(qwenCost(prompt, completion));
     });
 
+    it('charges nothing for a stream that fails before generating anything', async () => {
+      await rig.upstream.control('words:10,drop-after:0', 1);
+      const res = await chat(chatBody('qwen/qwen3-8b', PROMPT, { stream: true }));
+      const text = await readSse(res);
+      expect(JSON.stringify(text)).toContain('upstream_error');
+      const r = await settled(res.headers.get('x-request-id')!);
+      expect(r).toMatchObject({ prompt_tokens: 0, completion_tokens: 0, status: 502 });
+      expect(Number(r.cost_micros)).toBe(0);
+    });
+
     it('estimates a non-Qwen model with the OpenAI o200k tokenizer', async () => {
       await rig.upstream.control('words:10,drop-after:4', 1);
       const res = await chat(chatBody('openai/gpt-oss-20b', PROMPT, { stream: true }));

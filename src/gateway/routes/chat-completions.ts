@@ -6,7 +6,7 @@ import { ApiError } from '../../http/errors.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
 import { type ChatCompletionRequest, chatCompletionRequestSchema } from '../chat-schema.js';
-import { admitChat, completeChat, notAnswered } from '../chat-service.js';
+import { admitChat, completeChat, notAnswered, streamOutcome } from '../chat-service.js';
 import { chatCompletionResponseSchema } from '../response-schemas.js';
 import { relayChatStream } from '../sse-relay.js';
 import { ClientDisconnect } from './request-helpers.js';
@@ -100,18 +100,18 @@ async function streamCompletion(
       new ApiError('upstream_error', 'The model server failed while streaming the answer.'),
     isClientGone: () => abort.aborted,
     // Metered before `[DONE]`: a client that saw the whole stream always has its usage record.
+    // After an abort or failure the upstream's usage never came; what was generated is estimated.
     beforeDone: (summary) =>
-      ticket.settle({
-        status: 200,
-        answered: true,
-        provider: routed.route.provider,
-        upstreamModel: routed.route.upstreamModel,
-        // After an abort or failure the upstream's usage never came; what was generated is estimated.
-        usage: summary.usage,
-        promptText,
-        completionText: summary.completionText,
-        latencyMs: performance.now() - request.startedAt,
-      }),
+      ticket.settle(
+        streamOutcome(
+          routed.route,
+          request.startedAt,
+          promptText,
+          summary.completionText,
+          summary.usage,
+          summary.upstreamFailed,
+        ),
+      ),
   });
   abort.dispose();
   if (summary.clientAborted)

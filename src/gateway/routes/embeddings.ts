@@ -2,6 +2,7 @@ import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { Container } from '../../container.js';
 import { parseBody } from '../../http/validation.js';
 import { embeddingsRequestSchema } from '../chat-schema.js';
+import { answered, notAnswered } from '../chat-service.js';
 import { embeddingsResponseSchema } from '../response-schemas.js';
 import { ClientDisconnect, estimatePromptTokens } from './request-helpers.js';
 
@@ -33,44 +34,32 @@ export function registerEmbeddingsRoute(
       streamed: false,
     });
     const abort = new ClientDisconnect(reply);
-    const base = { provider: null, upstreamModel: null, promptText, completionText: '', latencyMs: 0 };
-    const notAnswered = (status: number) =>
-      ticket.settle({
-        ...base,
-        status,
-        answered: false,
-        usage: null,
-        latencyMs: performance.now() - request.startedAt,
-      });
+    const notAnsweredWith = (status: number) =>
+      ticket.settle(notAnswered(status, request.startedAt, promptText));
     let routed: Awaited<ReturnType<typeof c.router.json>>;
     try {
       routed = await c.router.json(model, 'embeddings', body, abort, request.id);
     } catch (err) {
       // A bug below must still release the reservation; the error handler answers 500.
-      await notAnswered(500);
+      await notAnsweredWith(500);
       throw err;
     } finally {
       abort.dispose();
     }
     if (!routed.ok) {
-      await notAnswered(routed.error.status);
+      await notAnsweredWith(routed.error.status);
       throw routed.error;
     }
     const answer = routed.body;
     answer.model = model.id;
     const usage = answer.usage as { prompt_tokens?: unknown } | undefined;
-    await ticket.settle({
-      ...base,
-      status: 200,
-      answered: true,
-      provider: routed.route.provider,
-      upstreamModel: routed.route.upstreamModel,
-      usage:
-        typeof usage?.prompt_tokens === 'number'
-          ? { promptTokens: usage.prompt_tokens, completionTokens: 0 }
-          : null,
-      latencyMs: performance.now() - request.startedAt,
-    });
+    // Embeddings have no completion: usage reports prompt tokens only.
+    await ticket.settle(
+      answered(routed.route, request.startedAt, promptText, '', {
+        promptTokens: usage?.prompt_tokens,
+        completionTokens: typeof usage?.prompt_tokens === 'number' ? 0 : undefined,
+      }),
+    );
     return reply.send(answer);
   });
 }

@@ -106,8 +106,11 @@ export class CreditMeter implements UsageMeter {
         'Your credit balance is exhausted. Add credits to continue using the API.',
       );
     const { pricing, contextWindow } = req.model;
-    const completionCap =
-      req.maxCompletionTokens > 0 ? req.maxCompletionTokens : Math.min(contextWindow, DEFAULT_COMPLETION_CAP);
+    // No answer can be longer than the context window, whatever max_tokens the client sent.
+    const completionCap = Math.min(
+      contextWindow,
+      req.maxCompletionTokens > 0 ? req.maxCompletionTokens : DEFAULT_COMPLETION_CAP,
+    );
     const reservation = costMicros(
       req.estimatedPromptTokens,
       completionCap,

@@ -6,8 +6,6 @@ import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from './errors.js';
 
-export { formatDuration, rateLimitHeaders } from '../ratelimit/headers.js';
-
 /**
  * Counts the request against the tenant's limits and sets the rate-limit headers on the reply
  * (they flow into streamed responses too, which copy `reply.getHeaders()`); throws the 429.

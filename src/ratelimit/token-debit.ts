@@ -16,8 +16,12 @@ export function debitTokensOnSettle(meter: UsageMeter, limiter: RequestLimiter):
   return {
     async admit(req: AdmissionRequest): Promise<MeterTicket> {
       const ticket = await meter.admit(req);
+      let settled = false;
       return {
         async settle(outcome: UsageOutcome): Promise<void> {
+          // Like the meter's own tickets, only the first settle counts.
+          if (settled) return;
+          settled = true;
           await ticket.settle(outcome);
           const tokens = tokensUsed(outcome);
           if (tokens > 0) await limiter.recordTokens(req.auth, tokens);

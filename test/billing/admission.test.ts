@@ -148,6 +148,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(meter.reservedFor(t.tenantId)).toBe(0);
     });
 
+    it('never reserves more completion tokens than the context window holds', async () => {
+      const t = await rig.gw.signUp();
+      await rig.upstream.control('words:7,pace:200', 1);
+      const pending = chat(t.apiKey, { max_tokens: 9_000_000_000_000_000 });
+      const meter = rig.gw.server.container.billing.meter;
+      const reserved = await eventually(async () => meter.reservedFor(t.tenantId) || undefined);
+      const contextWindow = rig.gw.server.container.catalog.get('qwen/qwen3-8b')!.contextWindow;
+      expect(reserved).toBe(
+        costMicros(
+          estimatePromptTokens(PROMPT),
+          contextWindow,
+          QWEN_PRICE.inputPerMTok,
+          QWEN_PRICE.outputPerMTok,
+        ),
+      );
+      expect((await pending).status).toBe(200);
+    });
+
     it('validates operator grants and hides the operator API without the token', async () => {
       const t = await rig.gw.signUp();
       expect((await grant(t.tenantId, 'abc')).status).toBe(400);

@@ -7,6 +7,7 @@ import { parseBody } from '../../http/validation.js';
 import { renderInvoiceHtml } from '../invoice-html.js';
 import { formatMicros } from '../money.js';
 import { periodAt } from '../periods.js';
+import { DAY_MS } from '../usage-daily.js';
 import {
   balanceSchema,
   invoiceListSchema,
@@ -18,7 +19,6 @@ import {
 } from './billing-schemas.js';
 
 const TAGS = ['Billing'];
-const DAY_MS = 86_400_000;
 
 /**
  * A time bound of the usage report: `YYYY-MM-DD` (UTC; as an end bound the whole day counts), an ISO

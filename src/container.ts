@@ -69,6 +69,11 @@ export interface Container {
 export interface ContainerOptions {
   /** SQLite file name (tests use `:memory:` or their own file). */
   sqliteFile?: string;
+  /**
+   * Run this replica's background work: webhook delivery and the hourly invoice/retention job.
+   * Default true; one-shot commands (the CLI) turn it off so they never cut a delivery short.
+   */
+  background?: boolean;
 }
 
 export async function createContainer(
@@ -135,9 +140,13 @@ export async function createContainer(
       })
       .catch((err: unknown) => logger.error({ err }, 'usage retention failed'));
   };
-  closeMonth();
-  const invoiceTimer = setInterval(closeMonth, 3_600_000);
-  invoiceTimer.unref();
+  const background = opts.background ?? true;
+  let invoiceTimer: NodeJS.Timeout | undefined;
+  if (background) {
+    closeMonth();
+    invoiceTimer = setInterval(closeMonth, 3_600_000);
+    invoiceTimer.unref();
+  }
   const limiter = createLimiter({ config, logger, metrics, ...(redis ? { redis } : {}) });
   const accounts = new AccountService(db, {
     signupPlan: config.signup.plan,
@@ -145,7 +154,7 @@ export async function createContainer(
     onTenantCreated: [billing.grantTrial],
   });
 
-  const webhooks = createWebhooks(database, config, logger, metrics);
+  const webhooks = createWebhooks(database, config, logger, metrics, background);
   const auditSignals = new AuditSignals(db, config.auditRules, logger);
 
   let closed: Promise<void> | undefined;

@@ -8,7 +8,10 @@ export async function withContainer<T>(
   action: (c: Container) => Promise<T>,
 ): Promise<T> {
   const config = configOrExit(env);
-  const container = await createContainer(config, createLogger('warn', process.stderr));
+  // No background work: a one-shot command must not start (and then cut short) webhook deliveries.
+  const container = await createContainer(config, createLogger('warn', process.stderr), {
+    background: false,
+  });
   try {
     return await action(container);
   } finally {

@@ -17,12 +17,14 @@ export interface Webhooks {
   close(): Promise<void>;
 }
 
-/** Builds the webhook service and starts this replica's dispatcher. */
+/** Builds the webhook service and (by default) starts this replica's dispatcher. */
 export function createWebhooks(
   database: DatabaseHandle,
   config: ResolvedConfig,
   logger: Logger,
   metrics?: Pick<Metrics, 'webhookDeliveries'>,
+  /** Start delivering now (servers); one-shot commands only record events for the servers to send. */
+  startDispatcher = true,
 ): Webhooks {
   const secrets = new SecretBox(resolveServerSecret(config.secrets.encryptionKey, config.dataDir, logger));
   const dispatcher = new WebhookDispatcher(database, secrets, config.webhooks, logger, (outcome) =>
@@ -32,6 +34,6 @@ export function createWebhooks(
     allowPrivate: config.webhooks.allowPrivate,
     onDue: () => dispatcher.kick(),
   });
-  dispatcher.start();
+  if (startDispatcher) dispatcher.start();
   return { service, dispatcher, close: () => dispatcher.stop() };
 }

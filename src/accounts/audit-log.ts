@@ -68,7 +68,8 @@ export async function listAudit(
       action: r.action,
       actor: r.actor,
       target: r.target,
-      ip: r.ip,
+      // Tenants see the addresses their own people and keys acted from, never the operator's.
+      ip: r.actor === 'operator' ? null : r.ip,
       detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
       created: Math.floor(Number(r.created_at) / 1000),
     }),

@@ -157,6 +157,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         actor: 'operator',
         target: a.tenantId,
         detail: { from: 'starter', to: 'enterprise' },
+        // The operator's address is not the tenant's business.
+        ip: null,
       });
     });
 

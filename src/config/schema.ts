@@ -178,6 +178,8 @@ export const configSchema = z
         rateLimiting: z.boolean().default(true),
         /** Failed API-key authentications per client address and minute before the address gets 429s. */
         authFailuresPerMinute: z.number().int().positive().default(20),
+        /** Sign-ups per client address and minute: each one grants trial credits. */
+        signupsPerMinute: z.number().int().positive().default(3),
       })
       .default({
         maxBodyBytes: 4 * 1024 * 1024,
@@ -185,6 +187,7 @@ export const configSchema = z
         shutdownGraceMs: 10_000,
         rateLimiting: true,
         authFailuresPerMinute: 20,
+        signupsPerMinute: 3,
       }),
     /** Shared state of all replicas (with `redisUrl`): every key starts with `keyPrefix`. */
     redis: z.object({ keyPrefix: z.string().default('simo:') }).default({ keyPrefix: 'simo:' }),

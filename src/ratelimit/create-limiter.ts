@@ -51,6 +51,7 @@ export function createLimiter(opts: CreateLimiterOptions): RequestLimiter {
     store,
     windowMs,
     authFailureLimit: config.limits.authFailuresPerMinute,
+    signupLimit: config.limits.signupsPerMinute,
     ...(opts.metrics
       ? {
           onDecision: (backend: 'memory' | 'redis', decision: string) =>

@@ -30,6 +30,17 @@ export class NoopLimiter implements RequestLimiter {
 
   async recordAuthFailure(): Promise<void> {}
 
+  async checkSignup(): Promise<LimitDecision> {
+    return {
+      allowed: true,
+      limit: 0,
+      remaining: 0,
+      resetAt: Math.ceil(Date.now() / 1000),
+      resetAfter: 0,
+      windowSeconds: 60,
+    };
+  }
+
   status(): LimiterStatus {
     return 'disabled';
   }

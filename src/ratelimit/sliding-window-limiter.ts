@@ -10,6 +10,8 @@ export interface SlidingWindowLimiterOptions {
   windowMs?: number;
   /** Failed authentications per address and window before the address is refused. */
   authFailureLimit?: number;
+  /** Sign-ups per address and window. */
+  signupLimit?: number;
   /** Clock in milliseconds, for header times (tests inject one). */
   now?: () => number;
   /** Told about every decision, for metrics: which store decided (`redis`, or `memory` also when Redis is down) and how. */
@@ -28,6 +30,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
   private readonly store: WindowStore;
   private readonly windowMs: number;
   private readonly authFailureLimit: number;
+  private readonly signupLimit: number;
   private readonly now: () => number;
   private readonly onDecision: NonNullable<SlidingWindowLimiterOptions['onDecision']>;
   /** Addresses refused until the given time; local, so a valid key costs no round trip here. */
@@ -38,6 +41,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
     this.store = opts.store;
     this.windowMs = opts.windowMs ?? 60_000;
     this.authFailureLimit = opts.authFailureLimit ?? 20;
+    this.signupLimit = opts.signupLimit ?? 3;
     this.now = opts.now ?? Date.now;
     this.onDecision = opts.onDecision ?? (() => {});
   }
@@ -100,6 +104,11 @@ export class SlidingWindowLimiter implements RequestLimiter {
   async recordAuthFailure(address: string): Promise<void> {
     const state = await this.store.hit(`ip:{${address}}`, this.authFailureLimit);
     if (state.total >= this.authFailureLimit) this.blocked.set(address, this.now() + state.freeInMs);
+  }
+
+  async checkSignup(address: string): Promise<LimitDecision> {
+    const result = await this.store.admit({ key: `signup:{${address}}`, limit: this.signupLimit });
+    return this.decide(result.allowed, this.signupLimit, result.requests.total, result.requests, this.now());
   }
 
   status(): LimiterStatus {

@@ -49,6 +49,8 @@ export interface RequestLimiter {
   guardAddress(address: string): LimitDecision | undefined;
   /** Counts one failed authentication of an address; never throws. */
   recordAuthFailure(address: string): Promise<void>;
+  /** Checks and counts one sign-up from an address (each sign-up grants trial credits). */
+  checkSignup(address: string): Promise<LimitDecision>;
   status(): LimiterStatus;
   close(): Promise<void>;
 }

@@ -61,7 +61,9 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     ...(database.databaseUrl ? { SIMO_DATABASE_URL: database.databaseUrl } : {}),
     ...opts.env,
   };
-  const config = loadConfig({ env, overrides: opts.config ?? {} });
+  // Suites sign up many tenants from 127.0.0.1; the per-address sign-up limit has its own test.
+  const overrides = { ...opts.config, limits: { signupsPerMinute: 10_000, ...opts.config?.limits } };
+  const config = loadConfig({ env, overrides });
   const server = await startServer(config, createLogger(config.logLevel, opts.logStream));
   const url = server.url;
   const ownsDatabase = !opts.database;

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { formatMicros } from '../../billing/money.js';
 import type { Container } from '../../container.js';
+import { ApiError } from '../../http/errors.js';
 import { parseBody } from '../../http/validation.js';
 import { checkFormCsrf } from '../form-csrf.js';
 import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
@@ -53,8 +54,27 @@ export function registerSignUpRoute(app: FastifyInstance, c: Container): void {
   );
 }
 
+/** Every sign-up grants trial credits, so each client address gets only a few a minute. */
+async function assertSignupAllowed(
+  c: Container,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const decision = await c.limiter.checkSignup(request.ip);
+  if (decision.allowed) return;
+  const retryAfter = String(decision.retryAfter ?? 60);
+  reply.header('retry-after', retryAfter);
+  throw new ApiError(
+    'rate_limit_exceeded',
+    `Too many sign-ups from this address. Retry after ${retryAfter} seconds.`,
+    null,
+    { 'retry-after': retryAfter },
+  );
+}
+
 async function signUpByApi(c: Container, request: FastifyRequest, reply: FastifyReply) {
   const body = parseBody(registerRequestSchema, request.body);
+  await assertSignupAllowed(c, request, reply);
   const account = await c.accounts.createAccount({
     email: body.email,
     password: body.password,
@@ -80,6 +100,7 @@ async function signUpByForm(c: Container, request: FastifyRequest, reply: Fastif
   let account: Awaited<ReturnType<Container['accounts']['createAccount']>>;
   try {
     const body = parseBody(registerRequestSchema, request.body);
+    await assertSignupAllowed(c, request, reply);
     account = await c.accounts.createAccount({
       email: body.email,
       password: body.password,

@@ -27,3 +27,24 @@ it('refuses the third sign-up a minute from one address with 429 and Retry-After
   // Another address is not affected.
   expect((await register('four@example.com', '198.51.100.2')).status).toBe(201);
 });
+
+it('stops one address guessing passwords across many emails', async () => {
+  const guard = await startTestGateway({
+    config: { limits: { authFailuresPerMinute: 3 }, trustProxy: true },
+  });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${guard.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.9' },
+        body: JSON.stringify({ email: `victim${i}@example.com`, password: 'not the password' }),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
+    expect(statuses.at(-1)).toBe(429);
+  } finally {
+    await guard.stop();
+  }
+});

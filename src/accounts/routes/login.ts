@@ -85,11 +85,25 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
 async function login(c: Container, request: FastifyRequest, reply: FastifyReply, form: boolean) {
   const body = parseBody(loginRequestSchema, request.body);
   const email = body.email.trim().toLowerCase();
+  // One address guessing passwords across many emails meets the same guard as API-key guessing.
+  const guarded = c.limiter.guardAddress(request.ip);
+  if (guarded) {
+    const retryAfter = String(guarded.retryAfter ?? 60);
+    throw new ApiError(
+      'rate_limit_exceeded',
+      `Too many failed attempts from this address. Retry after ${retryAfter} seconds.`,
+      null,
+      {
+        'retry-after': retryAfter,
+      },
+    );
+  }
   const tenantId = await c.accounts.tenantIdOfEmail(email);
   await c.loginThrottle.assertAllowed(email, request.ip, tenantId);
   const user = await c.accounts.verifyLogin(email, body.password);
   if (!user) {
     c.loginThrottle.recordFailure(email, request.ip);
+    await c.limiter.recordAuthFailure(request.ip);
     // Unknown emails are recorded without the address: it may be a mistyped password.
     await recordAudit(c.database.db, {
       tenantId,

@@ -1,16 +1,20 @@
+import type { EventType } from '../../../events/outbox.js';
 import { html, type SafeHtml } from '../../html.js';
 import { layout } from '../../layout.js';
 import type { DashboardView } from './context.js';
 import { listOf, timeCell, unavailable } from './format.js';
 import { secretPanel } from './overview.js';
 
-/** The events a customer can subscribe to (INTERFACE §7); `webhook.test` is sent on demand. */
-export const WEBHOOK_EVENTS: Array<[string, string]> = [
-  ['usage.threshold_reached', 'Usage reached a share of your credits'],
-  ['key.rotated', 'An API key was rotated'],
-  ['invoice.created', 'An invoice was issued'],
-  ['audit.flagged', 'Something unusual happened on the account'],
-];
+/** What each subscribable event means; typed by the platform's event list, so none can be missed. */
+const EVENT_LABELS: Record<Exclude<EventType, 'webhook.test'>, string> = {
+  'usage.threshold_reached': 'Usage reached a share of your credits',
+  'key.rotated': 'An API key was rotated',
+  'invoice.created': 'An invoice was issued',
+  'audit.flagged': 'Something unusual happened on the account',
+};
+
+/** The events a customer can subscribe to; `webhook.test` is sent on demand. */
+const WEBHOOK_EVENTS = Object.entries(EVENT_LABELS) as Array<[string, string]>;
 
 interface WebhookRow {
   id: string;

@@ -124,7 +124,7 @@ describe('request ids', () => {
     expect(ids.size).toBe(responses.length);
   });
 
-  it('answers with its own request id, never the caller\'s (ids key usage records)', async () => {
+  it("answers with its own request id, never the caller's (ids key usage records)", async () => {
     const given = 'trace-1234567890';
     const res = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': given } });
     expect(res.headers.get('x-request-id')).toMatch(/^req_/);

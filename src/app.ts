@@ -5,6 +5,7 @@ import FindMyWay from 'find-my-way';
 import { registerBillingRoutes } from './billing/routes/index.js';
 import type { Container } from './container.js';
 import { registerGatewayRoutes } from './gateway/routes/index.js';
+import { registerCookies } from './http/cookies.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
 import { registerHealthRoutes } from './http/health-routes.js';
@@ -90,6 +91,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
       return parseQueryString(text);
     },
   });
+  await registerCookies(app, config.publicUrl);
   // Many clients send `Content-Type: application/json` with no body on POSTs that take none
   // (e.g. …/test, …/rotate): treat that as "no body" instead of a parse error.
   const parseJson = app.getDefaultJsonParser('error', 'error');

@@ -17,7 +17,6 @@ import { DAY_MS, pruneUsageRecords } from './billing/usage-daily.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { ModelRouter } from './gateway/model-router.js';
-import { InternalCallToken } from './http/internal-calls.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { TenantAdmin } from './operator/tenant-admin.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
@@ -34,8 +33,6 @@ export interface Container {
   config: ResolvedConfig;
   logger: Logger;
   metrics: Metrics;
-  /** Marks the platform's in-process calls to itself (dashboard page rendering). */
-  internalCalls: InternalCallToken;
   database: DatabaseHandle;
   catalog: ModelCatalog;
   providers: Map<string, ProviderEntry>;
@@ -162,7 +159,6 @@ export async function createContainer(
     config,
     logger,
     metrics,
-    internalCalls: new InternalCallToken(),
     database,
     catalog: new ModelCatalog(config.models),
     providers,
@@ -173,7 +169,7 @@ export async function createContainer(
     meter: withTokenLimits(meter, limiter, config.plans),
     billing,
     revocations,
-    sessions: new SessionService(db, { publicUrl: config.publicUrl }),
+    sessions: new SessionService(db),
     flash: new FlashStore(),
     loginThrottle: new LoginThrottle(db),
     keys: new KeyService(db, revocations),

@@ -46,6 +46,25 @@ export interface AuditPage {
   next_cursor: string | null;
 }
 
+/** One page of the audit log as `GET /admin/audit` answers and the audit page shows it. */
+export type AuditLogList = { object: 'list' } & AuditPage;
+
+/** Which page of the audit log: `after` is a `next_cursor` from the previous page. */
+export interface AuditLogQuery {
+  limit: number;
+  after?: string | undefined;
+}
+
+/** The tenant's audit log, newest first, one page at a time. */
+export async function readAuditLog(
+  deps: { db: Db },
+  tenantId: string,
+  query: AuditLogQuery,
+): Promise<AuditLogList> {
+  const after = query.after === undefined ? undefined : Number(query.after);
+  return { object: 'list', ...(await listAudit(deps.db, tenantId, { limit: query.limit, after })) };
+}
+
 /** A tenant's own entries, newest first; `after` is the id of the last entry already seen. */
 export async function listAudit(
   db: Db,

@@ -1,12 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
-import { ApiError } from '../http/errors.js';
-import { clearCookie, cookiesAreSecure, readCookie, setCookie } from './cookies.js';
-import { FLASH_COOKIE, FLASH_TTL_MS, type FlashStore, openFlash, sealFlash } from './flash-store.js';
-import { submittedCsrfToken, tokensMatch } from './form-csrf.js';
-import { type Db, findTenant, type Tenant } from './tenant-store.js';
+import { FLASH_TTL_MS, openFlash, sealFlash } from './flash-store.js';
+import { type Db, type Tenant, tenantFromRow } from './tenant-store.js';
 
-export const SESSION_COOKIE = 'simo_session';
 /** A session ends after this long without use… */
 export const SESSION_IDLE_MS = 7 * 24 * 60 * 60 * 1000;
 /** …and at the latest this long after sign-in, however active. */
@@ -44,17 +39,15 @@ export const hashSessionId = (sessionId: string) => createHash('sha256').update(
 const csrfTokenFor = (sessionId: string) =>
   createHash('sha256').update(`csrf:${sessionId}`).digest('base64url');
 
-/** Server-side sessions for the dashboard: only a hash of the id is stored. */
+/**
+ * Server-side sessions for the dashboard: only a hash of the id is stored. Knows nothing of HTTP:
+ * the route layer (`http/session-auth.ts`) reads and writes the cookie.
+ */
 export class SessionService {
-  readonly secureCookies: boolean;
-
   constructor(
     private readonly db: Db,
-    opts: { publicUrl: string },
     private readonly now: () => number = Date.now,
-  ) {
-    this.secureCookies = cookiesAreSecure(opts.publicUrl);
-  }
+  ) {}
 
   /** Starts a session; pass `trx` to create it inside a caller's transaction. */
   async create(userId: string, tenantId: string, trx: Db = this.db): Promise<NewSession> {
@@ -77,42 +70,52 @@ export class SessionService {
     return { sessionId, csrfToken: csrfTokenFor(sessionId), sessionIdHash };
   }
 
-  /** The session behind a cookie value, or null when unknown, expired or malformed. */
+  /**
+   * The session behind a cookie value, with its user and tenant in one query, or null when unknown,
+   * expired or malformed.
+   */
   async resolve(cookieValue: string | undefined): Promise<ResolvedSession | null> {
     if (!cookieValue || !SESSION_ID_PATTERN.test(cookieValue)) return null;
     const idHash = hashSessionId(cookieValue);
     const row = await this.db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
+      .innerJoin('tenants', 'tenants.id', 'sessions.tenant_id')
+      .selectAll('tenants')
       .select([
-        'sessions.user_id',
-        'sessions.tenant_id',
-        'sessions.created_at',
-        'sessions.last_seen_at',
-        'sessions.expires_at',
-        'users.email',
+        'sessions.user_id as session_user_id',
+        'sessions.created_at as session_created_at',
+        'sessions.last_seen_at as session_last_seen_at',
+        'sessions.expires_at as session_expires_at',
+        'users.email as user_email',
       ])
       .where('sessions.id_hash', '=', idHash)
       .executeTakeFirst();
     if (!row) return null;
     const now = this.now();
-    if (Number(row.expires_at) <= now) {
+    if (Number(row.session_expires_at) <= now) {
       await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
       return null;
     }
-    const tenant = await findTenant(this.db, row.tenant_id);
-    if (!tenant) return null;
-    if (now - Number(row.last_seen_at) > SLIDE_INTERVAL_MS) {
-      const expiresAt = Math.min(now + SESSION_IDLE_MS, Number(row.created_at) + SESSION_MAX_MS);
+    if (now - Number(row.session_last_seen_at) > SLIDE_INTERVAL_MS) {
+      const expiresAt = Math.min(now + SESSION_IDLE_MS, Number(row.session_created_at) + SESSION_MAX_MS);
       await this.db
         .updateTable('sessions')
         .set({ last_seen_at: now, expires_at: expiresAt })
         .where('id_hash', '=', idHash)
         .execute();
     }
+    const {
+      session_user_id,
+      session_created_at,
+      session_last_seen_at,
+      session_expires_at,
+      user_email,
+      ...tenant
+    } = row;
     return {
-      user: { id: row.user_id, email: row.email },
-      tenant,
+      user: { id: session_user_id, email: user_email },
+      tenant: tenantFromRow(tenant),
       csrfToken: csrfTokenFor(cookieValue),
       sessionIdHash: idHash,
     };
@@ -123,98 +126,16 @@ export class SessionService {
     await this.db.deleteFrom('sessions').where('id_hash', '=', hashSessionId(cookieValue)).execute();
   }
 
-  /** Sets the session cookie: HttpOnly, SameSite=Lax, Path=/, Secure on https. */
-  writeCookie(reply: FastifyReply, sessionId: string): void {
-    setCookie(reply, SESSION_COOKIE, sessionId, {
-      secure: this.secureCookies,
-      maxAgeSeconds: SESSION_MAX_MS / 1000,
-    });
-  }
-
-  clearCookie(reply: FastifyReply): void {
-    clearCookie(reply, SESSION_COOKIE, { secure: this.secureCookies });
-  }
-
   /**
-   * Hands a one-time value to the next page view of this session on any replica: in this process's
-   * flash store, and sealed in a short-lived cookie only this session can open.
+   * Seals a one-time value for the next page view of a new session, on whichever replica serves it:
+   * only the holder of the session id can open it. The caller stores the result in a cookie.
    */
-  putFlash(flash: FlashStore, reply: FastifyReply, session: NewSession, value: unknown): void {
-    flash.put(session.sessionIdHash, value);
-    const sealed = sealFlash(session.sessionId, value, this.now() + FLASH_TTL_MS);
-    setCookie(reply, FLASH_COOKIE, sealed, {
-      secure: this.secureCookies,
-      maxAgeSeconds: FLASH_TTL_MS / 1000,
-    });
+  sealFlash(session: NewSession, value: unknown): string {
+    return sealFlash(session.sessionId, value, this.now() + FLASH_TTL_MS);
   }
 
-  /** Moves a sealed flash value from the request's cookie into the flash store, and drops the cookie. */
-  restoreFlash(
-    flash: FlashStore,
-    request: FastifyRequest,
-    reply: FastifyReply,
-    session: ResolvedSession,
-  ): void {
-    const sealed = readCookie(request, FLASH_COOKIE);
-    const sessionId = readCookie(request, SESSION_COOKIE);
-    if (!sealed || !sessionId) return;
-    const value = openFlash(sessionId, sealed, this.now());
-    if (value !== undefined) flash.put(session.sessionIdHash, value);
-    clearCookie(reply, FLASH_COOKIE, { secure: this.secureCookies });
+  /** Opens a value sealed by `sealFlash` for this session id; undefined when expired or not its own. */
+  openFlash(sessionId: string, sealed: string): unknown {
+    return openFlash(sessionId, sealed, this.now());
   }
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set by `requireSession` / `tenantAuth` when the caller is signed in to the dashboard. */
-    session: ResolvedSession | null;
-  }
-}
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** Whether a method changes state and so needs a CSRF token when authenticated by cookie. */
-export const isStateChanging = (method: string) => !SAFE_METHODS.has(method.toUpperCase());
-
-/** The session of a request (from its `simo_session` cookie), or null. */
-export function sessionFromRequest(
-  c: { sessions: SessionService },
-  request: FastifyRequest,
-): Promise<ResolvedSession | null> {
-  return c.sessions.resolve(readCookie(request, SESSION_COOKIE));
-}
-
-/** Throws 403 `csrf_failed` unless the request carries the session's CSRF token. */
-export function assertSessionCsrf(request: FastifyRequest, session: ResolvedSession): void {
-  if (!tokensMatch(submittedCsrfToken(request), session.csrfToken))
-    throw new ApiError(
-      'csrf_failed',
-      'Missing or invalid CSRF token. Send the form field "_csrf" or the "x-csrf-token" header.',
-    );
-}
-
-/**
- * Pre-handler for dashboard pages and form posts: requires a live session and sets
- * `request.session`. Without one it redirects (303) to `redirectTo` when given, else answers 401.
- * State-changing methods must also carry the session's CSRF token.
- */
-export function requireSession(
-  c: { sessions: SessionService; flash: FlashStore },
-  opts: { redirectTo?: string } = {},
-): preHandlerHookHandler {
-  return async function requireDashboardSession(request, reply) {
-    const session = await sessionFromRequest(c, request);
-    if (!session) {
-      if (opts.redirectTo) {
-        await reply.redirect(opts.redirectTo, 303);
-        return;
-      }
-      throw new ApiError('invalid_credentials', 'Sign in to continue.');
-    }
-    if (session.tenant.suspended)
-      throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
-    if (isStateChanging(request.method)) assertSessionCsrf(request, session);
-    c.sessions.restoreFlash(c.flash, request, reply, session);
-    request.session = session;
-  };
 }

@@ -1,22 +1,18 @@
 import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { ApiKeyRecord } from '../accounts/api-key-store.js';
 import type { AuthContext } from '../accounts/authenticator.js';
-import {
-  assertSessionCsrf,
-  isStateChanging,
-  type ResolvedSession,
-  sessionFromRequest,
-} from '../accounts/sessions.js';
+import type { ResolvedSession } from '../accounts/sessions.js';
 import type { Container } from '../container.js';
 import { apiKeyAuth, enforceRateLimit } from './api-key-auth.js';
 import { ApiError } from './errors.js';
+import { assertSessionCsrf, isStateChanging, sessionFromRequest } from './session-auth.js';
 
 /**
  * Authentication for tenant self-service routes (`/admin/*`): an API key with the `admin` scope,
  * or the dashboard session cookie. A request that sends a key is judged by the key alone. With a
  * session, state-changing methods must carry the session's CSRF token (`_csrf` or `x-csrf-token`).
  * Sets `request.auth` (and `request.session` for cookie callers); the tenant's rate limit applies
- * either way, except to the dashboard's own in-process reads while rendering a page.
+ * either way. (Dashboard pages never come through here: they read the services directly.)
  */
 export function tenantAuth(c: Container): preHandlerHookHandler {
   const byKey = apiKeyAuth(c, 'admin');
@@ -34,8 +30,6 @@ export function tenantAuth(c: Container): preHandlerHookHandler {
     if (isStateChanging(request.method)) assertSessionCsrf(request, session);
     request.session = session;
     request.auth = sessionAuthContext(session);
-    // Rendering a dashboard page reads /admin/* in process: that is not the tenant's API traffic.
-    if (c.internalCalls.matches(request)) return;
     await enforceRateLimit(c.limiter, request.auth, reply);
   };
 }

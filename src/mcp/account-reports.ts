@@ -1,4 +1,4 @@
-import { formatMicros } from '../billing/money.js';
+import { usageRowView } from '../billing/billing-queries.js';
 import type { Container } from '../container.js';
 
 /**
@@ -11,13 +11,7 @@ export async function usageReport(c: Container, tenantId: string, from: number, 
     object: 'list' as const,
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
-    data: lines.map((l) => ({
-      model: l.model,
-      requests: l.requests,
-      prompt_tokens: l.promptTokens,
-      completion_tokens: l.completionTokens,
-      cost: formatMicros(l.costMicros),
-    })),
+    data: lines.map(usageRowView),
   };
 }
 

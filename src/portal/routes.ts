@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { issueFormCsrf } from '../accounts/form-csrf.js';
 import type { SignUpFlash } from '../accounts/routes/register.js';
-import { requireSession, sessionFromRequest } from '../accounts/sessions.js';
 import type { Container } from '../container.js';
-import { AdminClient } from './admin-client.js';
+import { issueFormCsrf } from '../http/form-csrf.js';
+import { requireSession, sessionFromRequest } from '../http/session-auth.js';
 import { AssetStore } from './assets.js';
 import type { SafeHtml } from './html.js';
 import type { PortalContext } from './layout.js';
@@ -12,7 +11,7 @@ import { loginPage, registerPage } from './pages/auth-pages.js';
 import { comparePage } from './pages/compare.js';
 import { auditPage } from './pages/dashboard/audit.js';
 import { billingPage } from './pages/dashboard/billing.js';
-import type { DashboardView } from './pages/dashboard/context.js';
+import type { DashboardServices, DashboardView } from './pages/dashboard/context.js';
 import { keysPage } from './pages/dashboard/keys.js';
 import { overviewPage } from './pages/dashboard/overview.js';
 import { playgroundPage } from './pages/dashboard/playground.js';
@@ -28,12 +27,19 @@ const queryOf = (request: FastifyRequest) => (request.query ?? {}) as Query;
 /**
  * The developer portal and the dashboard: public pages, signed-in pages, their static assets and the
  * playground's streaming endpoint. Every page is server-rendered HTML with strict security headers.
+ * Dashboard pages resolve the session once (pre-handler) and read the same query functions the
+ * `/admin/*` API answers with; a page view is not API traffic, so it uses none of the rate limit.
  */
 export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
   const assets = new AssetStore();
   assets.register(app);
   const ctx: PortalContext = { config: c.config, assets };
-  const admin = new AdminClient(app, c.internalCalls);
+  const services: DashboardServices = {
+    keys: c.keys,
+    billing: c.billing,
+    webhooks: c.webhooks.service,
+    db: c.database.db,
+  };
 
   app.get('/', pageRoute('Portal home'), async (_request, reply) => sendPage(reply, landingPage(ctx)));
   app.get('/docs', pageRoute('Developer documentation'), async (_request, reply) =>
@@ -46,7 +52,7 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
   const authForm = (render: typeof loginPage) => async (request: FastifyRequest, reply: FastifyReply) => {
     // A signed-in visitor has nothing to do on these forms.
     if (await sessionFromRequest(c, request)) return reply.redirect('/dashboard', 303);
-    const csrfToken = issueFormCsrf(reply, c.config);
+    const csrfToken = issueFormCsrf(request, reply);
     const { error } = queryOf(request);
     return sendPage(reply, render(ctx, { csrfToken, error }), { private: true });
   };
@@ -65,10 +71,11 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
         const session = request.session!;
         const view: DashboardView = {
           ctx,
-          admin,
-          request,
+          services,
           session,
           viewer: { email: session.user.email, csrfToken: session.csrfToken },
+          log: request.log,
+          requestId: request.id,
         };
         return sendPage(reply, await render(view, request), { private: true });
       },

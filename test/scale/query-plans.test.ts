@@ -197,7 +197,7 @@ await describeWith('pg', 'query plans at realistic sizes', () => {
   });
 
   it('resolves a dashboard session and starts one', async () => {
-    const sessions = new SessionService(capture, { publicUrl: 'http://127.0.0.1' }, () => NOW);
+    const sessions = new SessionService(capture, () => NOW);
     const qs = await queriesOf(async () => {
       // Cookie values are unknown to the fill (it stores hashes only): a miss takes the same plan.
       await sessions.resolve('A'.repeat(43));

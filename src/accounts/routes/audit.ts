@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { tenantAuth } from '../../http/tenant-auth.js';
 import { parseBody } from '../../http/validation.js';
-import { listAudit } from '../audit-log.js';
+import { readAuditLog } from '../audit-log.js';
 
 export const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -48,13 +48,7 @@ export function registerAuditRoute(app: FastifyInstance, c: Container): void {
         },
       },
     },
-    async (request) => {
-      const q = parseBody(auditQuerySchema, request.query);
-      const page = await listAudit(c.database.db, request.auth!.tenant.id, {
-        limit: q.limit,
-        after: q.after === undefined ? undefined : Number(q.after),
-      });
-      return { object: 'list' as const, ...page };
-    },
+    async (request) =>
+      readAuditLog(c.database, request.auth!.tenant.id, parseBody(auditQuerySchema, request.query)),
   );
 }

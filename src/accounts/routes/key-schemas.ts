@@ -59,3 +59,6 @@ export function apiKeyView(k: ApiKeyRecord): ApiKeyView {
     revoked: k.revokedAt === null ? null : unixSeconds(k.revokedAt),
   };
 }
+
+/** `GET /admin/keys` as the API answers it and the dashboard lists it. */
+export type ApiKeyList = z.infer<typeof apiKeyListSchema>;

@@ -5,6 +5,7 @@ import { ApiError } from '../../http/errors.js';
 import { callingKeyId, tenantActor, tenantAuth } from '../../http/tenant-auth.js';
 import { parseBody } from '../../http/validation.js';
 import { ALL_SCOPES } from '../api-key-store.js';
+import { listApiKeys } from '../key-queries.js';
 import type { KeyActor } from '../key-service.js';
 import {
   apiKeyListSchema,
@@ -40,10 +41,7 @@ export function registerKeyRoutes(app: FastifyInstance, c: Container): void {
         },
       },
     },
-    async (request) => ({
-      object: 'list' as const,
-      data: (await c.keys.list(request.auth!.tenant.id)).map(apiKeyView),
-    }),
+    async (request) => listApiKeys(c, request.auth!.tenant.id),
   );
 
   app.post(

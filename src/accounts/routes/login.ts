@@ -2,11 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { ApiError } from '../../http/errors.js';
+import { checkFormCsrf } from '../../http/form-csrf.js';
+import {
+  assertSessionCsrf,
+  clearSessionCookie,
+  sessionCookieOf,
+  sessionFromRequest,
+  writeSessionCookie,
+} from '../../http/session-auth.js';
 import { parseBody } from '../../http/validation.js';
 import { recordAudit } from '../audit-log.js';
-import { readCookie } from '../cookies.js';
-import { checkFormCsrf } from '../form-csrf.js';
-import { assertSessionCsrf, SESSION_COOKIE, sessionFromRequest } from '../sessions.js';
 import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
 
 export const loginRequestSchema = z.object({
@@ -66,7 +71,7 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
       const session = await sessionFromRequest(c, request);
       if (session) {
         assertSessionCsrf(request, session);
-        await c.sessions.destroy(readCookie(request, SESSION_COOKIE));
+        await c.sessions.destroy(sessionCookieOf(request));
         await recordAudit(c.database.db, {
           tenantId: session.tenant.id,
           actor: `user:${session.user.id}`,
@@ -75,7 +80,7 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
           ip: request.ip,
         });
       }
-      c.sessions.clearCookie(reply);
+      clearSessionCookie(reply);
       reply.header('cache-control', 'no-store');
       return isFormPost(request) ? reply.redirect('/', 303) : reply.code(204).send();
     },
@@ -132,7 +137,7 @@ async function login(c: Container, request: FastifyRequest, reply: FastifyReply,
     });
     return c.sessions.create(user.id, user.tenantId, trx);
   });
-  c.sessions.writeCookie(reply, session.sessionId);
+  writeSessionCookie(reply, session);
   reply.header('cache-control', 'no-store');
   if (form) return reply.redirect('/dashboard', 303);
   return {

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { formatMicros } from '../../billing/money.js';
 import type { Container } from '../../container.js';
 import { ApiError } from '../../http/errors.js';
+import { checkFormCsrf } from '../../http/form-csrf.js';
+import { putFlash, writeSessionCookie } from '../../http/session-auth.js';
 import { parseBody } from '../../http/validation.js';
-import { checkFormCsrf } from '../form-csrf.js';
 import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
 
 export const registerRequestSchema = z.object({
@@ -112,11 +113,11 @@ async function signUpByForm(c: Container, request: FastifyRequest, reply: Fastif
     return redirectWithError(reply, '/register', formErrorCode(err));
   }
   const session = await c.sessions.create(account.userId!, account.tenant.id);
-  c.sessions.putFlash(c.flash, reply, session, {
+  putFlash(c, reply, session, {
     kind: 'new_api_key',
     keyId: account.keyId,
     apiKey: account.apiKey,
   } satisfies SignUpFlash);
-  c.sessions.writeCookie(reply, session.sessionId);
+  writeSessionCookie(reply, session);
   return reply.header('cache-control', 'no-store').redirect('/dashboard', 303);
 }

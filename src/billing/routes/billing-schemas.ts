@@ -104,3 +104,11 @@ export const closeResponseSchema = z.object({
   created: z.number().int(),
   data: z.array(invoiceSchema),
 });
+
+/** The usage report's query, as validated. */
+export type UsageQuery = z.infer<typeof usageQuerySchema>;
+/** `GET /admin/usage` as the API answers it and the dashboard charts it. */
+export type UsageReport = z.infer<typeof usageReportSchema>;
+/** One row of the usage report: per model, or per day and model. */
+export type UsageRow = z.infer<typeof usageRowSchema>;
+export type InvoiceList = z.infer<typeof invoiceListSchema>;

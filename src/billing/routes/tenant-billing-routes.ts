@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { findTenant } from '../../accounts/tenant-store.js';
 import type { Container } from '../../container.js';
-import { ApiError, notFound } from '../../http/errors.js';
+import { notFound } from '../../http/errors.js';
 import { tenantAuth } from '../../http/tenant-auth.js';
 import { parseBody } from '../../http/validation.js';
+import { listInvoices, readBalance, usageReport } from '../billing-queries.js';
 import { renderInvoiceHtml } from '../invoice-html.js';
-import { formatMicros } from '../money.js';
-import { periodAt } from '../periods.js';
-import { DAY_MS } from '../usage-daily.js';
 import {
   balanceSchema,
   invoiceListSchema,
@@ -19,30 +17,6 @@ import {
 } from './billing-schemas.js';
 
 const TAGS = ['Billing'];
-
-/**
- * A time bound of the usage report: `YYYY-MM-DD` (UTC; as an end bound the whole day counts), an ISO
- * 8601 time, or Unix seconds.
- */
-export function parseTimeBound(value: string, param: 'from' | 'to'): number {
-  const text = value.trim();
-  let ms: number | null = null;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
-    const day = Date.parse(`${text}T00:00:00Z`);
-    if (!Number.isNaN(day)) ms = param === 'to' ? day + DAY_MS : day;
-  } else if (/^\d{1,12}$/.test(text)) ms = Number(text) * 1000;
-  else if (/^\d{4}-\d{2}-\d{2}T/.test(text)) {
-    const t = Date.parse(text);
-    if (!Number.isNaN(t)) ms = t;
-  }
-  if (ms === null)
-    throw new ApiError(
-      'invalid_parameter',
-      `Invalid value for '${param}': use YYYY-MM-DD, an ISO 8601 time or Unix seconds.`,
-      param,
-    );
-  return ms;
-}
 
 /** `/admin/balance`, `/admin/usage`, `/admin/invoices*`: a tenant's own money. */
 export function registerTenantBillingRoutes(app: FastifyInstance, c: Container): void {
@@ -56,7 +30,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, c: Container):
         openapi: { summary: 'Credit balance (USD)', tags: TAGS, security: 'tenant', response: balanceSchema },
       },
     },
-    async (request) => c.billing.balance(request.auth!.tenant.id),
+    async (request) => readBalance(c, request.auth!.tenant.id),
   );
 
   app.get(
@@ -73,41 +47,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, c: Container):
         },
       },
     },
-    async (request) => {
-      const q = parseBody(usageQuerySchema, request.query);
-      const now = Date.now();
-      const from = q.from ? parseTimeBound(q.from, 'from') : periodAt(now).start;
-      const to = q.to ? parseTimeBound(q.to, 'to') : now + 1;
-      if (to <= from) throw new ApiError('invalid_parameter', "'to' must be after 'from'.", 'to');
-      const lines = await c.billing.usage(request.auth!.tenant.id, from, to, q.group_by);
-      const total = { requests: 0, prompt_tokens: 0, completion_tokens: 0, micros: 0 };
-      for (const l of lines) {
-        total.requests += l.requests;
-        total.prompt_tokens += l.promptTokens;
-        total.completion_tokens += l.completionTokens;
-        total.micros += l.costMicros;
-      }
-      return {
-        object: 'list' as const,
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
-        group_by: q.group_by,
-        data: lines.map((l) => ({
-          ...(l.day ? { day: l.day } : {}),
-          model: l.model,
-          requests: l.requests,
-          prompt_tokens: l.promptTokens,
-          completion_tokens: l.completionTokens,
-          cost: formatMicros(l.costMicros),
-        })),
-        total: {
-          requests: total.requests,
-          prompt_tokens: total.prompt_tokens,
-          completion_tokens: total.completion_tokens,
-          cost: formatMicros(total.micros),
-        },
-      };
-    },
+    async (request) => usageReport(c, request.auth!.tenant.id, parseBody(usageQuerySchema, request.query)),
   );
 
   app.get(
@@ -123,10 +63,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, c: Container):
         },
       },
     },
-    async (request) => ({
-      object: 'list' as const,
-      data: await c.billing.invoices.list(request.auth!.tenant.id),
-    }),
+    async (request) => listInvoices(c, request.auth!.tenant.id),
   );
 
   app.get<{ Params: { id: string } }>(

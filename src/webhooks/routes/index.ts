@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Container } from '../../container.js';
 import { tenantActor, tenantAuth } from '../../http/tenant-auth.js';
 import { parseBody } from '../../http/validation.js';
+import { deliveryLog, getWebhook, listWebhooks } from '../webhook-queries.js';
 import type { Caller } from '../webhook-service.js';
 import {
-  attemptView,
   createWebhookRequestSchema,
   deletedWebhookSchema,
   deliveryLogSchema,
@@ -32,6 +32,7 @@ const callerOf = (request: FastifyRequest): Caller => ({
 export function registerWebhookRoutes(app: FastifyInstance, c: Container): void {
   const preHandler = tenantAuth(c);
   const service = c.webhooks.service;
+  const readers = { webhooks: service };
   const doc = (summary: string, extra: Record<string, unknown> = {}) => ({
     openapi: { summary, tags: TAGS, security: 'tenant' as const, ...extra },
   });
@@ -59,10 +60,7 @@ export function registerWebhookRoutes(app: FastifyInstance, c: Container): void 
   app.get(
     '/admin/webhooks',
     { preHandler, config: doc("List the tenant's webhook endpoints", { response: webhookListSchema }) },
-    async (request) => ({
-      object: 'list' as const,
-      data: (await service.list(request.auth!.tenant.id)).map(webhookView),
-    }),
+    async (request) => listWebhooks(readers, request.auth!.tenant.id),
   );
 
   app.get(
@@ -70,7 +68,7 @@ export function registerWebhookRoutes(app: FastifyInstance, c: Container): void 
     { preHandler, config: doc('Get a webhook endpoint', { response: webhookSchema }) },
     async (request) => {
       const { id } = parseBody(webhookIdParams, request.params);
-      return webhookView(await service.get(request.auth!.tenant.id, id));
+      return getWebhook(readers, request.auth!.tenant.id, id);
     },
   );
 
@@ -113,19 +111,7 @@ export function registerWebhookRoutes(app: FastifyInstance, c: Container): void 
     },
     async (request) => {
       const { id } = parseBody(webhookIdParams, request.params);
-      const q = parseBody(deliveryQuerySchema, request.query);
-      const page = await service.deliveries(request.auth!.tenant.id, id, {
-        limit: q.limit,
-        eventId: q.event_id,
-        beforeId: q.before === undefined ? undefined : Number(q.before.slice('att_'.length)),
-      });
-      return {
-        object: 'list' as const,
-        data: page.attempts.map(attemptView),
-        pending: page.waiting.map(deliveryView),
-        has_more: page.hasMore,
-        next_cursor: page.nextCursor,
-      };
+      return deliveryLog(readers, request.auth!.tenant.id, id, parseBody(deliveryQuerySchema, request.query));
     },
   );
 

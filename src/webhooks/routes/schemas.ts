@@ -134,3 +134,9 @@ export const deliveryView = (d: DeliveryRow): z.infer<typeof pendingDeliverySche
   attempts: d.attempts,
   next_attempt_at: Number(d.next_attempt_at),
 });
+
+export type WebhookView = z.infer<typeof webhookSchema>;
+export type WebhookList = z.infer<typeof webhookListSchema>;
+export type DeliveryQuery = z.infer<typeof deliveryQuerySchema>;
+/** `GET /admin/webhooks/{id}/deliveries` as the API answers it and the deliveries page shows it. */
+export type DeliveryLog = z.infer<typeof deliveryLogSchema>;

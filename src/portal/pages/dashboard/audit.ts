@@ -1,27 +1,18 @@
+import { readAuditLog } from '../../../accounts/audit-log.js';
 import { html, type SafeHtml } from '../../html.js';
 import { layout } from '../../layout.js';
-import type { DashboardView } from './context.js';
-import { listOf, timeCell, unavailable } from './format.js';
-
-interface AuditRow {
-  action?: string;
-  actor?: string;
-  target?: string | null;
-  ip?: string | null;
-  detail?: Record<string, unknown> | null;
-  created?: number;
-}
+import { type DashboardView, loadSection } from './context.js';
+import { timeCell, unavailable } from './format.js';
 
 const CURSOR = /^\d{1,15}$/;
 
 /** `GET /dashboard/audit`: who did what on the account, newest first, paged with the API's cursor. */
 export async function auditPage(view: DashboardView, after: string | undefined): Promise<SafeHtml> {
   const cursor = after && CURSOR.test(after) ? after : undefined;
-  const result = await view.admin.get<{ has_more?: boolean; next_cursor?: string | null }>(
-    view.request,
-    `/admin/audit?limit=50${cursor ? `&after=${cursor}` : ''}`,
+  const result = await loadSection(view, () =>
+    readAuditLog(view.services, view.session.tenant.id, { limit: 50, after: cursor }),
   );
-  const rows = result.ok ? listOf<AuditRow>(result.data) : [];
+  const rows = result.ok ? result.data.data : [];
   const next = result.ok && result.data.has_more ? result.data.next_cursor : null;
   const body = html`<h1>Audit log</h1>
 <p class="muted">Sign-ins, key changes, webhooks and credits on this account. Secrets never appear here.</p>
@@ -33,9 +24,7 @@ ${unavailable(result, 'The audit log')}
   <tbody>${
     rows.length
       ? rows.map(
-          (
-            r,
-          ) => html`<tr><td>${timeCell(r.created)}</td><td><code>${r.action ?? ''}</code></td><td>${r.actor ?? ''}</td>
+          (r) => html`<tr><td>${timeCell(r.created)}</td><td><code>${r.action}</code></td><td>${r.actor}</td>
           <td>${r.target ?? ''}</td><td>${r.ip ?? ''}</td>
           <td>${r.detail ? html`<code>${JSON.stringify(r.detail)}</code>` : ''}</td></tr>`,
         )

@@ -1,35 +1,32 @@
+import { listInvoices, readBalance } from '../../../billing/billing-queries.js';
 import { html, type SafeHtml } from '../../html.js';
 import { layout } from '../../layout.js';
-import type { DashboardView } from './context.js';
-import { listOf, unavailable, usd } from './format.js';
-
-interface InvoiceRow {
-  id: string;
-  period?: string;
-  status?: string;
-  total?: string | number;
-  lines?: unknown[];
-  created?: number;
-}
+import { type DashboardView, loadSection } from './context.js';
+import { unavailable, usd } from './format.js';
 
 /** The printable page of an invoice (served by the billing module, authenticated by the session). */
 export const printableInvoiceUrl = (id: string) => `/admin/invoices/${encodeURIComponent(id)}?format=html`;
 
 /** `GET /dashboard/billing`: the credit balance and the invoices, each with its printable page. */
 export async function billingPage(view: DashboardView): Promise<SafeHtml> {
+  const tenantId = view.session.tenant.id;
   const [balance, invoices] = await Promise.all([
-    view.admin.get<Record<string, unknown>>(view.request, '/admin/balance'),
-    view.admin.get(view.request, '/admin/invoices'),
+    loadSection(view, () => readBalance(view.services, tenantId)),
+    loadSection(view, () => listInvoices(view.services, tenantId)),
   ]);
-  const rows = invoices.ok ? listOf<InvoiceRow>(invoices.data) : [];
-  const b = balance.ok ? balance.data : {};
+  const rows = invoices.ok ? invoices.data.data : [];
+  const b = balance.ok ? balance.data : undefined;
   const body = html`<h1>Credits &amp; invoices</h1>
 ${unavailable(balance, 'The balance')}
 <ul class="cards" aria-label="Credits">
-  <li class="card"><div class="label">Balance</div><div class="value" data-testid="billing-balance">${balance.ok ? usd(b.balance) : '—'}</div>
-  <div class="label">${typeof b.currency === 'string' ? b.currency : 'USD'}</div></li>
-  ${'granted' in b ? html`<li class="card"><div class="label">Credits granted</div><div class="value">${usd(b.granted)}</div></li>` : ''}
-  ${'consumed' in b ? html`<li class="card"><div class="label">Used</div><div class="value">${usd(b.consumed)}</div></li>` : ''}
+  <li class="card"><div class="label">Balance</div><div class="value" data-testid="billing-balance">${b ? usd(b.balance) : '—'}</div>
+  <div class="label">${b?.currency ?? 'USD'}</div></li>
+  ${
+    b
+      ? html`<li class="card"><div class="label">Credits granted</div><div class="value">${usd(b.granted)}</div></li>
+  <li class="card"><div class="label">Used</div><div class="value">${usd(b.consumed)}</div></li>`
+      : ''
+  }
 </ul>
 <p class="muted">Requests are admitted while the balance is positive. For more credits write to
 <a href="mailto:${view.ctx.config.brand.supportEmail}">${view.ctx.config.brand.supportEmail}</a>.</p>
@@ -42,9 +39,9 @@ ${unavailable(invoices, 'Invoices')}
   <tbody>${
     rows.length
       ? rows.map(
-          (i) => html`<tr><td>${i.period ?? ''}</td><td><span class="badge">${i.status ?? ''}</span></td>
-          <td class="num">${Array.isArray(i.lines) ? i.lines.length : ''}</td><td class="num">${usd(i.total)}</td>
-          <td class="row-actions"><a href="${printableInvoiceUrl(i.id)}" target="_blank" rel="noopener">View / print<span class="visually-hidden"> invoice ${i.period ?? i.id}</span></a></td></tr>`,
+          (i) => html`<tr><td>${i.period}</td><td><span class="badge">${i.status}</span></td>
+          <td class="num">${i.lines.length}</td><td class="num">${usd(i.total)}</td>
+          <td class="row-actions"><a href="${printableInvoiceUrl(i.id)}" target="_blank" rel="noopener">View / print<span class="visually-hidden"> invoice ${i.period}</span></a></td></tr>`,
         )
       : html`<tr><td colspan="5" class="muted">No invoices yet. Invoices are issued when a month is closed.</td></tr>`
   }</tbody>

@@ -1,21 +1,14 @@
-import type { AdminResult } from '../../admin-client.js';
 import { html, type SafeHtml } from '../../html.js';
+import type { Section } from './context.js';
 
-/** A time from an API (Unix seconds, epoch ms or ISO text) as a Date, or null. */
-export function toDate(value: unknown): Date | null {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0)
-    return new Date(value < 1e12 ? value * 1000 : value);
-  if (typeof value === 'string' && value !== '') {
-    const asNumber = Number(value);
-    if (Number.isFinite(asNumber)) return toDate(asNumber);
-    const d = new Date(value);
-    return Number.isNaN(d.getTime()) ? null : d;
-  }
-  return null;
+/** A time as the API views carry it (Unix seconds, or epoch ms for delivery attempts) as a Date. */
+export function toDate(value: number | null | undefined): Date | null {
+  if (value === null || value === undefined || !Number.isFinite(value) || value <= 0) return null;
+  return new Date(value < 1e12 ? value * 1000 : value);
 }
 
 /** `2026-11-25 15:04` (UTC, as the captions say), inside a `<time>` element; a dash for no value. */
-export function timeCell(value: unknown, empty = '—'): SafeHtml {
+export function timeCell(value: number | null | undefined, empty = '—'): SafeHtml {
   const d = toDate(value);
   if (!d) return html`<span class="muted">${empty}</span>`;
   const iso = d.toISOString();
@@ -32,22 +25,12 @@ export function usd(value: unknown): string {
   return `${n < 0 ? '-' : ''}$${Math.abs(n).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
 }
 
-export const count = (value: unknown) =>
-  typeof value === 'number' ? value.toLocaleString('en-US') : typeof value === 'string' ? value : '0';
+export const count = (value: number) => value.toLocaleString('en-US');
 
-/** The list inside a `{"data": [...]}` answer (or a bare array), defensively typed. */
-export function listOf<T = Record<string, unknown>>(body: unknown): T[] {
-  if (Array.isArray(body)) return body as T[];
-  const data = (body as { data?: unknown } | null | undefined)?.data;
-  return Array.isArray(data) ? (data as T[]) : [];
-}
-
-/** A notice in place of a section whose API failed or is not part of this build. */
-export function unavailable(result: AdminResult<unknown>, what: string): SafeHtml {
-  if (result.ok) return html``;
-  return result.missing
-    ? html`<div class="alert info" role="status" data-testid="section-unavailable">${what} is not available on this server yet.</div>`
-    : html`<div class="alert error" role="alert">${what} could not be loaded: ${result.message}</div>`;
+/** A notice in place of a section that could not be read. */
+export function unavailable(section: Section<unknown>, what: string): SafeHtml {
+  if (section.ok) return html``;
+  return html`<div class="alert error" role="alert">${what} could not be loaded: ${section.message}</div>`;
 }
 
 /** YYYY-MM-DD of a date in UTC. */

@@ -1,36 +1,26 @@
+import { listApiKeys } from '../../../accounts/key-queries.js';
+import type { ApiKeyView } from '../../../accounts/routes/key-schemas.js';
 import { html, type SafeHtml } from '../../html.js';
 import { layout } from '../../layout.js';
-import type { DashboardView } from './context.js';
-import { listOf, timeCell, unavailable } from './format.js';
+import { type DashboardView, loadSection } from './context.js';
+import { timeCell, unavailable } from './format.js';
 import { secretPanel } from './overview.js';
 
-interface KeyRow {
-  id: string;
-  name?: string;
-  prefix?: string;
-  last4?: string;
-  scopes?: string[];
-  status?: string;
-  created?: number;
-  last_used?: number | null;
-  revoked?: number | null;
-}
-
-function keyRow(k: KeyRow): SafeHtml {
-  const active = k.status !== 'revoked' && !k.revoked;
+function keyRow(k: ApiKeyView): SafeHtml {
+  const active = k.status === 'active';
   return html`<tr data-key-id="${k.id}">
-  <td>${k.name ?? ''}<div class="muted small">${(k.scopes ?? []).join(', ')}</div></td>
-  <td><code>${k.prefix ?? ''}…${k.last4 ?? ''}</code></td>
+  <td>${k.name}<div class="muted small">${k.scopes.join(', ')}</div></td>
+  <td><code>${k.prefix}…${k.last4}</code></td>
   <td>${timeCell(k.created)}</td>
   <td>${timeCell(k.last_used, 'never')}</td>
   <td>${active ? html`<span class="badge ok">active</span>` : html`<span class="badge bad">revoked</span>`}</td>
   <td class="row-actions">${
     active
       ? html`<form class="inline" data-key-action="rotate" data-key-id="${k.id}"
-        data-confirm="Rotate “${k.name ?? k.id}”? The current key stops working immediately and a new one is shown once.">
+        data-confirm="Rotate “${k.name}”? The current key stops working immediately and a new one is shown once.">
         <button type="submit" class="small secondary">Rotate</button></form>
       <form class="inline" data-key-action="revoke" data-key-id="${k.id}"
-        data-confirm="Revoke “${k.name ?? k.id}”? Programs using it will get 401 errors from now on.">
+        data-confirm="Revoke “${k.name}”? Programs using it will get 401 errors from now on.">
         <button type="submit" class="small danger">Revoke</button></form>`
       : ''
   }</td>
@@ -39,8 +29,8 @@ function keyRow(k: KeyRow): SafeHtml {
 
 /** `GET /dashboard/keys`: create, rotate and revoke keys; the list never holds a key itself. */
 export async function keysPage(view: DashboardView): Promise<SafeHtml> {
-  const keys = await view.admin.get(view.request, '/admin/keys');
-  const rows = keys.ok ? listOf<KeyRow>(keys.data) : [];
+  const keys = await loadSection(view, () => listApiKeys(view.services, view.session.tenant.id));
+  const rows = keys.ok ? keys.data.data : [];
   const body = html`<h1>API keys</h1>
 <p class="muted">Send a key as <code>Authorization: Bearer sk-simo-…</code> or <code>X-API-Key</code>. Keys are
 stored only as hashes: a key is shown once, when it is created or rotated.</p>

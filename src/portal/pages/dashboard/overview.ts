@@ -1,7 +1,9 @@
+import { readBalance, usageReport } from '../../../billing/billing-queries.js';
+import { plural } from '../../../shared/plural.js';
 import { html, type SafeHtml } from '../../html.js';
 import { layout } from '../../layout.js';
-import { type DashboardView, tenantRpm } from './context.js';
-import { count, isoDay, listOf, unavailable, usd } from './format.js';
+import { type DashboardView, loadSection, tenantRpm } from './context.js';
+import { count, unavailable, usd } from './format.js';
 
 /**
  * The panel that shows a secret exactly once (new API key, webhook secret). Rendered filled when the
@@ -25,32 +27,16 @@ export function secretPanel(opts: {
 </section>`;
 }
 
-interface UsageRow {
-  model?: string;
-  requests?: number;
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  cost?: string | number;
-}
-
 /** `GET /dashboard`: plan, limits, balance and this month's usage; the new key once after sign-up. */
 export async function overviewPage(view: DashboardView, newApiKey: string | undefined): Promise<SafeHtml> {
-  const { ctx, admin, request, session } = view;
-  const now = new Date();
-  const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const { ctx, session } = view;
+  const tenantId = session.tenant.id;
+  // Without bounds the report covers this month (UTC) up to now.
   const [balance, usage] = await Promise.all([
-    admin.get<{ balance?: string | number; currency?: string }>(request, '/admin/balance'),
-    admin.get(request, `/admin/usage?from=${isoDay(monthStart)}&to=${isoDay(now)}&group_by=model`),
+    loadSection(view, () => readBalance(view.services, tenantId)),
+    loadSection(view, () => usageReport(view.services, tenantId, { group_by: 'model' })),
   ]);
-  const rows = usage.ok ? listOf<UsageRow>(usage.data) : [];
-  const totals = rows.reduce<{ requests: number; tokens: number; cost: number }>(
-    (t, r) => ({
-      requests: t.requests + (r.requests ?? 0),
-      tokens: t.tokens + (r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0),
-      cost: t.cost + Number(r.cost ?? 0),
-    }),
-    { requests: 0, tokens: 0, cost: 0 },
-  );
+  const total = usage.ok ? usage.data.total : undefined;
   const rpm = tenantRpm(view);
   const chat = ctx.config.models.find((m) => m.kind === 'chat');
   const body = html`<h1>Overview</h1>
@@ -66,9 +52,13 @@ ${
 }
 <ul class="cards" aria-label="Account summary">
   <li class="card"><div class="label">Plan</div><div class="value" data-testid="plan">${session.tenant.plan}</div></li>
-  <li class="card"><div class="label">Rate limit</div><div class="value">${rpm === undefined ? '—' : count(rpm)}</div><div class="label">requests per minute</div></li>
+  <li class="card"><div class="label">Rate limit</div><div class="value">${rpm === undefined ? '—' : count(rpm)}</div><div class="label">${rpm === 1 ? 'request' : 'requests'} per minute</div></li>
   <li class="card"><div class="label">Balance</div><div class="value" data-testid="balance">${balance.ok ? usd(balance.data.balance) : '—'}</div><div class="label"><a href="/dashboard/billing">Credits &amp; invoices</a></div></li>
-  <li class="card"><div class="label">Spend this month</div><div class="value">${usage.ok ? usd(totals.cost) : '—'}</div><div class="label">${count(totals.requests)} requests · ${count(totals.tokens)} tokens</div></li>
+  <li class="card"><div class="label">Spend this month</div><div class="value">${total ? usd(total.cost) : '—'}</div><div class="label" data-testid="month-usage">${
+    total
+      ? `${plural(total.requests, 'request')} · ${plural(total.prompt_tokens + total.completion_tokens, 'token')}`
+      : ''
+  }</div></li>
 </ul>
 ${unavailable(balance, 'The balance')}
 ${unavailable(usage, 'Usage')}

@@ -1,18 +1,9 @@
+import { usageReport } from '../../../billing/billing-queries.js';
+import type { UsageRow } from '../../../billing/routes/billing-schemas.js';
 import { html, type SafeHtml } from '../../html.js';
 import { layout } from '../../layout.js';
-import type { DashboardView } from './context.js';
-import { count, isoDay, listOf, unavailable, usd } from './format.js';
-
-interface UsageRow {
-  model?: string;
-  day?: string;
-  date?: string;
-  period?: string;
-  requests?: number;
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  cost?: string | number;
-}
+import { type DashboardView, loadSection } from './context.js';
+import { count, isoDay, unavailable, usd } from './format.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
@@ -34,8 +25,8 @@ export function usageRange(
   return { from, to };
 }
 
-const dayOf = (r: UsageRow) => String(r.day ?? r.date ?? r.period ?? '').slice(0, 10);
-const tokensOf = (r: UsageRow) => (r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0);
+const tokensOf = (r: Pick<UsageRow, 'prompt_tokens' | 'completion_tokens'>) =>
+  r.prompt_tokens + r.completion_tokens;
 
 /**
  * One point per calendar day of the range (missing days are zero), one line per model, for the chart
@@ -48,19 +39,19 @@ export function dailySeries(rows: UsageRow[], from: string, to: string) {
   const lines = new Map<string, { model: string; requests: number[]; tokens: number[]; cost: number[] }>();
   const totals = { requests: 0, tokens: 0, cost: 0 };
   for (const r of rows) {
-    const i = index.get(dayOf(r));
+    const i = r.day === undefined ? undefined : index.get(r.day);
     if (i === undefined) continue;
-    const model = r.model ?? 'all';
+    const { model } = r;
     let line = lines.get(model);
     if (!line) {
       line = { model, requests: days.map(() => 0), tokens: days.map(() => 0), cost: days.map(() => 0) };
       lines.set(model, line);
     }
-    const cost = Number(r.cost ?? 0);
-    line.requests[i]! += r.requests ?? 0;
+    const cost = Number(r.cost);
+    line.requests[i]! += r.requests;
     line.tokens[i]! += tokensOf(r);
     line.cost[i]! += cost;
-    totals.requests += r.requests ?? 0;
+    totals.requests += r.requests;
     totals.tokens += tokensOf(r);
     totals.cost += cost;
   }
@@ -68,22 +59,15 @@ export function dailySeries(rows: UsageRow[], from: string, to: string) {
 }
 
 /** Totals per model over the range, from the same day-and-model rows (one API call per page view). */
-export function perModelTotals(
-  rows: UsageRow[],
-): Array<
-  Required<Pick<UsageRow, 'model' | 'requests' | 'prompt_tokens' | 'completion_tokens'>> & { cost: number }
-> {
-  const byModel = new Map<
-    string,
-    { model: string; requests: number; prompt_tokens: number; completion_tokens: number; cost: number }
-  >();
+export function perModelTotals(rows: UsageRow[]): Array<Omit<UsageRow, 'day' | 'cost'> & { cost: number }> {
+  const byModel = new Map<string, Omit<UsageRow, 'day' | 'cost'> & { cost: number }>();
   for (const r of rows) {
-    const model = r.model ?? 'all';
+    const { model } = r;
     const t = byModel.get(model) ?? { model, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 };
-    t.requests += r.requests ?? 0;
-    t.prompt_tokens += r.prompt_tokens ?? 0;
-    t.completion_tokens += r.completion_tokens ?? 0;
-    t.cost += Number(r.cost ?? 0);
+    t.requests += r.requests;
+    t.prompt_tokens += r.prompt_tokens;
+    t.completion_tokens += r.completion_tokens;
+    t.cost += Number(r.cost);
     byModel.set(model, t);
   }
   return [...byModel.values()].sort((a, b) => b.cost - a.cost || b.requests - a.requests);
@@ -95,10 +79,11 @@ export async function usagePage(
   query: Record<string, string | undefined>,
 ): Promise<SafeHtml> {
   const { from, to } = usageRange(query);
-  const range = `from=${from}&to=${to}`;
-  // Rows per day and model: the charts and the per-model table both come from this one call.
-  const daily = await view.admin.get(view.request, `/admin/usage?${range}&group_by=day`);
-  const days = daily.ok ? listOf<UsageRow>(daily.data) : [];
+  // Rows per day and model: the charts and the per-model table both come from this one read.
+  const daily = await loadSection(view, () =>
+    usageReport(view.services, view.session.tenant.id, { from, to, group_by: 'day' }),
+  );
+  const days = daily.ok ? daily.data.data : [];
   const models = perModelTotals(days);
   const series = dailySeries(days, from, to);
   const byModel = {
@@ -138,7 +123,7 @@ ${unavailable(daily, 'Daily usage')}
     <tbody>${
       models.length
         ? models.map(
-            (m) => html`<tr><td><code>${m.model ?? ''}</code></td><td class="num">${count(m.requests)}</td>
+            (m) => html`<tr><td><code>${m.model}</code></td><td class="num">${count(m.requests)}</td>
             <td class="num">${count(m.prompt_tokens)}</td><td class="num">${count(m.completion_tokens)}</td>
             <td class="num">${usd(m.cost)}</td></tr>`,
           )

@@ -1,8 +1,10 @@
 import type { EventType } from '../../../events/outbox.js';
+import type { WebhookView } from '../../../webhooks/routes/schemas.js';
+import { deliveryLog, getWebhook, listWebhooks } from '../../../webhooks/webhook-queries.js';
 import { html, type SafeHtml } from '../../html.js';
 import { layout } from '../../layout.js';
-import type { DashboardView } from './context.js';
-import { listOf, timeCell, unavailable } from './format.js';
+import { type DashboardView, loadSection } from './context.js';
+import { timeCell, unavailable } from './format.js';
 import { secretPanel } from './overview.js';
 
 /** What each subscribable event means; typed by the platform's event list, so none can be missed. */
@@ -16,31 +18,7 @@ const EVENT_LABELS: Record<Exclude<EventType, 'webhook.test'>, string> = {
 /** The events a customer can subscribe to; `webhook.test` is sent on demand. */
 const WEBHOOK_EVENTS = Object.entries(EVENT_LABELS) as Array<[string, string]>;
 
-interface WebhookRow {
-  id: string;
-  url?: string;
-  events?: string[];
-  description?: string | null;
-  status?: string;
-  disabled_reason?: string | null;
-  consecutive_failures?: number;
-  created?: number;
-}
-
-interface AttemptRow {
-  delivery_id?: string;
-  event_id?: string;
-  event_type?: string;
-  attempt?: number;
-  attempted_at?: number;
-  succeeded?: boolean;
-  status_code?: number | null;
-  latency_ms?: number;
-  error?: string | null;
-  delivery_status?: string;
-}
-
-const statusBadge = (w: WebhookRow) =>
+const statusBadge = (w: WebhookView) =>
   w.status === 'disabled'
     ? html`<span class="badge bad" title="${w.disabled_reason ?? ''}">disabled</span>`
     : html`<span class="badge ok">enabled</span>`;
@@ -52,8 +30,8 @@ function testButton(id: string): SafeHtml {
 
 /** `GET /dashboard/webhooks`: add an endpoint (secret shown once), send a test, delete. */
 export async function webhooksPage(view: DashboardView): Promise<SafeHtml> {
-  const hooks = await view.admin.get(view.request, '/admin/webhooks');
-  const rows = hooks.ok ? listOf<WebhookRow>(hooks.data) : [];
+  const hooks = await loadSection(view, () => listWebhooks(view.services, view.session.tenant.id));
+  const rows = hooks.ok ? hooks.data.data : [];
   const body = html`<h1>Webhooks</h1>
 <p class="muted">We POST signed JSON events to your URL (<code>X-SIMO-Signature: sha256=…</code> and Standard Webhooks
 headers), retrying with backoff until it answers 2xx. See <a href="/docs#webhooks">verifying signatures</a>.</p>
@@ -92,11 +70,9 @@ ${unavailable(hooks, 'Webhooks')}
   <tbody>${
     rows.length
       ? rows.map(
-          (
-            w,
-          ) => html`<tr data-webhook-id="${w.id}"><td><a href="/dashboard/webhooks/${w.id}">${w.url ?? w.id}</a>
+          (w) => html`<tr data-webhook-id="${w.id}"><td><a href="/dashboard/webhooks/${w.id}">${w.url}</a>
           ${w.description ? html`<div class="muted">${w.description}</div>` : ''}</td>
-          <td>${(w.events ?? []).map((e) => html`<code>${e}</code> `)}</td><td>${statusBadge(w)}</td><td>${timeCell(w.created)}</td>
+          <td>${w.events.map((e) => html`<code>${e}</code> `)}</td><td>${statusBadge(w)}</td><td>${timeCell(w.created)}</td>
           <td class="row-actions">${testButton(w.id)} <a class="button small secondary" href="/dashboard/webhooks/${w.id}">Deliveries</a>
           <form class="inline" data-webhook-action="delete" data-webhook-id="${w.id}" data-confirm="Delete this endpoint? No more events will be sent to it.">
           <button type="submit" class="small danger">Delete</button></form></td></tr>`,
@@ -115,18 +91,18 @@ ${unavailable(hooks, 'Webhooks')}
 
 /** `GET /dashboard/webhooks/:id`: one endpoint and its delivery log, every attempt with its status. */
 export async function webhookDetailPage(view: DashboardView, id: string): Promise<SafeHtml> {
-  const safeId = encodeURIComponent(id);
+  const tenantId = view.session.tenant.id;
   const [hook, log] = await Promise.all([
-    view.admin.get<WebhookRow>(view.request, `/admin/webhooks/${safeId}`),
-    view.admin.get<{ pending?: unknown[] }>(view.request, `/admin/webhooks/${safeId}/deliveries?limit=100`),
+    loadSection(view, () => getWebhook(view.services, tenantId, id)),
+    loadSection(view, () => deliveryLog(view.services, tenantId, id, { limit: 100 })),
   ]);
-  const attempts = log.ok ? listOf<AttemptRow>(log.data) : [];
-  const pending = log.ok && Array.isArray(log.data.pending) ? log.data.pending.length : 0;
+  const attempts = log.ok ? log.data.data : [];
+  const pending = log.ok ? log.data.pending.length : 0;
   const w = hook.ok ? hook.data : undefined;
   const body = html`<p><a href="/dashboard/webhooks">← All webhooks</a></p>
 <h1>Webhook deliveries</h1>
 ${unavailable(hook, 'This webhook')}
-${w ? html`<p><code>${w.url ?? ''}</code> ${statusBadge(w)} ${testButton(w.id)}</p>` : ''}
+${w ? html`<p><code>${w.url}</code> ${statusBadge(w)} ${testButton(w.id)}</p>` : ''}
 <div id="status" role="status" aria-live="polite" hidden></div>
 ${pending ? html`<p class="muted">${pending} deliver${pending === 1 ? 'y is' : 'ies are'} waiting for a retry.</p>` : ''}
 ${unavailable(log, 'The delivery log')}
@@ -138,12 +114,12 @@ ${unavailable(log, 'The delivery log')}
   <tbody>${
     attempts.length
       ? attempts.map(
-          (a) => html`<tr><td>${timeCell(a.attempted_at)}</td><td><code>${a.event_type ?? ''}</code></td>
-          <td class="num">${a.attempt ?? ''}</td>
+          (a) => html`<tr><td>${timeCell(a.attempted_at)}</td><td><code>${a.event_type}</code></td>
+          <td class="num">${a.attempt}</td>
           <td>${a.succeeded ? html`<span class="badge ok">delivered</span>` : html`<span class="badge bad">failed</span>`}</td>
-          <td class="num">${a.status_code ?? '—'}</td><td class="num">${a.latency_ms ?? ''} ms</td><td>${a.error ?? ''}</td>
+          <td class="num">${a.status_code ?? '—'}</td><td class="num">${a.latency_ms} ms</td><td>${a.error ?? ''}</td>
           <td class="row-actions">${
-            !a.succeeded && a.delivery_status !== 'pending' && a.delivery_id
+            !a.succeeded && a.delivery_status !== 'pending'
               ? html`<form class="inline" data-webhook-action="redeliver" data-webhook-id="${id}" data-delivery-id="${a.delivery_id}">
               <button type="submit" class="small secondary">Redeliver</button></form>`
               : ''

@@ -1,13 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { cookiesAreSecure, readCookie, setCookie } from './cookies.js';
 
 /**
  * CSRF protection for the forms a visitor fills in before having a session (sign-up, login):
  * a double-submit token. `GET /register` and `GET /login` call `issueFormCsrf` and embed the token as
  * the hidden field `_csrf`; `POST` checks that the field (or `x-csrf-token` header) equals the cookie.
  * A cross-site page can make the browser send the cookie but cannot read it to fill in the field.
- * Forms shown to a signed-in user use the session's own token instead (see sessions.ts).
+ * Forms shown to a signed-in user use the session's own token instead (see session-auth.ts).
  */
 export const FORM_CSRF_COOKIE = 'simo_form_csrf';
 export const CSRF_FIELD = '_csrf';
@@ -17,14 +16,13 @@ const FORM_CSRF_MAX_AGE_SECONDS = 2 * 60 * 60;
 
 /**
  * Issues (or reuses) the pre-session CSRF token: sets its cookie and returns the value to embed as
- * `<input type="hidden" name="_csrf" value="…">`. Pass the config so the cookie gets `Secure` on https.
+ * `<input type="hidden" name="_csrf" value="…">`.
  */
-export function issueFormCsrf(reply: FastifyReply, config?: { publicUrl: string }): string {
-  const existing = readCookie(reply.request, FORM_CSRF_COOKIE);
+export function issueFormCsrf(request: FastifyRequest, reply: FastifyReply): string {
+  const existing = request.cookies[FORM_CSRF_COOKIE];
   const token =
     existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : randomBytes(32).toString('base64url');
-  const secure = config ? cookiesAreSecure(config.publicUrl) : reply.request.protocol === 'https';
-  setCookie(reply, FORM_CSRF_COOKIE, token, { secure, maxAgeSeconds: FORM_CSRF_MAX_AGE_SECONDS });
+  reply.setCookie(FORM_CSRF_COOKIE, token, { maxAge: FORM_CSRF_MAX_AGE_SECONDS });
   return token;
 }
 
@@ -49,5 +47,5 @@ export function tokensMatch(a: string | undefined, b: string | undefined): boole
 
 /** True when the request carries the pre-session CSRF cookie and the same token in the form/header. */
 export function checkFormCsrf(request: FastifyRequest): boolean {
-  return tokensMatch(readCookie(request, FORM_CSRF_COOKIE), submittedCsrfToken(request));
+  return tokensMatch(request.cookies[FORM_CSRF_COOKIE], submittedCsrfToken(request));
 }

@@ -1,0 +1,12 @@
+import type { KeyService } from './key-service.js';
+import { type ApiKeyList, apiKeyView } from './routes/key-schemas.js';
+
+/** What reading a tenant's keys needs. */
+export interface KeyReaderDeps {
+  keys: Pick<KeyService, 'list'>;
+}
+
+/** The tenant's keys, newest first, as `GET /admin/keys` answers and the keys page lists them. */
+export async function listApiKeys(deps: KeyReaderDeps, tenantId: string): Promise<ApiKeyList> {
+  return { object: 'list', data: (await deps.keys.list(tenantId)).map(apiKeyView) };
+}

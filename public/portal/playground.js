@@ -2,7 +2,7 @@
 (() => {
   const form = document.getElementById('playground-form');
   if (!form) return;
-  const { announce, csrfToken } = window.SIMO;
+  const { announce, csrfToken, plural } = window.SIMO;
   const output = document.getElementById('pg-output');
   const usageLine = document.getElementById('pg-usage');
   const stopButton = document.getElementById('pg-stop');
@@ -39,7 +39,7 @@
     }
     if (chunk.usage) {
       const u = chunk.usage;
-      usageLine.textContent = `${u.prompt_tokens} prompt + ${u.completion_tokens} completion tokens`;
+      usageLine.textContent = `${plural(u.prompt_tokens, 'prompt token')} + ${plural(u.completion_tokens, 'completion token')}`;
     }
     return true;
   }
@@ -100,7 +100,7 @@
       const started = performance.now();
       await readStream(res);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      const limit = remaining === null ? '' : ` · ${remaining} requests left this minute`;
+      const limit = remaining === null ? '' : ` · ${plural(Number(remaining), 'request')} left this minute`;
       usageLine.textContent = `${usageLine.textContent || 'Done'} · ${seconds} s${limit}`;
       form.setAttribute('data-done', 'true');
     } catch (err) {

@@ -50,9 +50,15 @@
     }, 1500);
   }
 
+  // The button sits in a strip above the code (not over it) and outside the horizontal scroller, so
+  // it never covers a line and stays put while a long line is scrolled.
   function addCopyButtons(root) {
     for (const pre of root.querySelectorAll('pre.code, .prose pre')) {
-      if (pre.querySelector('.copy-button')) continue;
+      if (pre.parentElement.classList.contains('code-block')) continue;
+      const block = document.createElement('div');
+      block.className = 'code-block';
+      pre.replaceWith(block);
+      block.appendChild(pre);
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'copy-button';
@@ -63,7 +69,7 @@
         const ok = await copyText((code || pre).textContent);
         flashLabel(button, ok ? 'Copied' : 'Press Ctrl+C');
       });
-      pre.appendChild(button);
+      block.appendChild(button);
     }
   }
 
@@ -117,6 +123,32 @@
     if (focusTarget) focusTarget.focus();
   }
 
+  /** Hides a secret panel and forgets the value: it was shown once. */
+  function dismissSecret(panelId) {
+    const panel = document.getElementById(panelId);
+    if (!panel) return;
+    panel.hidden = true;
+    panel.querySelector('code').textContent = '';
+  }
+
+  /**
+   * Re-reads this page from the server and swaps in its fresh copy of one region (a list), leaving
+   * the rest of the page (an open secret panel, a status message) as it is. Rows stay server-rendered.
+   */
+  async function refreshRegion(id) {
+    const res = await fetch(window.location.href, {
+      credentials: 'same-origin',
+      headers: { accept: 'text/html' },
+    });
+    if (!res.ok) throw new Error(`The list could not be refreshed (${res.status}). Reload the page.`);
+    const fresh = new DOMParser().parseFromString(await res.text(), 'text/html').getElementById(id);
+    const current = document.getElementById(id);
+    if (fresh && current) current.replaceWith(document.adoptNode(fresh));
+  }
+
+  /** `1 request`, `2 requests`. */
+  const plural = (n, one, many) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many || `${one}s`}`;
+
   /** Puts a message in a live region so screen readers announce it. */
   function announce(id, message, kind) {
     const region = document.getElementById(id);
@@ -143,5 +175,15 @@
   }
 
   addCopyButtons(document);
-  window.SIMO = { api, showSecret, announce, jsonForm, copyText, csrfToken };
+  window.SIMO = {
+    api,
+    showSecret,
+    dismissSecret,
+    refreshRegion,
+    announce,
+    jsonForm,
+    copyText,
+    plural,
+    csrfToken,
+  };
 })();

@@ -14,7 +14,27 @@
   const palette = ['#3b3bd6', '#b3261e', '#1b6e3a', '#8a4b00', '#6a1b9a', '#00695c', '#ad1457', '#37474f'];
   const lines = series.models || [];
 
-  function daily(el, key, format, axisSize) {
+  // Counts (requests, tokens) step by whole numbers, so small totals get the ticks 0, 1, 2 instead
+  // of 0, 0.2, 0.4… that would print as 0, 0, 0, 1, 1.
+  const wholeSteps = [];
+  for (let decade = 1; decade <= 1e12; decade *= 10) wholeSteps.push(decade, 2 * decade, 5 * decade);
+  const countAxis = () => ({
+    incrs: wholeSteps,
+    values: (_u, ticks) => ticks.map((t) => Math.round(t).toLocaleString('en-US')),
+    size: 70,
+  });
+  // Money steps by whole micro-dollars (its unit) and shows as many decimals as the step needs, at
+  // least cents, so no two ticks read alike.
+  const moneyAxis = {
+    incrs: wholeSteps.map((s) => s / 1e6),
+    values: (_u, ticks, _axis, _space, step) => {
+      const decimals = Math.min(6, Math.max(2, Math.ceil(-Math.log10(step))));
+      return ticks.map((t) => `$${t.toFixed(decimals)}`);
+    },
+    size: 96,
+  };
+
+  function daily(el, key, format, yAxis) {
     const opts = {
       width: widthOf(el),
       height: 220,
@@ -28,7 +48,7 @@
           value: (_u, v) => (v == null ? '—' : format(v)),
         })),
       ],
-      axes: [{}, { values: (_u, ticks) => ticks.map(format), size: axisSize || 70 }],
+      axes: [{}, yAxis],
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
       // Days are UTC days (as the API counts them), whatever the viewer's time zone.
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
@@ -62,7 +82,7 @@
           gap: 6,
           grid: { show: false },
         },
-        { size: 70 },
+        countAxis(),
       ],
       scales: {
         x: { time: false, range: () => [-0.5, names.length - 0.5] },
@@ -77,9 +97,9 @@
   const money = (v) => `$${Number(v).toFixed(v !== 0 && Math.abs(v) < 0.01 ? 6 : 2)}`;
   for (const el of root.querySelectorAll('[data-chart]')) {
     const kind = el.getAttribute('data-chart');
-    if (kind === 'requests') daily(el, 'requests', int);
-    else if (kind === 'tokens') daily(el, 'tokens', int);
-    else if (kind === 'cost') daily(el, 'cost', money, 96);
+    if (kind === 'requests') daily(el, 'requests', int, countAxis());
+    else if (kind === 'tokens') daily(el, 'tokens', int, countAxis());
+    else if (kind === 'cost') daily(el, 'cost', money, moneyAxis);
   }
   const modelChart = document.querySelector('[data-chart="models"]');
   if (modelChart) perModel(modelChart);

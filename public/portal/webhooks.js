@@ -1,6 +1,10 @@
-// Webhooks page: add an endpoint (secret shown once), send a test event, delete; via /admin/webhooks.
+// Webhooks pages: add an endpoint (secret shown once), send a test event, redeliver, delete; via
+// /admin/webhooks. Lists are re-read from the server after every change instead of reloading the page.
 (() => {
-  const { api, showSecret, announce, jsonForm } = window.SIMO;
+  const { api, showSecret, dismissSecret, refreshRegion, announce, jsonForm } = window.SIMO;
+  const onDetailPage = window.location.pathname.startsWith('/dashboard/webhooks/');
+  // The delivery log fills in once the dispatcher has sent the event.
+  const refreshLogSoon = () => setTimeout(() => refreshRegion('deliveries-list').catch(() => {}), 1500);
 
   const createForm = document.getElementById('create-webhook-form');
   if (createForm) {
@@ -13,45 +17,44 @@
         events,
         ...(description ? { description } : {}),
       });
-      showSecret('webhook-secret-panel', body.secret || '', 'Signing secret for your new endpoint');
-      announce('status', 'Endpoint added. Send it a test event from the list below.', 'ok');
+      showSecret('webhook-secret-panel', body.secret, 'Signing secret for your new endpoint');
       createForm.reset();
+      await refreshRegion('webhooks-list');
+      announce('status', 'Endpoint added. Send it a test event from the list below.', 'ok');
     });
   }
 
-  for (const form of document.querySelectorAll('form[data-webhook-action]')) {
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const id = form.getAttribute('data-webhook-id');
-      const action = form.getAttribute('data-webhook-action');
-      const button = form.querySelector('button');
-      button.disabled = true;
-      try {
-        if (action === 'test') {
-          await api('POST', `/admin/webhooks/${encodeURIComponent(id)}/test`);
-          announce('status', 'Test event queued. It appears in the delivery log once sent.', 'ok');
-          if (window.location.pathname.startsWith('/dashboard/webhooks/'))
-            setTimeout(() => window.location.reload(), 1500);
-        } else if (action === 'redeliver') {
-          const delivery = form.getAttribute('data-delivery-id');
-          await api(
-            'POST',
-            `/admin/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(delivery)}/redeliver`,
-          );
-          announce('status', 'Delivery queued again.', 'ok');
-          setTimeout(() => window.location.reload(), 1500);
-        } else if (action === 'delete') {
-          await api('DELETE', `/admin/webhooks/${encodeURIComponent(id)}`);
-          window.location.reload();
-        }
-      } catch (err) {
-        announce('status', err.message, 'error');
-      } finally {
-        button.disabled = false;
+  // Delegated: rows are replaced when a list is refreshed.
+  document.addEventListener('submit', async (event) => {
+    const form = event.target instanceof Element ? event.target.closest('form[data-webhook-action]') : null;
+    if (!form) return;
+    event.preventDefault();
+    const id = encodeURIComponent(form.getAttribute('data-webhook-id'));
+    const action = form.getAttribute('data-webhook-action');
+    const button = form.querySelector('button');
+    button.disabled = true;
+    try {
+      if (action === 'test') {
+        await api('POST', `/admin/webhooks/${id}/test`);
+        announce('status', 'Test event queued. It appears in the delivery log once sent.', 'ok');
+        if (onDetailPage) refreshLogSoon();
+      } else if (action === 'redeliver') {
+        const delivery = encodeURIComponent(form.getAttribute('data-delivery-id'));
+        await api('POST', `/admin/webhooks/${id}/deliveries/${delivery}/redeliver`);
+        announce('status', 'Delivery queued again.', 'ok');
+        refreshLogSoon();
+      } else if (action === 'delete') {
+        await api('DELETE', `/admin/webhooks/${id}`);
+        announce('status', 'Endpoint deleted.', 'ok');
+        await refreshRegion('webhooks-list');
       }
-    });
-  }
+    } catch (err) {
+      announce('status', err.message, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  });
 
   const done = document.getElementById('webhook-secret-done');
-  if (done) done.addEventListener('click', () => window.location.reload());
+  if (done) done.addEventListener('click', () => dismissSecret('webhook-secret-panel'));
 })();

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config/load.js';
+import { nounFor } from '../shared/plural.js';
 import { agentsSection, webhooksSection } from './docs-content-extra.js';
 
 /**
@@ -169,7 +170,7 @@ for chunk in stream:
 
 function rateLimits(d: DocsContext): DocSection {
   const plan = (name: string, fallback: string) =>
-    d.plans[name] ? `${d.plans[name].rpm} requests per minute` : fallback;
+    d.plans[name] ? `${d.plans[name].rpm} ${nounFor(d.plans[name].rpm, 'request')} per minute` : fallback;
   return {
     id: 'rate-limits',
     title: 'Rate limits',

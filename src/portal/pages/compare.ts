@@ -1,3 +1,4 @@
+import { plural } from '../../shared/plural.js';
 import { html, type SafeHtml } from '../html.js';
 import { layout, type PortalContext } from '../layout.js';
 
@@ -133,7 +134,7 @@ ${origins.map(
 <h2>Model ids</h2>
 <p>Ask <code>GET ${base}/models</code> with your key for the list your account may use. Today’s catalog:</p>
 <ul>
-  ${chatModels.map((m) => html`<li><code>${m.id}</code> — chat, ${m.contextWindow.toLocaleString('en-US')} tokens of context</li>`)}
+  ${chatModels.map((m) => html`<li><code>${m.id}</code> — chat, ${plural(m.contextWindow, 'token')} of context</li>`)}
   ${embeddingModels.map((m) => html`<li><code>${m.id}</code> — embeddings</li>`)}
 </ul>
 

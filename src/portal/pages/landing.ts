@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../../config/schema.js';
+import { nounFor } from '../../shared/plural.js';
 import { html, type SafeHtml } from '../html.js';
 import { layout, type PortalContext } from '../layout.js';
 
@@ -69,7 +70,7 @@ export function landingPage(ctx: PortalContext): SafeHtml {
   <ul class="plans">
     ${plans.map(
       ([name, plan]) =>
-        html`<li><h3>${name[0]?.toUpperCase()}${name.slice(1)}</h3><p><strong>${plan.rpm.toLocaleString('en-US')}</strong> requests per minute</p>${
+        html`<li><h3>${name[0]?.toUpperCase()}${name.slice(1)}</h3><p><strong>${plan.rpm.toLocaleString('en-US')}</strong> ${nounFor(plan.rpm, 'request')} per minute</p>${
           name === config.signup.plan ? html`<p class="muted">Every new account starts here.</p>` : ''
         }</li>`,
     )}

@@ -9,11 +9,11 @@ import { secretPanel } from './overview.js';
 function keyRow(k: ApiKeyView): SafeHtml {
   const active = k.status === 'active';
   return html`<tr data-key-id="${k.id}">
-  <td>${k.name}<div class="muted small">${k.scopes.join(', ')}</div></td>
-  <td><code>${k.prefix}…${k.last4}</code></td>
-  <td>${timeCell(k.created)}</td>
-  <td>${timeCell(k.last_used, 'never')}</td>
-  <td>${active ? html`<span class="badge ok">active</span>` : html`<span class="badge bad">revoked</span>`}</td>
+  <td data-label="Name">${k.name}<div class="muted small">${k.scopes.join(', ')}</div></td>
+  <td data-label="Key"><code>${k.prefix}…${k.last4}</code></td>
+  <td data-label="Created">${timeCell(k.created)}</td>
+  <td data-label="Last used">${timeCell(k.last_used, 'never')}</td>
+  <td data-label="Status">${active ? html`<span class="badge ok">active</span>` : html`<span class="badge bad">revoked</span>`}</td>
   <td class="row-actions">${
     active
       ? html`<form class="inline" data-key-action="rotate" data-key-id="${k.id}"
@@ -50,7 +50,7 @@ ${secretPanel({
   </form>
 </section>
 ${unavailable(keys, 'The key list')}
-<div class="table-wrap"><table data-testid="keys-table">
+<div class="table-wrap" id="keys-list"><table class="stack-on-small" data-testid="keys-table">
   <caption>Your keys (times in UTC)</caption>
   <thead><tr><th scope="col">Name and scopes</th><th scope="col">Key</th><th scope="col">Created</th>
   <th scope="col">Last used</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>

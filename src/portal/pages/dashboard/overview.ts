@@ -1,5 +1,5 @@
 import { readBalance, usageReport } from '../../../billing/billing-queries.js';
-import { plural } from '../../../shared/plural.js';
+import { nounFor, plural } from '../../../shared/plural.js';
 import { html, type SafeHtml } from '../../html.js';
 import { layout } from '../../layout.js';
 import { type DashboardView, loadSection, tenantRpm } from './context.js';
@@ -52,7 +52,7 @@ ${
 }
 <ul class="cards" aria-label="Account summary">
   <li class="card"><div class="label">Plan</div><div class="value" data-testid="plan">${session.tenant.plan}</div></li>
-  <li class="card"><div class="label">Rate limit</div><div class="value">${rpm === undefined ? '—' : count(rpm)}</div><div class="label">${rpm === 1 ? 'request' : 'requests'} per minute</div></li>
+  <li class="card"><div class="label">Rate limit</div><div class="value">${rpm === undefined ? '—' : count(rpm)}</div><div class="label">${nounFor(rpm ?? 0, 'request')} per minute</div></li>
   <li class="card"><div class="label">Balance</div><div class="value" data-testid="balance">${balance.ok ? usd(balance.data.balance) : '—'}</div><div class="label"><a href="/dashboard/billing">Credits &amp; invoices</a></div></li>
   <li class="card"><div class="label">Spend this month</div><div class="value">${total ? usd(total.cost) : '—'}</div><div class="label" data-testid="month-usage">${
     total

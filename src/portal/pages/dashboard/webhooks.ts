@@ -63,16 +63,19 @@ ${unavailable(hooks, 'Webhooks')}
     <button type="submit">Add endpoint</button>
   </form>
 </section>
-<div class="table-wrap"><table data-testid="webhooks-table">
+<div class="table-wrap" id="webhooks-list"><table class="stack-on-small" data-testid="webhooks-table">
   <caption>Endpoints (times in UTC)</caption>
   <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Status</th><th scope="col">Created</th>
   <th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>${
     rows.length
       ? rows.map(
-          (w) => html`<tr data-webhook-id="${w.id}"><td><a href="/dashboard/webhooks/${w.id}">${w.url}</a>
+          (
+            w,
+          ) => html`<tr data-webhook-id="${w.id}"><td data-label="URL"><a href="/dashboard/webhooks/${w.id}">${w.url}</a>
           ${w.description ? html`<div class="muted">${w.description}</div>` : ''}</td>
-          <td>${w.events.map((e) => html`<code>${e}</code> `)}</td><td>${statusBadge(w)}</td><td>${timeCell(w.created)}</td>
+          <td data-label="Events">${w.events.map((e) => html`<code>${e}</code> `)}</td><td data-label="Status">${statusBadge(w)}</td>
+          <td data-label="Created">${timeCell(w.created)}</td>
           <td class="row-actions">${testButton(w.id)} <a class="button small secondary" href="/dashboard/webhooks/${w.id}">Deliveries</a>
           <form class="inline" data-webhook-action="delete" data-webhook-id="${w.id}" data-confirm="Delete this endpoint? No more events will be sent to it.">
           <button type="submit" class="small danger">Delete</button></form></td></tr>`,
@@ -106,7 +109,7 @@ ${w ? html`<p><code>${w.url}</code> ${statusBadge(w)} ${testButton(w.id)}</p>` :
 <div id="status" role="status" aria-live="polite" hidden></div>
 ${pending ? html`<p class="muted">${pending} deliver${pending === 1 ? 'y is' : 'ies are'} waiting for a retry.</p>` : ''}
 ${unavailable(log, 'The delivery log')}
-<div class="table-wrap"><table data-testid="deliveries-table">
+<div class="table-wrap" id="deliveries-list"><table data-testid="deliveries-table">
   <caption>Attempts, newest first (times in UTC)</caption>
   <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col" class="num">Attempt</th>
   <th scope="col">Result</th><th scope="col" class="num">HTTP</th><th scope="col" class="num">Latency</th><th scope="col">Error</th>

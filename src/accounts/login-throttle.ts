@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../http/errors.js';
+import { nounFor } from '../shared/plural.js';
 import type { Db } from './tenant-store.js';
 
 /**
@@ -32,7 +33,7 @@ export class LoginThrottle {
     const retryAfter = Math.max(1, Math.ceil((oldestCounted + this.windowMs - now) / 1000));
     throw new ApiError(
       'rate_limit_exceeded',
-      `Too many failed sign-in attempts. Retry after ${retryAfter} seconds.`,
+      `Too many failed sign-in attempts. Retry after ${retryAfter} ${nounFor(retryAfter, 'second')}.`,
       null,
       { 'retry-after': String(retryAfter) },
     );

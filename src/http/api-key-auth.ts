@@ -4,6 +4,7 @@ import { type ApiKeyAuthenticator, type AuthContext, extractApiKey } from '../ac
 import type { AuditSignals } from '../audit-flags/audit-signals.js';
 import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
+import { nounFor } from '../shared/plural.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -21,11 +22,11 @@ export async function enforceRateLimit(
   if (decision.allowed) return;
   const what =
     decision.refusedBy === 'tokens'
-      ? `${decision.tokens?.limit ?? 0} tokens per minute`
-      : `${decision.limit} requests per minute`;
+      ? `${decision.tokens?.limit ?? 0} ${nounFor(decision.tokens?.limit ?? 0, 'token')} per minute`
+      : `${decision.limit} ${nounFor(decision.limit, 'request')} per minute`;
   throw new ApiError(
     'rate_limit_exceeded',
-    `Rate limit reached: ${what}. Retry after ${decision.retryAfter ?? 1} seconds.`,
+    `Rate limit reached: ${what}. Retry after ${decision.retryAfter ?? 1} ${nounFor(decision.retryAfter ?? 1, 'second')}.`,
     null,
     headers,
   );
@@ -47,7 +48,7 @@ export function apiKeyAuth(
       const headers = rateLimitHeaders(blocked);
       throw new ApiError(
         'rate_limit_exceeded',
-        `Too many failed authentications from your address. Retry after ${blocked.retryAfter ?? 1} seconds.`,
+        `Too many failed authentications from your address. Retry after ${blocked.retryAfter ?? 1} ${nounFor(blocked.retryAfter ?? 1, 'second')}.`,
         null,
         headers,
       );

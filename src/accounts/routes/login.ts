@@ -11,6 +11,7 @@ import {
   writeSessionCookie,
 } from '../../http/session-auth.js';
 import { parseBody } from '../../http/validation.js';
+import { nounFor } from '../../shared/plural.js';
 import { recordAudit } from '../audit-log.js';
 import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
 
@@ -96,7 +97,7 @@ async function login(c: Container, request: FastifyRequest, reply: FastifyReply,
     const retryAfter = String(guarded.retryAfter ?? 60);
     throw new ApiError(
       'rate_limit_exceeded',
-      `Too many failed attempts from this address. Retry after ${retryAfter} seconds.`,
+      `Too many failed attempts from this address. Retry after ${retryAfter} ${nounFor(Number(retryAfter), 'second')}.`,
       null,
       {
         'retry-after': retryAfter,

@@ -6,6 +6,7 @@ import { ApiError } from '../../http/errors.js';
 import { checkFormCsrf } from '../../http/form-csrf.js';
 import { putFlash, writeSessionCookie } from '../../http/session-auth.js';
 import { parseBody } from '../../http/validation.js';
+import { nounFor } from '../../shared/plural.js';
 import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
 
 export const registerRequestSchema = z.object({
@@ -67,7 +68,7 @@ async function assertSignupAllowed(
   reply.header('retry-after', retryAfter);
   throw new ApiError(
     'rate_limit_exceeded',
-    `Too many sign-ups from this address. Retry after ${retryAfter} seconds.`,
+    `Too many sign-ups from this address. Retry after ${retryAfter} ${nounFor(Number(retryAfter), 'second')}.`,
     null,
     { 'retry-after': retryAfter },
   );

@@ -48,13 +48,20 @@ it('exposes request, upstream, limiter, credit and webhook metrics in Prometheus
   expect(
     (await fetch(`${gw.url}/admin/webhooks/${id}/test`, { method: 'POST', headers: auth })).status,
   ).toBeLessThan(300);
-  for (let i = 0; i < 50 && receiver.received.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   await gw.server.container.meter.flush();
 
-  const res = await fetch(`${gw.url}/metrics`);
+  // The attempt is counted when the dispatcher records it, a moment after the receiver has it: wait
+  // for that (bounded) instead of a fixed time.
+  let res = await fetch(`${gw.url}/metrics`);
+  let text = await res.text();
+  const delivered = () => sample(text, 'simosphere_webhook_delivery_attempts_total', { outcome: 'success' });
+  for (let i = 0; i < 200 && delivered() === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    res = await fetch(`${gw.url}/metrics`);
+    text = await res.text();
+  }
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/plain');
-  const text = await res.text();
   const route = { route: '/v1/chat/completions', method: 'POST', status: '200' };
   expect(sample(text, 'simosphere_http_requests_total', route)).toBe(1);
   expect(sample(text, 'simosphere_gateway_requests_total', { model: 'qwen/qwen3-8b', status: '200' })).toBe(

@@ -5,6 +5,7 @@ import FindMyWay from 'find-my-way';
 import { registerBillingRoutes } from './billing/routes/index.js';
 import type { Container } from './container.js';
 import { registerGatewayRoutes } from './gateway/routes/index.js';
+import { decorateAddressKey } from './http/client-address.js';
 import { registerCookies } from './http/cookies.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
@@ -77,6 +78,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   };
 
   app.decorateRequest('auth', null);
+  decorateAddressKey(app, config.limits.ipv6PrefixLength);
   app.decorateRequest('startedAt', 0);
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = performance.now();

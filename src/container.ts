@@ -49,7 +49,7 @@ export interface Container {
   sessions: SessionService;
   /** One-time values for the next page view of a session (e.g. a new key shown once). */
   flash: FlashStore;
-  /** Failed-login lockout per email and IP. */
+  /** Sign-in attempts per email and client address, counted before the password is checked. */
   loginThrottle: LoginThrottle;
   /** Tenant self-service API keys: list, create, rotate, revoke. */
   keys: KeyService;

@@ -3,34 +3,66 @@ import { ApiError } from '../http/errors.js';
 import { nounFor } from '../shared/plural.js';
 import type { Db } from './tenant-store.js';
 
+export interface LoginThrottleOptions {
+  /** Attempts allowed per email and address within `windowMs`. */
+  maxAttempts?: number;
+  windowMs?: number;
+  now?: () => number;
+}
+
 /**
- * Slows down password guessing: after `maxFailures` failed logins for the same email from the same
- * address within `windowMs`, further attempts answer 429 until the oldest failure leaves the window;
- * a successful login from that address starts afresh.
+ * Slows down password guessing: at most `maxAttempts` sign-in attempts for the same email from the
+ * same client address within `windowMs`; further attempts answer 429 until the oldest counted one
+ * leaves the window. A successful sign-in starts afresh.
  *
- * Two sources of truth: the audit log (failed logins of existing accounts are recorded there anyway),
- * which every replica shares, and a per-process memory that also covers emails without an account.
+ * The attempt is counted before the password is checked, in one database transaction that locks the
+ * email+address row (PostgreSQL row lock; SQLite has a single writer), so parallel requests — on one
+ * replica or many sharing the database — can never check more passwords than the limit allows.
+ * Emails without an account are throttled the same way, so the answer reveals nothing.
  */
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
+  private readonly maxAttempts: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+  private lastPrune = 0;
 
   constructor(
     private readonly db: Db,
-    private readonly maxFailures = 5,
-    private readonly windowMs = 15 * 60_000,
-    private readonly now: () => number = Date.now,
-    private readonly maxTracked = 100_000,
-  ) {}
+    opts: LoginThrottleOptions = {},
+  ) {
+    this.maxAttempts = opts.maxAttempts ?? 5;
+    this.windowMs = opts.windowMs ?? 15 * 60_000;
+    this.now = opts.now ?? Date.now;
+  }
 
-  /** Throws 429 `rate_limit_exceeded` with Retry-After when this email+IP is locked out. */
-  async assertAllowed(email: string, ip: string, tenantId: string | null): Promise<void> {
+  /**
+   * Counts one attempt of `email` from `address` (the client's address key), or throws 429
+   * `rate_limit_exceeded` with Retry-After when the limit is reached; a refused attempt is not counted.
+   */
+  async admit(email: string, address: string): Promise<void> {
     const now = this.now();
-    const local = this.recent(this.keyOf(email, ip), now);
-    const shared = tenantId === null ? [] : await this.recordedFailures(tenantId, email, ip, now);
-    const times = local.length >= shared.length ? local : shared;
-    if (times.length < this.maxFailures) return;
-    const oldestCounted = times[times.length - this.maxFailures]!;
-    const retryAfter = Math.max(1, Math.ceil((oldestCounted + this.windowMs - now) / 1000));
+    const key = keyOf(email, address);
+    const refusedUntil = await this.db.transaction().execute(async (trx) => {
+      // Writing first takes the row's lock (or SQLite's write lock) before the count is read.
+      const row = await trx
+        .insertInto('login_attempts')
+        .values({ key_hash: key, attempts: '[]', updated_at: now })
+        .onConflict((oc) => oc.column('key_hash').doUpdateSet({ updated_at: now }))
+        .returning('attempts')
+        .executeTakeFirstOrThrow();
+      const recent = parseTimes(row.attempts).filter((t) => t > now - this.windowMs);
+      if (recent.length >= this.maxAttempts) return recent[recent.length - this.maxAttempts]! + this.windowMs;
+      recent.push(now);
+      await trx
+        .updateTable('login_attempts')
+        .set({ attempts: JSON.stringify(recent.slice(-this.maxAttempts)) })
+        .where('key_hash', '=', key)
+        .execute();
+      return null;
+    });
+    this.pruneNowAndThen(now);
+    if (refusedUntil === null) return;
+    const retryAfter = Math.max(1, Math.ceil((refusedUntil - now) / 1000));
     throw new ApiError(
       'rate_limit_exceeded',
       `Too many failed sign-in attempts. Retry after ${retryAfter} ${nounFor(retryAfter, 'second')}.`,
@@ -39,60 +71,36 @@ export class LoginThrottle {
     );
   }
 
-  recordFailure(email: string, ip: string): void {
-    const key = this.keyOf(email, ip);
-    const recent = this.recent(key, this.now());
-    recent.push(this.now());
-    if (!this.failures.has(key) && this.failures.size >= this.maxTracked) {
-      const oldest = this.failures.keys().next().value;
-      if (oldest !== undefined) this.failures.delete(oldest);
-    }
-    this.failures.set(key, recent);
+  /** A successful sign-in of `email` from `address`: its count starts afresh. */
+  async reset(email: string, address: string): Promise<void> {
+    await this.db.deleteFrom('login_attempts').where('key_hash', '=', keyOf(email, address)).execute();
   }
 
-  recordSuccess(email: string, ip: string): void {
-    this.failures.delete(this.keyOf(email, ip));
-  }
-
-  /** Failed logins in the audit log since the window opened or the last success, oldest first. */
-  private async recordedFailures(
-    tenantId: string,
-    email: string,
-    ip: string,
-    now: number,
-  ): Promise<number[]> {
-    const windowStart = now - this.windowMs;
-    const success = await this.db
-      .selectFrom('audit_log')
-      .select('created_at')
-      .where('tenant_id', '=', tenantId)
-      .where('action', '=', 'auth.login')
-      .where('ip', '=', ip)
-      .where('created_at', '>', windowStart)
-      .orderBy('created_at', 'desc')
-      .limit(1)
+  /** Drops rows whose every attempt has left the window; at most once a minute per process. */
+  async prune(now = this.now()): Promise<number> {
+    this.lastPrune = now;
+    const result = await this.db
+      .deleteFrom('login_attempts')
+      .where('updated_at', '<=', now - this.windowMs)
       .executeTakeFirst();
-    const since = Math.max(windowStart, success ? Number(success.created_at) : 0);
-    const rows = await this.db
-      .selectFrom('audit_log')
-      .select('created_at')
-      .where('tenant_id', '=', tenantId)
-      .where('action', '=', 'auth.login_failed')
-      .where('target', '=', email)
-      .where('ip', '=', ip)
-      .where('created_at', '>', since)
-      .orderBy('created_at', 'desc')
-      .limit(this.maxFailures)
-      .execute();
-    return rows.map((r) => Number(r.created_at)).reverse();
+    return Number(result.numDeletedRows);
   }
 
-  private recent(key: string, now: number): number[] {
-    const cutoff = now - this.windowMs;
-    return (this.failures.get(key) ?? []).filter((t) => t > cutoff);
+  private pruneNowAndThen(now: number): void {
+    if (now - this.lastPrune < 60_000) return;
+    // Housekeeping only: a failed prune is retried on a later attempt.
+    this.prune(now).catch(() => {});
   }
+}
 
-  private keyOf(email: string, ip: string): string {
-    return createHash('sha256').update(`${email.trim().toLowerCase()}\n${ip}`).digest('hex');
+const keyOf = (email: string, address: string) =>
+  createHash('sha256').update(`${email.trim().toLowerCase()}\n${address}`).digest('hex');
+
+function parseTimes(text: string): number[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed.filter((t): t is number => typeof t === 'number') : [];
+  } catch {
+    return [];
   }
 }

@@ -59,11 +59,14 @@ export class AuditSignals {
     });
   }
 
-  /** An authenticated request: feeds the distinct-IP and rate-spike rules. */
-  onRequest(auth: AuthContext, ip: string): void {
+  /**
+   * An authenticated request: feeds the distinct-IP and rate-spike rules. `address` is the client's
+   * address key (an IPv6 client's rotating addresses within its network count once).
+   */
+  onRequest(auth: AuthContext, address: string): void {
     if (!this.rules.enabled) return;
     const now = this.now();
-    const ips = this.keyIps.add(auth.key.id, ip, now);
+    const ips = this.keyIps.add(auth.key.id, address, now);
     if (ips >= this.rules.distinctIpThreshold) {
       this.keyIps.reset(auth.key.id);
       this.background(() =>

@@ -180,6 +180,11 @@ export const configSchema = z
         authFailuresPerMinute: z.number().int().positive().default(20),
         /** Sign-ups per client address and minute: each one grants trial credits. */
         signupsPerMinute: z.number().int().positive().default(3),
+        /**
+         * Per-address limits count an IPv6 client per network of this prefix length: one subscriber
+         * usually holds a whole /64 and can rotate addresses within it at will.
+         */
+        ipv6PrefixLength: z.number().int().min(16).max(128).default(64),
       })
       .default({
         maxBodyBytes: 4 * 1024 * 1024,
@@ -188,6 +193,7 @@ export const configSchema = z
         rateLimiting: true,
         authFailuresPerMinute: 20,
         signupsPerMinute: 3,
+        ipv6PrefixLength: 64,
       }),
     /** Shared state of all replicas (with `redisUrl`): every key starts with `keyPrefix`. */
     redis: z.object({ keyPrefix: z.string().default('simo:') }).default({ keyPrefix: 'simo:' }),

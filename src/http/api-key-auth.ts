@@ -5,6 +5,7 @@ import type { AuditSignals } from '../audit-flags/audit-signals.js';
 import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import { nounFor } from '../shared/plural.js';
+import { assertAddressAllowed } from './address-guard.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -43,16 +44,7 @@ export function apiKeyAuth(
 ) {
   return async function authenticateApiKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     // Key guessing: an address with too many recent failures is refused before its key is looked at.
-    const blocked = deps.limiter.guardAddress(request.ip);
-    if (blocked) {
-      const headers = rateLimitHeaders(blocked);
-      throw new ApiError(
-        'rate_limit_exceeded',
-        `Too many failed authentications from your address. Retry after ${blocked.retryAfter ?? 1} ${nounFor(blocked.retryAfter ?? 1, 'second')}.`,
-        null,
-        headers,
-      );
-    }
+    assertAddressAllowed(deps.limiter, request.addressKey);
     let auth: AuthContext;
     const presented = extractApiKey(request.headers);
     try {
@@ -60,12 +52,12 @@ export function apiKeyAuth(
     } catch (err) {
       if (err instanceof ApiError && err.code === 'invalid_api_key') {
         deps.auditSignals?.onAuthFailure(request.ip, presented);
-        await deps.limiter.recordAuthFailure(request.ip);
+        await deps.limiter.recordAuthFailure(request.addressKey);
       }
       throw err;
     }
     request.auth = auth;
-    deps.auditSignals?.onRequest(auth, request.ip);
+    deps.auditSignals?.onRequest(auth, request.addressKey);
     // Counted before the scope check, so a refused scope still answers with the tenant's headers.
     await enforceRateLimit(deps.limiter, auth, reply);
     if (!auth.key.scopes.includes(scope))

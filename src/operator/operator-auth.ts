@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { Container } from '../container.js';
+import { assertAddressAllowed } from '../http/address-guard.js';
 import { ApiError } from '../http/errors.js';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -8,9 +9,10 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 /**
  * Pre-handler of every `/operator/*` route: `Authorization: Bearer <SIMO_ADMIN_TOKEN>`, compared in
  * constant time. With no admin token configured the operator API does not exist (404), so an
- * unconfigured install exposes nothing.
+ * unconfigured install exposes nothing. A wrong token counts as a failed authentication of the
+ * caller's address, so the token cannot be guessed faster than API keys can.
  */
-export function operatorAuth(c: Pick<Container, 'config'>): preHandlerHookHandler {
+export function operatorAuth(c: Pick<Container, 'config' | 'limiter'>): preHandlerHookHandler {
   const configured = c.config.adminToken;
   const expected = configured ? digest(configured) : null;
   return async function authenticateOperator(request: FastifyRequest): Promise<void> {
@@ -19,6 +21,7 @@ export function operatorAuth(c: Pick<Container, 'config'>): preHandlerHookHandle
         'operator_api_disabled',
         'The operator API is disabled. Set SIMO_ADMIN_TOKEN to enable it.',
       );
+    assertAddressAllowed(c.limiter, request.addressKey);
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
     if (!match)
@@ -27,7 +30,9 @@ export function operatorAuth(c: Pick<Container, 'config'>): preHandlerHookHandle
         'The operator API needs "Authorization: Bearer <SIMO_ADMIN_TOKEN>".',
       );
     // Comparing digests keeps the comparison constant-time whatever the length of the given token.
-    if (!timingSafeEqual(digest(match[1]!.trim()), expected))
+    if (!timingSafeEqual(digest(match[1]!.trim()), expected)) {
+      await c.limiter.recordAuthFailure(request.addressKey);
       throw new ApiError('invalid_admin_token', 'Incorrect operator token.');
+    }
   };
 }

@@ -222,6 +222,15 @@ export interface UsageDailyTable {
   cost_micros: number;
 }
 
+/** Recent sign-in attempts of one email from one client address (see `LoginThrottle`). */
+export interface LoginAttemptsTable {
+  /** SHA-256 (hex) of the normalised email and the client's address key. */
+  key_hash: string;
+  /** JSON array of the attempt times still inside the throttle window, oldest first. */
+  attempts: string;
+  updated_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -238,6 +247,7 @@ export interface Database {
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   audit_flags: AuditFlagsTable;
   sessions: SessionsTable;
+  login_attempts: LoginAttemptsTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;

@@ -25,6 +25,8 @@ export const SIZES = {
   webhooks: 5_000,
   deliveries: 200_000,
   sessions: 20_000,
+  /** Sign-in attempts of the last 15 minutes: a password spray across many emails. */
+  loginAttempts: 50_000,
   /** The stored hash of key_12345 (keys' hashes are md5('key'||n) || md5('hash'||n)). */
   sampleKeyHash: md5('key12345') + md5('hash12345'),
 } as const;
@@ -108,6 +110,12 @@ export async function fillRealisticData(client: pg.Client, now: number): Promise
             ${now} - (${S.auditRows}::bigint - i) * ${span} / ${S.auditRows}
      from (select i, case when i % 5 = 0 then 0 else i % ${S.tenants} end as t
            from generate_series(1, ${S.auditRows}) i) s`,
+  );
+  await step(
+    'login_attempts',
+    `insert into login_attempts (key_hash, attempts, updated_at)
+     select md5('login' || i) || md5('attempt' || i), '[' || (${now} - i * 18) || ']', ${now} - i * 18
+     from generate_series(1, ${S.loginAttempts}) i`,
   );
   // All but the last hundred events are fanned out already.
   await step(

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
+import { assertAddressAllowed } from '../../http/address-guard.js';
 import { ApiError } from '../../http/errors.js';
 import { checkFormCsrf } from '../../http/form-csrf.js';
 import {
@@ -11,7 +12,6 @@ import {
   writeSessionCookie,
 } from '../../http/session-auth.js';
 import { parseBody } from '../../http/validation.js';
-import { nounFor } from '../../shared/plural.js';
 import { recordAudit } from '../audit-log.js';
 import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
 
@@ -91,25 +91,15 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
 async function login(c: Container, request: FastifyRequest, reply: FastifyReply, form: boolean) {
   const body = parseBody(loginRequestSchema, request.body);
   const email = body.email.trim().toLowerCase();
+  const address = request.addressKey;
   // One address guessing passwords across many emails meets the same guard as API-key guessing.
-  const guarded = c.limiter.guardAddress(request.ip);
-  if (guarded) {
-    const retryAfter = String(guarded.retryAfter ?? 60);
-    throw new ApiError(
-      'rate_limit_exceeded',
-      `Too many failed attempts from this address. Retry after ${retryAfter} ${nounFor(Number(retryAfter), 'second')}.`,
-      null,
-      {
-        'retry-after': retryAfter,
-      },
-    );
-  }
+  assertAddressAllowed(c.limiter, address);
+  // Counted before the password is checked: parallel guesses cannot outrun the limit.
+  await c.loginThrottle.admit(email, address);
   const tenantId = await c.accounts.tenantIdOfEmail(email);
-  await c.loginThrottle.assertAllowed(email, request.ip, tenantId);
   const user = await c.accounts.verifyLogin(email, body.password);
   if (!user) {
-    c.loginThrottle.recordFailure(email, request.ip);
-    await c.limiter.recordAuthFailure(request.ip);
+    await c.limiter.recordAuthFailure(address);
     // Unknown emails are recorded without the address: it may be a mistyped password.
     await recordAudit(c.database.db, {
       tenantId,
@@ -120,7 +110,7 @@ async function login(c: Container, request: FastifyRequest, reply: FastifyReply,
     });
     throw new ApiError('invalid_credentials', 'Incorrect email or password.');
   }
-  c.loginThrottle.recordSuccess(email, request.ip);
+  await c.loginThrottle.reset(email, address);
   const session = await c.database.db.transaction().execute(async (trx) => {
     const tenant = await trx
       .selectFrom('tenants')

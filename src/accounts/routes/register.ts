@@ -62,7 +62,7 @@ async function assertSignupAllowed(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  const decision = await c.limiter.checkSignup(request.ip);
+  const decision = await c.limiter.checkSignup(request.addressKey);
   if (decision.allowed) return;
   const retryAfter = String(decision.retryAfter ?? 60);
   reply.header('retry-after', retryAfter);

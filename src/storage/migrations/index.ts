@@ -6,6 +6,7 @@ import * as m0004 from './0004-webhooks.js';
 import * as m0005 from './0005-usage-daily.js';
 import * as m0006 from './0006-hot-query-indexes.js';
 import * as m0007 from './0007-drop-duplicate-usage-index.js';
+import * as m0008 from './0008-login-attempts.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -22,6 +23,7 @@ const modules: Record<string, MigrationModule> = {
   '0005-usage-daily': m0005,
   '0006-hot-query-indexes': m0006,
   '0007-drop-duplicate-usage-index': m0007,
+  '0008-login-attempts': m0008,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -16,6 +16,12 @@ import {
   usageReportSchema,
 } from './billing-schemas.js';
 
+const INVOICE_PAGE_HEADERS = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+};
+
 const TAGS = ['Billing'];
 
 /** `/admin/balance`, `/admin/usage`, `/admin/invoices*`: a tenant's own money. */
@@ -91,9 +97,10 @@ export function registerTenantBillingRoutes(app: FastifyInstance, c: Container):
       if (!invoice) throw notFound('The invoice');
       if (!html) return invoice;
       const tenant = await findTenant(c.database.db, tenantId);
+      // No other site may frame the invoice (clickjacking); it loads nothing but its inline styles.
       return reply
         .type('text/html; charset=utf-8')
-        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .headers(INVOICE_PAGE_HEADERS)
         .send(
           renderInvoiceHtml(invoice, c.config.brand, {
             name: tenant?.name ?? tenantId,

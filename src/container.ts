@@ -71,6 +71,8 @@ export interface ContainerOptions {
    * Default true; one-shot commands (the CLI) turn it off so they never cut a delivery short.
    */
   background?: boolean;
+  /** Wall clock in epoch ms that decides when a billing period is over (tests move it forward). */
+  clock?: () => number;
 }
 
 export async function createContainer(
@@ -121,7 +123,10 @@ export async function createContainer(
   });
   // Usage written ahead by a process that crashed is billed before this one serves anything.
   await meter.recover();
-  const invoices = new InvoiceService(db, meter, logger);
+  const invoices = new InvoiceService(db, meter, logger, {
+    dialect: database.dialect,
+    ...(opts.clock ? { now: opts.clock } : {}),
+  });
   const billing = new BillingService(db, meter, invoices, usdToMicros(config.signup.trialCredits));
   // Hourly housekeeping, idempotent on every replica: the previous month is invoiced once it is over,
   // and raw usage records past the retention period are pruned.

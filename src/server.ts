@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createApp } from './app.js';
 import type { ResolvedConfig } from './config/load.js';
-import { type Container, createContainer } from './container.js';
+import { type Container, type ContainerOptions, createContainer } from './container.js';
 import { createLogger, type Logger } from './observability/logger.js';
 
 /** A running platform: the app listening, and how to stop it. */
@@ -17,8 +17,9 @@ export interface RunningServer {
 export async function startServer(
   config: ResolvedConfig,
   logger: Logger = createLogger(config.logLevel),
+  containerOptions: ContainerOptions = {},
 ): Promise<RunningServer> {
-  const container = await createContainer(config, logger);
+  const container = await createContainer(config, logger, containerOptions);
   const app = await createApp(container);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

@@ -13,7 +13,8 @@ export function renderInvoiceHtml(
   const rows = invoice.lines
     .map(
       (l) =>
-        `<tr><td>${escapeHtml(l.model)}</td><td class="n">${int(l.requests)}</td>` +
+        `<tr><td>${escapeHtml(l.model)}${l.carried_from ? ` <span class="muted">(usage of ${escapeHtml(l.carried_from)}, recorded after it was closed)</span>` : ''}</td>` +
+        `<td class="n">${int(l.requests)}</td>` +
         `<td class="n">${int(l.prompt_tokens)}</td><td class="n">${int(l.completion_tokens)}</td>` +
         `<td class="n">$${escapeHtml(l.amount)}</td></tr>`,
     )

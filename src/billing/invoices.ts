@@ -1,15 +1,19 @@
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../accounts/tenant-store.js';
 import { enqueueEvent } from '../events/outbox.js';
 import { ApiError } from '../http/errors.js';
 import { newId } from '../shared/ids.js';
+import type { Dialect } from '../storage/database.js';
+import { statementChunks } from '../storage/statement-chunks.js';
 import type { InvoiceRow } from '../storage/tables.js';
+import { type UninvoicedUsage, uninvoicedLines } from './invoice-lines.js';
 import type { UsageMeter } from './meter.js';
 import { formatMicros } from './money.js';
 import { type BillingPeriod, parsePeriod, previousPeriod } from './periods.js';
 import { dayOf } from './usage-daily.js';
 
-/** One model's line on an invoice. */
+/** One line on an invoice: a model's usage of the period, or of an earlier month carried onto it. */
 export interface InvoiceLine {
   model: string;
   requests: number;
@@ -18,6 +22,8 @@ export interface InvoiceLine {
   /** USD, decimal string. */
   amount: string;
   amount_micros: number;
+  /** `YYYY-MM` of the earlier month whose usage reached it after it was closed; absent on the period's own lines. */
+  carried_from?: string;
 }
 
 /** An invoice as the API shows it. */
@@ -60,67 +66,79 @@ export function invoiceView(row: InvoiceRow): InvoiceView {
   };
 }
 
-/** Monthly invoices: closing a period turns each tenant's usage of that month into one invoice. */
+export interface InvoiceServiceOptions {
+  /** PostgreSQL locks the roll-ups an invoice takes; SQLite has a single writer anyway. */
+  dialect: Dialect;
+  /** Clock in epoch ms (tests inject one). */
+  now?: () => number;
+}
+
+/**
+ * Monthly invoices: closing a period turns each tenant's usage that no invoice covers yet into one
+ * invoice — the period's own usage per model, and as lines of their own any usage of earlier months
+ * that arrived after those were closed (a late flush from another replica, a replayed write-ahead
+ * log). Nothing is dropped and nothing is invoiced twice: each daily roll-up records what invoices
+ * already cover, in the same transaction as the invoice.
+ */
 export class InvoiceService {
   private autoClosed: string | null = null;
+  private readonly now: () => number;
 
   constructor(
     private readonly db: Db,
     private readonly meter: UsageMeter,
     private readonly logger: Logger,
-  ) {}
+    private readonly opts: InvoiceServiceOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
 
   /**
-   * Closes a month for every tenant that used the API in it: one line per model and the total, and an
-   * `invoice.created` event in the same transaction. Closing a month again creates nothing.
+   * Closes a month once it is over: one invoice per tenant with uninvoiced usage up to its end, and an
+   * `invoice.created` event in the same transaction. Closing a closed month again creates nothing.
    */
-  async close(periodId: string, now = Date.now()): Promise<CloseResult> {
+  async close(periodId: string, now = this.now()): Promise<CloseResult> {
     const period = parsePeriod(periodId);
     if (!period) throw new ApiError('invalid_parameter', "'period' must be a month as YYYY-MM.", 'period');
-    if (period.start > now)
-      throw new ApiError('invalid_parameter', `The period ${periodId} has not started yet.`, 'period');
+    // A month still running would lose the rest of its usage to an invoice already issued.
+    if (period.end > now)
+      throw new ApiError(
+        'invalid_parameter',
+        `The period ${periodId} is not over yet: it can be closed from ${new Date(period.end).toISOString()}.`,
+        'period',
+      );
+    const closed = await this.db
+      .selectFrom('billing_periods')
+      .select('period')
+      .where('period', '=', period.id)
+      .executeTakeFirst();
+    if (closed) return { period: period.id, created: [] };
     // Usage settled a moment ago must be on the invoice.
     await this.meter.flush();
-    // Months are whole UTC days, so the daily roll-ups hold exactly the month's usage.
-    const rows = await this.db
+    const tenants = await this.db
       .selectFrom('usage_daily')
-      .where('day', '>=', dayOf(period.start))
+      .select('tenant_id')
+      .distinct()
       .where('day', '<', dayOf(period.end))
-      .select((eb) => [
-        'tenant_id',
-        'model',
-        eb.fn.sum<number>('requests').as('requests'),
-        eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
-        eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
-        eb.fn.sum<number>('cost_micros').as('cost_micros'),
-      ])
-      .groupBy(['tenant_id', 'model'])
+      .whereRef('requests', '>', 'invoiced_requests')
+      .orderBy('tenant_id')
       .execute();
-    const byTenant = new Map<string, InvoiceLine[]>();
-    for (const r of rows) {
-      const micros = Number(r.cost_micros);
-      const lines = byTenant.get(r.tenant_id) ?? [];
-      lines.push({
-        model: r.model,
-        requests: Number(r.requests),
-        prompt_tokens: Number(r.prompt_tokens),
-        completion_tokens: Number(r.completion_tokens),
-        amount: formatMicros(micros),
-        amount_micros: micros,
-      });
-      byTenant.set(r.tenant_id, lines);
-    }
     const created: InvoiceView[] = [];
-    for (const [tenantId, lines] of [...byTenant].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      lines.sort((a, b) => a.model.localeCompare(b.model));
-      const invoice = await this.createInvoice(tenantId, period, lines, now);
+    for (const { tenant_id } of tenants) {
+      const invoice = await this.createInvoice(tenant_id, period, now);
       if (invoice) created.push(invoice);
     }
+    // Recorded last: a close cut short (crash, error) is finished by the next one.
+    await this.db
+      .insertInto('billing_periods')
+      .values({ period: period.id, closed_at: now })
+      .onConflict((oc) => oc.column('period').doNothing())
+      .execute();
     return { period: period.id, created };
   }
 
   /** Closes the previous month once it is over; safe to call often and from every replica. */
-  async closePreviousMonth(now = Date.now()): Promise<void> {
+  async closePreviousMonth(now = this.now()): Promise<void> {
     const period = previousPeriod(now);
     if (this.autoClosed === period.id) return;
     const { created } = await this.close(period.id, now);
@@ -149,26 +167,32 @@ export class InvoiceService {
     return row ? invoiceView(row) : undefined;
   }
 
+  /**
+   * One tenant's invoice, in one transaction: reads the roll-ups no invoice covers (locked on
+   * PostgreSQL, so a concurrent usage write waits and lands after), writes the invoice and marks
+   * exactly those rows as covered. Null when another replica invoiced the tenant for the period first.
+   */
   private async createInvoice(
     tenantId: string,
     period: BillingPeriod,
-    lines: InvoiceLine[],
     now: number,
   ): Promise<InvoiceView | null> {
-    const totalMicros = lines.reduce((sum, l) => sum + l.amount_micros, 0);
-    const row: InvoiceRow = {
-      id: newId('inv'),
-      tenant_id: tenantId,
-      period: period.id,
-      status: 'closed',
-      currency: 'USD',
-      total_micros: totalMicros,
-      lines: JSON.stringify(lines),
-      period_start: period.start,
-      period_end: period.end,
-      created_at: now,
-    };
     return this.db.transaction().execute(async (trx) => {
+      const rows = await lockUninvoiced(trx, tenantId, period, this.opts.dialect);
+      if (rows.length === 0) return null;
+      const lines = uninvoicedLines(rows, period);
+      const row: InvoiceRow = {
+        id: newId('inv'),
+        tenant_id: tenantId,
+        period: period.id,
+        status: 'closed',
+        currency: 'USD',
+        total_micros: lines.reduce((sum, l) => sum + l.amount_micros, 0),
+        lines: JSON.stringify(lines),
+        period_start: period.start,
+        period_end: period.end,
+        created_at: now,
+      };
       const inserted = await trx
         .insertInto('invoices')
         .values(row)
@@ -176,6 +200,7 @@ export class InvoiceService {
         .returning('id')
         .executeTakeFirst();
       if (!inserted) return null;
+      await markInvoiced(trx, tenantId, rows);
       const view = invoiceView(row);
       await enqueueEvent(trx, tenantId, 'invoice.created', {
         invoice_id: view.id,
@@ -186,5 +211,53 @@ export class InvoiceService {
       });
       return view;
     });
+  }
+}
+
+/**
+ * A tenant's roll-ups up to the end of `period` with usage no invoice covers yet, in key order (the
+ * order usage writes lock them in); locked until the transaction ends on PostgreSQL.
+ */
+export function lockUninvoiced(
+  trx: Db,
+  tenantId: string,
+  period: BillingPeriod,
+  dialect: Dialect,
+): Promise<UninvoicedUsage[]> {
+  return (
+    trx
+      .selectFrom('usage_daily')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('day', '<', dayOf(period.end))
+      .whereRef('requests', '>', 'invoiced_requests')
+      .orderBy('day')
+      // Byte order, as usage writes sort their keys; PostgreSQL's default collation may differ.
+      .orderBy(dialect === 'postgres' ? sql`model collate "C"` : 'model')
+      .$if(dialect === 'postgres', (qb) => qb.forUpdate())
+      .execute()
+  );
+}
+
+/** Marks exactly the rows read as covered (rows the lock or the single writer kept unchanged since). */
+async function markInvoiced(trx: Db, tenantId: string, rows: readonly UninvoicedUsage[]): Promise<void> {
+  for (const chunk of statementChunks(rows)) {
+    await trx
+      .updateTable('usage_daily')
+      .set((eb) => ({
+        invoiced_requests: eb.ref('requests'),
+        invoiced_prompt_tokens: eb.ref('prompt_tokens'),
+        invoiced_completion_tokens: eb.ref('completion_tokens'),
+        invoiced_cost_micros: eb.ref('cost_micros'),
+      }))
+      .where('tenant_id', '=', tenantId)
+      .where((eb) =>
+        eb(
+          eb.refTuple('day', 'model'),
+          'in',
+          chunk.map((r) => eb.tuple(r.day, r.model)),
+        ),
+      )
+      .execute();
   }
 }

@@ -7,8 +7,8 @@ export const DAY_MS = 86_400_000;
 /** Days since the Unix epoch (UTC) of an epoch-ms instant. */
 export const dayOf = (at: number) => Math.floor(at / DAY_MS);
 
-/** One roll-up row's increments: the same shape as the row. */
-type DailyDelta = UsageDailyTable;
+/** One roll-up row's increments: the same shape as the row, without what invoices covered. */
+type DailyDelta = Omit<UsageDailyTable, `invoiced_${string}`>;
 
 /**
  * Adds freshly inserted usage records to the daily roll-ups, inside the caller's transaction.

@@ -220,6 +220,18 @@ export interface UsageDailyTable {
   prompt_tokens: number;
   completion_tokens: number;
   cost_micros: number;
+  /** How much of the row invoices already cover; the rest goes onto the next invoice. */
+  invoiced_requests: Generated<number>;
+  invoiced_prompt_tokens: Generated<number>;
+  invoiced_completion_tokens: Generated<number>;
+  invoiced_cost_micros: Generated<number>;
+}
+
+/** A month that has been closed: it never gets another invoice; late usage goes onto the next one. */
+export interface BillingPeriodsTable {
+  /** `YYYY-MM` (UTC). */
+  period: string;
+  closed_at: number;
 }
 
 /** Recent sign-in attempts of one email from one client address (see `LoginThrottle`). */
@@ -248,6 +260,7 @@ export interface Database {
   audit_flags: AuditFlagsTable;
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
+  billing_periods: BillingPeriodsTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;

@@ -7,7 +7,7 @@ import type { Db } from '../../src/accounts/tenant-store.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { TestDialect } from '../support/databases.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { movableClock, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 export const ADMIN_TOKEN = 'billing-test-operator-token';
 
@@ -43,6 +43,8 @@ export function billingConfig(upstreamV1: string, overrides: Partial<ConfigInput
 
 export interface BillingRig {
   gw: TestGateway;
+  /** The gateway's billing clock: move it past a month's end to close that month. */
+  clock: ReturnType<typeof movableClock>;
   upstream: FakeUpstream;
   db: Db;
   stop(): Promise<void>;
@@ -53,9 +55,15 @@ export async function startBillingRig(
   overrides: Partial<ConfigInput> = {},
 ): Promise<BillingRig> {
   const upstream = await startFakeUpstream();
-  const gw = await startTestGateway({ dialect, config: billingConfig(upstream.v1, overrides) });
+  const clock = movableClock();
+  const gw = await startTestGateway({
+    dialect,
+    config: billingConfig(upstream.v1, overrides),
+    clock: clock.now,
+  });
   return {
     gw,
+    clock,
     upstream,
     db: gw.server.container.database.db,
     async stop() {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { periodAt } from '../../src/billing/periods.js';
+import { periodAt, previousPeriod } from '../../src/billing/periods.js';
 import { buildCli } from '../../src/cli/main.js';
 import type { SignedUp } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
@@ -65,6 +65,17 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     afterAll(async () => rig?.stop());
 
     it('closes a month into one invoice per tenant that equals its usage', async () => {
+      // A month can only be closed once it is over.
+      const early = await close(thisPeriod());
+      expect(early.status).toBe(400);
+      expect(await early.json()).toMatchObject({
+        error: {
+          type: 'invalid_request_error',
+          param: 'period',
+          message: expect.stringMatching(/not over yet/),
+        },
+      });
+      rig.clock.moveTo(periodAt(Date.now()).end + 1000);
       const res = await close(thisPeriod());
       expect(res.status).toBe(200);
       const closed = (await res.json()) as { created: number; data: Invoice[] };
@@ -185,7 +196,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
             'cli test',
             '--json',
           );
-          await cli('invoices', 'close', '--period', thisPeriod(), '--json');
+          // The CLI refuses a month that is not over, as the API does.
+          await expect(cli('invoices', 'close', '--period', thisPeriod(), '--json')).rejects.toThrow(
+            /not over yet/,
+          );
+          await cli('invoices', 'close', '--period', previousPeriod(Date.now()).id, '--json');
         } finally {
           spy.mockRestore();
         }
@@ -196,7 +211,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           amount: '1.500000',
           applied: true,
         });
-        expect(closed).toMatchObject({ period: thisPeriod(), created: [] });
+        expect(closed).toMatchObject({ period: previousPeriod(Date.now()).id, created: [] });
         const books = await reconcile(rig.db, b.tenantId, rig.gw.server.container.meter);
         expect(books.granted).toBe(6_500_000);
       });

@@ -6,7 +6,7 @@
  */
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { movableClock, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import {
   accessibilityFacts,
@@ -53,9 +53,11 @@ await describeWith('browser', 'developer portal and dashboard in Chromium', () =
       body: JSON.stringify({ model: 'qwen/qwen3-8b', messages: [{ role: 'user', content }] }),
     });
 
+  const clock = movableClock();
   beforeAll(async () => {
     receiver = await startHookReceiver();
     gw = await startTestGateway({
+      clock: clock.now,
       env: { SIMO_WEBHOOK_ALLOW_PRIVATE: 'true', SIMO_ADMIN_TOKEN: ADMIN_TOKEN },
     });
     browser = await launchChromium();
@@ -219,8 +221,9 @@ await describeWith('browser', 'developer portal and dashboard in Chromium', () =
   });
 
   it('renders credits, invoices and the audit log', async () => {
-    // The operator closes this month, so the tenant has an invoice with a printable page.
+    // Once this month is over the operator closes it, so the tenant has an invoice with a printable page.
     const period = new Date().toISOString().slice(0, 7);
+    clock.moveTo(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1, 0, 0, 1));
     const closed = await fetch(`${gw.url}/operator/invoices/close`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },

@@ -15,8 +15,9 @@ import { LoginThrottle } from '../../src/accounts/login-throttle.js';
 import { SessionService } from '../../src/accounts/sessions.js';
 import { findTenant } from '../../src/accounts/tenant-store.js';
 import { readTotals } from '../../src/billing/credit-store.js';
-import { InvoiceService } from '../../src/billing/invoices.js';
+import { InvoiceService, lockUninvoiced } from '../../src/billing/invoices.js';
 import type { UsageMeter } from '../../src/billing/meter.js';
+import { parsePeriod } from '../../src/billing/periods.js';
 import { DAY_MS, pruneUsageRecords } from '../../src/billing/usage-daily.js';
 import { usageLines } from '../../src/billing/usage-report.js';
 import { writeUsageBatch } from '../../src/billing/usage-writer.js';
@@ -261,12 +262,17 @@ await describeWith('pg', 'query plans at realistic sizes', () => {
 
   it('closes a month of invoices from the roll-ups', async () => {
     const meter = { flush: async () => {} } as unknown as UsageMeter;
-    // A month before any usage: the real close() runs its aggregate and finds nothing to invoice.
-    const qs = await queriesOf((db) => new InvoiceService(db, meter, silentLogger).close('2025-01', NOW));
-    const aggregate = find(qs, /from "usage_daily"/);
-    const october = [Math.floor(Date.UTC(2026, 9, 1) / DAY_MS), Math.floor(Date.UTC(2026, 10, 1) / DAY_MS)];
-    // A monthly batch job: reading a month of roll-ups is allowed to take a while, but must use an index.
-    await expectHot('invoice close (month of roll-ups)', aggregate, { parameters: october, maxMs: 1_500 });
+    // A month before any usage: the real close() runs its queries and finds nothing to invoice.
+    const qs = await queriesOf((db) =>
+      new InvoiceService(db, meter, silentLogger, { dialect: 'postgres' }).close('2025-01', NOW),
+    );
+    const tenants = find(qs, /from "usage_daily"/);
+    const november = [Math.floor(Date.UTC(2026, 10, 1) / DAY_MS)];
+    // Closing October: every tenant with roll-ups no invoice covers yet, from the partial index.
+    await expectHot('invoice close: tenants to invoice', tenants, { parameters: november, maxMs: 1_500 });
+    const october = parsePeriod('2026-10')!;
+    const rows = await queriesOf((db) => lockUninvoiced(db, 'ten_0', october, 'postgres'));
+    await expectHot('invoice close: one tenant (heavy)', rows[0]);
   });
 
   it('lists the audit log', async () => {

@@ -39,6 +39,20 @@ export interface TestGatewayOptions {
   logLevel?: string;
   /** Where the server's pino logs go (tests that inspect logs); default stdout. */
   logStream?: { write(chunk: string): void };
+  /** The billing clock (when a month is over); see `movableClock`. */
+  clock?: () => number;
+}
+
+/** A clock that runs with real time until a test moves it (e.g. past the end of the month). */
+export function movableClock() {
+  let offsetMs = 0;
+  return {
+    now: () => Date.now() + offsetMs,
+    /** From now on the clock reads `at` plus the real time elapsed since this call. */
+    moveTo(at: number) {
+      offsetMs = at - Date.now();
+    },
+  };
 }
 
 let emailCounter = 0;
@@ -64,7 +78,11 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   // Suites sign up many tenants from 127.0.0.1; the per-address sign-up limit has its own test.
   const overrides = { ...opts.config, limits: { signupsPerMinute: 10_000, ...opts.config?.limits } };
   const config = loadConfig({ env, overrides });
-  const server = await startServer(config, createLogger(config.logLevel, opts.logStream));
+  const server = await startServer(
+    config,
+    createLogger(config.logLevel, opts.logStream),
+    opts.clock ? { clock: opts.clock } : {},
+  );
   const url = server.url;
   const ownsDatabase = !opts.database;
   return {

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { movableClock, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import { api, type Receiver, seedSignatureOk, startReceiver, waitFor } from './support.js';
 
@@ -14,10 +14,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   await run(`documented webhook events end to end (${dialect})`, () => {
     let gw: TestGateway;
     let receiver: Receiver;
+    const clock = movableClock();
     beforeAll(async () => {
       receiver = await startReceiver();
       gw = await startTestGateway({
         dialect,
+        clock: clock.now,
         config: {
           adminToken: ADMIN_TOKEN,
           providers: [{ id: 'sim', type: 'simulator' }],
@@ -63,6 +65,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       });
       expect(chat.status).toBe(200);
       await gw.server.container.meter.flush();
+      // The month is closed once it is over.
+      clock.moveTo(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1, 0, 0, 1));
       const closed = await fetch(`${gw.url}/operator/invoices/close`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },

@@ -56,6 +56,12 @@ const invoiceLineSchema = z.object({
   completion_tokens: z.number().int(),
   amount: usd,
   amount_micros: z.number().int(),
+  carried_from: z
+    .string()
+    .optional()
+    .describe(
+      'YYYY-MM: set on a line carrying usage of an earlier month that reached it after that month was closed',
+    ),
 });
 
 export const invoiceSchema = z.object({

@@ -7,6 +7,7 @@ import * as m0005 from './0005-usage-daily.js';
 import * as m0006 from './0006-hot-query-indexes.js';
 import * as m0007 from './0007-drop-duplicate-usage-index.js';
 import * as m0008 from './0008-login-attempts.js';
+import * as m0009 from './0009-invoiced-usage.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -24,6 +25,7 @@ const modules: Record<string, MigrationModule> = {
   '0006-hot-query-indexes': m0006,
   '0007-drop-duplicate-usage-index': m0007,
   '0008-login-attempts': m0008,
+  '0009-invoiced-usage': m0009,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -21,8 +21,10 @@ import { docsPage } from './pages/docs.js';
 import { landingPage } from './pages/landing.js';
 import { registerPlaygroundStream } from './playground-stream.js';
 
-type Query = Record<string, string | undefined>;
+/** A page's query string as parsed: values may be strings, lists or nested objects, whatever was sent. */
+type Query = Record<string, unknown>;
 const queryOf = (request: FastifyRequest) => (request.query ?? {}) as Query;
+const stringParam = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
 /**
  * The developer portal and the dashboard: public pages, signed-in pages, their static assets and the
@@ -53,7 +55,7 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
     // A signed-in visitor has nothing to do on these forms.
     if (await sessionFromRequest(c, request)) return reply.redirect('/dashboard', 303);
     const csrfToken = issueFormCsrf(request, reply);
-    const { error } = queryOf(request);
+    const error = stringParam(queryOf(request).error);
     return sendPage(reply, render(ctx, { csrfToken, error }), { private: true });
   };
   app.get('/register', pageRoute('Sign-up form'), authForm(registerPage));
@@ -92,7 +94,7 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
   dashboard('/dashboard/webhooks/:id', (view, request) =>
     webhookDetailPage(view, (request.params as { id: string }).id),
   );
-  dashboard('/dashboard/audit', (view, request) => auditPage(view, queryOf(request).after));
+  dashboard('/dashboard/audit', (view, request) => auditPage(view, stringParam(queryOf(request).after)));
   dashboard('/dashboard/playground', (view) => playgroundPage(view));
 
   registerPlaygroundStream(app, c);

@@ -32,8 +32,9 @@ export function formErrorCode(err: unknown): FormErrorCode {
 }
 
 /** The sentence for `?error=<code>`, or undefined for an unknown code (never echo the query back). */
+// Own keys only: `constructor` or `__proto__` in a query string must not find Object's members.
 export const formErrorMessage = (code: unknown): string | undefined =>
-  typeof code === 'string' && code in FORM_ERROR_MESSAGES
+  typeof code === 'string' && Object.hasOwn(FORM_ERROR_MESSAGES, code)
     ? FORM_ERROR_MESSAGES[code as FormErrorCode]
     : undefined;
 

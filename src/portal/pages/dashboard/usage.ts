@@ -5,23 +5,29 @@ import { layout } from '../../layout.js';
 import { type DashboardView, loadSection } from './context.js';
 import { count, isoDay, unavailable, usd } from './format.js';
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
 /** Longest range the page draws, so a typo in a year cannot ask for decades of empty days. */
 const MAX_DAYS = 366;
 
-/** The date range from the query, defaulting to the last 30 days (UTC), clamped to sane bounds. */
-export function usageRange(
-  query: Record<string, string | undefined>,
-  now = new Date(),
-): { from: string; to: string } {
-  const today = isoDay(now);
-  let to = query.to && DAY.test(query.to) ? query.to : today;
-  let from = query.from && DAY.test(query.from) ? query.from : isoDay(new Date(Date.parse(to) - 29 * DAY_MS));
-  if (Number.isNaN(Date.parse(to))) to = today;
-  if (Number.isNaN(Date.parse(from)) || from > to) from = isoDay(new Date(Date.parse(to) - 29 * DAY_MS));
-  if ((Date.parse(to) - Date.parse(from)) / DAY_MS >= MAX_DAYS)
-    from = isoDay(new Date(Date.parse(to) - (MAX_DAYS - 1) * DAY_MS));
+/** A real calendar day as YYYY-MM-DD (UTC), or undefined: `2026-99-99`, `2026-02-30` and lists are not days. */
+export function calendarDay(value: unknown): string | undefined {
+  const m = typeof value === 'string' ? DAY.exec(value) : null;
+  if (!m) return undefined;
+  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Number.isFinite(at) && isoDay(new Date(at)) === value ? value : undefined;
+}
+
+/**
+ * The date range from the query, defaulting to the last 30 days (UTC), clamped to sane bounds.
+ * Anything that is not a calendar day falls back to the default rather than failing the page.
+ */
+export function usageRange(query: Record<string, unknown>, now = new Date()): { from: string; to: string } {
+  const to = calendarDay(query.to) ?? isoDay(now);
+  const daysBefore = (day: string, n: number) => isoDay(new Date(Date.parse(day) - n * DAY_MS));
+  let from = calendarDay(query.from) ?? daysBefore(to, 29);
+  if (from > to) from = daysBefore(to, 29);
+  if ((Date.parse(to) - Date.parse(from)) / DAY_MS >= MAX_DAYS) from = daysBefore(to, MAX_DAYS - 1);
   return { from, to };
 }
 
@@ -74,10 +80,7 @@ export function perModelTotals(rows: UsageRow[]): Array<Omit<UsageRow, 'day' | '
 }
 
 /** `GET /dashboard/usage`: requests, tokens and cost per day (charts) and per model, for a date range. */
-export async function usagePage(
-  view: DashboardView,
-  query: Record<string, string | undefined>,
-): Promise<SafeHtml> {
+export async function usagePage(view: DashboardView, query: Record<string, unknown>): Promise<SafeHtml> {
   const { from, to } = usageRange(query);
   // Rows per day and model: the charts and the per-model table both come from this one read.
   const daily = await loadSection(view, () =>

@@ -57,6 +57,15 @@ export class TargetRefusedError extends Error {
   override name = 'TargetRefusedError';
 }
 
+/**
+ * The one answer for every target refused for where it leads (localhost, a non-public address, a name
+ * resolving to one, a name that does not resolve): distinct answers would let a tenant map the
+ * internal network and its DNS through the platform. Only URL shape errors are told apart.
+ */
+export const NOT_PUBLIC_TARGET = 'the host must resolve to public internet addresses only';
+
+const notPublic = () => new TargetRefusedError(NOT_PUBLIC_TARGET);
+
 /** Host names that always mean this machine, whatever DNS says. */
 const LOCAL_NAMES = /(^|\.)localhost\.?$|^localhost\.localdomain$/i;
 
@@ -78,11 +87,8 @@ export function parseWebhookUrl(raw: string, allowPrivate: boolean): URL {
   if (!url.hostname) throw new TargetRefusedError('must name a host');
   if (allowPrivate) return url;
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (LOCAL_NAMES.test(host)) throw new TargetRefusedError('refers to localhost');
-  if (isIP(host)) {
-    const reason = refusedAddressReason(host);
-    if (reason) throw new TargetRefusedError(`resolves to a ${reason} address`);
-  }
+  if (LOCAL_NAMES.test(host)) throw notPublic();
+  if (isIP(host) && refusedAddressReason(host)) throw notPublic();
   return url;
 }
 
@@ -108,12 +114,9 @@ export async function checkWebhookTarget(
   try {
     addresses = await resolve(host);
   } catch {
-    throw new TargetRefusedError(`host '${host}' does not resolve`);
+    throw notPublic();
   }
-  if (addresses.length === 0) throw new TargetRefusedError(`host '${host}' does not resolve`);
-  for (const { address } of addresses) {
-    const reason = refusedAddressReason(address);
-    if (reason) throw new TargetRefusedError(`resolves to a ${reason} address`);
-  }
+  if (addresses.length === 0 || addresses.some(({ address }) => refusedAddressReason(address)))
+    throw notPublic();
   return url;
 }

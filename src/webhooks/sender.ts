@@ -1,7 +1,12 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { Agent, request } from 'undici';
-import { parseWebhookUrl, refusedAddressReason, TargetRefusedError } from './address-policy.js';
+import {
+  NOT_PUBLIC_TARGET,
+  parseWebhookUrl,
+  refusedAddressReason,
+  TargetRefusedError,
+} from './address-policy.js';
 import type { AttemptOutcome } from './delivery-store.js';
 
 const EXCERPT_BYTES = 1024;
@@ -14,18 +19,15 @@ const EXCERPT_BYTES = 1024;
 export function guardedLookup(allowPrivate: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '', 0);
+      // Not resolving and resolving to a private address read the same in the delivery log.
+      const refused = () => callback(new TargetRefusedError(NOT_PUBLIC_TARGET), '', 0);
+      if (err) return allowPrivate ? callback(err, '', 0) : refused();
       const list = Array.isArray(addresses) ? addresses : [];
-      if (!allowPrivate) {
-        for (const a of list) {
-          const reason = refusedAddressReason(a.address);
-          if (reason)
-            return callback(new TargetRefusedError(`'${hostname}' resolves to a ${reason} address`), '', 0);
-        }
-      }
+      if (!allowPrivate && list.some((a) => refusedAddressReason(a.address))) return refused();
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
       const first = list[0];
-      if (!first) return callback(new Error(`'${hostname}' does not resolve`), '', 0);
+      if (!first)
+        return allowPrivate ? callback(new Error(`'${hostname}' does not resolve`), '', 0) : refused();
       callback(null, first.address, first.family);
     });
   };

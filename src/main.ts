@@ -19,6 +19,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   logger.info(
     {
       url: server.url,
+      ...(server.metricsUrl ? { metricsUrl: server.metricsUrl } : {}),
       publicUrl: config.publicUrl,
       database: server.container.database.dialect,
       config: config.source,

@@ -3,6 +3,7 @@ import { createApp } from './app.js';
 import type { ResolvedConfig } from './config/load.js';
 import { type Container, type ContainerOptions, createContainer } from './container.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { startMetricsServer } from './observability/metrics-server.js';
 
 /** A running platform: the app listening, and how to stop it. */
 export interface RunningServer {
@@ -10,6 +11,8 @@ export interface RunningServer {
   container: Container;
   /** The address actually bound, e.g. `http://127.0.0.1:8080`. */
   url: string;
+  /** Where `/metrics` is served when `metrics.port` gives it a listener of its own. */
+  metricsUrl?: string;
   /** Stops accepting, lets in-flight requests and streams finish (bounded), then releases everything. */
   stop(): Promise<void>;
 }
@@ -26,6 +29,15 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  try {
+    if (config.metrics.port !== undefined) metricsServer = await startMetricsServer(container);
+  } catch (err) {
+    // A metrics port that cannot be bound fails the start as a whole, leaving nothing behind.
+    await app.close();
+    await container.close();
+    throw err;
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -36,14 +48,14 @@ export async function startServer(
       // finishes later would hold shutdown until the client lets go, so keep sweeping idle ones.
       const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
       sweep.unref();
-      await app.close();
+      await Promise.all([app.close(), metricsServer?.app.close()]);
       clearInterval(sweep);
       clearTimeout(force);
       await container.close();
     })();
     return stopping;
   };
-  return { app, container, url, stop };
+  return { app, container, url, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), stop };
 }
 
 /** One line telling a newcomer what serves the catalog and how to change it. */

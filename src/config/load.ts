@@ -87,6 +87,11 @@ function applyEnv(raw: Record<string, unknown>, env: Env): ConfigInput {
     cfg.trustProxy = /^(true|false)$/i.test(env.SIMO_TRUST_PROXY)
       ? parseBool('SIMO_TRUST_PROXY', env.SIMO_TRUST_PROXY)
       : env.SIMO_TRUST_PROXY;
+  const metrics: Record<string, unknown> = { ...((cfg.metrics ?? {}) as Record<string, unknown>) };
+  if (env.SIMO_METRICS_TOKEN) metrics.token = env.SIMO_METRICS_TOKEN;
+  if (env.SIMO_METRICS_PORT) metrics.port = env.SIMO_METRICS_PORT;
+  if (env.SIMO_METRICS_HOST) metrics.host = env.SIMO_METRICS_HOST;
+  if (Object.keys(metrics).length > 0) cfg.metrics = metrics;
   if (env.SIMO_SECRET_KEY) {
     cfg.secrets = { ...((cfg.secrets ?? {}) as Record<string, unknown>), encryptionKey: env.SIMO_SECRET_KEY };
   }

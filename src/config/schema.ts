@@ -195,6 +195,18 @@ export const configSchema = z
         signupsPerMinute: 3,
         ipv6PrefixLength: 64,
       }),
+    /**
+     * Who may read `/metrics`. `token` (env SIMO_METRICS_TOKEN): a bearer token it requires. `port`
+     * (env SIMO_METRICS_PORT) and `host` (env SIMO_METRICS_HOST, default `host`): serve it only on a
+     * listener of its own, e.g. an internal interface, and not on the API port.
+     */
+    metrics: z
+      .object({
+        token: z.string().min(16, 'must be at least 16 characters').optional(),
+        port: z.coerce.number().int().min(0).max(65_535).optional(),
+        host: z.string().min(1).optional(),
+      })
+      .default({}),
     /** Shared state of all replicas (with `redisUrl`): every key starts with `keyPrefix`. */
     redis: z.object({ keyPrefix: z.string().default('simo:') }).default({ keyPrefix: 'simo:' }),
     webhooks: webhooksSchema.default(webhooksSchema.parse({})),

@@ -26,6 +26,7 @@ export const errorCodes = {
   invalid_api_key: { status: 401, type: 'authentication_error' },
   invalid_credentials: { status: 401, type: 'authentication_error' },
   invalid_admin_token: { status: 401, type: 'authentication_error' },
+  invalid_metrics_token: { status: 401, type: 'authentication_error' },
   insufficient_credits: { status: 402, type: 'insufficient_quota' },
   tenant_suspended: { status: 403, type: 'permission_error' },
   key_scope: { status: 403, type: 'permission_error' },

@@ -1,7 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Container } from '../container.js';
+import { assertAddressAllowed } from '../http/address-guard.js';
+import { bearerTokenCheck } from '../http/bearer-token.js';
+import { ApiError } from '../http/errors.js';
 
-/** Request counters and latency for every route, and `GET /metrics` in Prometheus text format. */
+/**
+ * Request counters and latency for every route, and `GET /metrics` in Prometheus text format on the
+ * API port unless `metrics.port` gives it a listener of its own (see `startMetricsServer`).
+ */
 export function registerMetrics(app: FastifyInstance, c: Container): void {
   const { metrics } = c;
   app.addHook('onRequest', async (request, reply) => {
@@ -15,13 +21,36 @@ export function registerMetrics(app: FastifyInstance, c: Container): void {
       );
     });
   });
+  if (c.config.metrics.port === undefined) registerMetricsRoute(app, c);
+}
 
+/** `GET /metrics`, behind `metrics.token` when one is configured. */
+export function registerMetricsRoute(
+  app: FastifyInstance,
+  c: Pick<Container, 'config' | 'metrics' | 'database' | 'limiter'>,
+): void {
+  const { metrics } = c;
+  const token = c.config.metrics.token;
+  const check = token ? bearerTokenCheck(token) : undefined;
+  // A wrong token counts against the caller's address like any failed authentication.
+  const preHandler = async (request: FastifyRequest) => {
+    if (!check) return;
+    assertAddressAllowed(c.limiter, request.addressKey);
+    const outcome = check(request.headers.authorization);
+    if (outcome === 'ok') return;
+    if (outcome === 'wrong') await c.limiter.recordAuthFailure(request.addressKey);
+    throw new ApiError(
+      'invalid_metrics_token',
+      'The metrics need "Authorization: Bearer <SIMO_METRICS_TOKEN>".',
+    );
+  };
   app.get(
     '/metrics',
     {
+      preHandler,
       config: {
         openapi: {
-          summary: 'Prometheus metrics',
+          summary: 'Prometheus metrics (bearer SIMO_METRICS_TOKEN when configured)',
           tags: ['Operations'],
           security: 'none',
           responseContentType: 'text/plain',

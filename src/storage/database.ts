@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -41,8 +41,8 @@ function openSqlite(opts: DatabaseOptions): Kysely<Database> {
   const file = opts.sqliteFile ?? 'simosphere.db';
   let path = file;
   if (file !== ':memory:') {
-    mkdirSync(opts.dataDir, { recursive: true });
     path = join(opts.dataDir, file);
+    restrictToOwner(opts.dataDir, path);
   }
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
@@ -50,6 +50,18 @@ function openSqlite(opts: DatabaseOptions): Kysely<Database> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+}
+
+/**
+ * The database holds password hashes, sessions and every tenant's usage: only the service's own user
+ * may read it. A new data dir is created 0700; the database file is created (or tightened) to 0600
+ * before SQLite opens it, and SQLite gives its -wal and -shm files the database file's mode (files left
+ * by an earlier version are tightened too).
+ */
+function restrictToOwner(dataDir: string, path: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
 
 function openPostgres(url: string, poolSize: number): { db: Kysely<Database>; pool: pg.Pool } {

@@ -186,6 +186,12 @@ await describeWith('browser', 'developer portal and dashboard in Chromium', () =
         ? true
         : undefined;
     });
+    // The API gives attempt times in Unix seconds; the page shows the real date and time.
+    const when = await page
+      .locator('[data-testid="deliveries-table"] tbody time')
+      .first()
+      .getAttribute('datetime');
+    expect(Math.abs(Date.parse(when!) - Date.now())).toBeLessThan(120_000);
     await screenshot(page, 'dashboard-webhook-deliveries');
   });
 

@@ -114,7 +114,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         event_type: 'usage.threshold_reached',
       });
       expect(log[1]!.response_excerpt).toBe('reply 500');
-      expect(typeof log[1]!.next_attempt_at).toBe('number');
+      // Unix seconds, like every other time in the API.
+      const nowSeconds = Date.now() / 1000;
+      const times = (log as Array<{ attempted_at: number; next_attempt_at: number | null }>).map((a) => ({
+        at: a.attempted_at,
+        next: a.next_attempt_at,
+      }));
+      for (const { at } of times) {
+        expect(Number.isInteger(at)).toBe(true);
+        expect(Math.abs(at - nowSeconds)).toBeLessThan(60);
+      }
+      const retryDue = times[1]!.next!;
+      expect(Number.isInteger(retryDue)).toBe(true);
+      expect(retryDue).toBeGreaterThanOrEqual(times[1]!.at);
+      expect(retryDue).toBeLessThan(nowSeconds + 60);
       expect(log[0]).toMatchObject({
         attempt: 2,
         status_code: 200,

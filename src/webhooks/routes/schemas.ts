@@ -57,13 +57,17 @@ const attemptSchema = z.object({
   event_id: z.string(),
   event_type: z.string(),
   attempt: z.number().int().describe('1 for the first attempt of the delivery'),
-  attempted_at: z.number().describe('Unix milliseconds'),
+  attempted_at: z.number().int().describe('Unix seconds'),
   succeeded: z.boolean(),
   status_code: z.number().int().nullable(),
   latency_ms: z.number().int(),
   error: z.string().nullable(),
   response_excerpt: z.string().nullable().describe('First 1 KB of the response body'),
-  next_attempt_at: z.number().nullable().describe('When the retry after this failure is due'),
+  next_attempt_at: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Unix seconds when the retry after this failure is due; null when none follows'),
   delivery_status: z.enum(['pending', 'succeeded', 'failed', 'cancelled']),
 });
 
@@ -74,7 +78,7 @@ const pendingDeliverySchema = z.object({
   event_type: z.string(),
   status: z.string(),
   attempts: z.number().int(),
-  next_attempt_at: z.number(),
+  next_attempt_at: z.number().int().describe('Unix seconds when the next attempt is due'),
 });
 
 export const deliveryLogSchema = z.object({
@@ -95,6 +99,11 @@ export const redeliveredSchema = pendingDeliverySchema;
 
 type DeliveryStatus = z.infer<typeof attemptSchema>['delivery_status'];
 
+// Every time in the API is Unix seconds; the database keeps milliseconds.
+const unixSeconds = (ms: number) => Math.floor(Number(ms) / 1000);
+/** A due time rounded up, so a client that waits until then finds the attempt made. */
+const dueSeconds = (ms: number) => Math.ceil(Number(ms) / 1000);
+
 export const webhookView = (w: WebhookEndpoint): z.infer<typeof webhookSchema> => ({
   id: w.id,
   object: 'webhook_endpoint',
@@ -103,9 +112,9 @@ export const webhookView = (w: WebhookEndpoint): z.infer<typeof webhookSchema> =
   description: w.description,
   status: w.enabled ? 'enabled' : 'disabled',
   disabled_reason: w.disabledReason,
-  disabled_at: w.disabledAt === null ? null : Math.floor(w.disabledAt / 1000),
+  disabled_at: w.disabledAt === null ? null : unixSeconds(w.disabledAt),
   consecutive_failures: w.consecutiveFailures,
-  created: Math.floor(w.createdAt / 1000),
+  created: unixSeconds(w.createdAt),
 });
 
 export const attemptView = (a: AttemptRow & { delivery_status: string }): z.infer<typeof attemptSchema> => ({
@@ -115,13 +124,13 @@ export const attemptView = (a: AttemptRow & { delivery_status: string }): z.infe
   event_id: a.event_id,
   event_type: a.event_type,
   attempt: a.attempt,
-  attempted_at: Number(a.attempted_at),
+  attempted_at: unixSeconds(a.attempted_at),
   succeeded: a.succeeded === 1,
   status_code: a.status_code,
   latency_ms: a.latency_ms,
   error: a.error,
   response_excerpt: a.response_excerpt,
-  next_attempt_at: a.next_attempt_at === null ? null : Number(a.next_attempt_at),
+  next_attempt_at: a.next_attempt_at === null ? null : dueSeconds(a.next_attempt_at),
   delivery_status: a.delivery_status as DeliveryStatus,
 });
 
@@ -132,7 +141,7 @@ export const deliveryView = (d: DeliveryRow): z.infer<typeof pendingDeliverySche
   event_type: d.event_type,
   status: d.status,
   attempts: d.attempts,
-  next_attempt_at: Number(d.next_attempt_at),
+  next_attempt_at: dueSeconds(d.next_attempt_at),
 });
 
 export type WebhookView = z.infer<typeof webhookSchema>;

@@ -80,16 +80,37 @@ export const chatCompletionRequestSchema = z.looseObject({
 
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 
+/** Inputs per embeddings request, as OpenAI allows. */
+export const MAX_EMBEDDING_INPUTS = 2048;
+/**
+ * Widest vector a request may ask for: above every embedding model in use (OpenAI's largest has
+ * 3,072 dimensions, 7–8B embedding models 4,096). Checked before any upstream sees the request.
+ */
+export const MAX_EMBEDDING_DIMENSIONS = 8192;
+
+const tokenIds = z
+  .array(
+    z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
+  )
+  .min(1);
+
 export const embeddingsRequestSchema = z.looseObject({
   model: z.string().min(1),
   input: z.union([
     z.string(),
-    z.array(z.string()).min(1).max(2048),
-    z.array(z.int()).min(1),
-    z.array(z.array(z.int()).min(1)).min(1).max(2048),
+    z.array(z.string()).min(1).max(MAX_EMBEDDING_INPUTS),
+    tokenIds,
+    z.array(tokenIds).min(1).max(MAX_EMBEDDING_INPUTS),
   ]),
   encoding_format: z.enum(['float', 'base64']).nullish(),
-  dimensions: z.int().min(1).nullish(),
+  dimensions: z
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(MAX_EMBEDDING_DIMENSIONS, `must be at most ${MAX_EMBEDDING_DIMENSIONS}`)
+    .nullish(),
   user: z.string().nullish(),
 });
 

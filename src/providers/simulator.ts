@@ -45,20 +45,32 @@ export class SimulatorProvider implements ProviderAdapter {
 
   async embeddings(call: UpstreamCall): Promise<UpstreamJsonResult> {
     const input = call.body.input;
-    const inputs = Array.isArray(input) ? input : [input];
-    const texts = inputs.map((i) => (typeof i === 'string' ? i : JSON.stringify(i)));
-    const dimensions = typeof call.body.dimensions === 'number' ? call.body.dimensions : 16;
+    // One token-id array is one input; a list of strings or of token-id arrays is many.
+    const inputs = Array.isArray(input) && input.length > 0 && typeof input[0] === 'number' ? [input] : input;
+    const texts = (Array.isArray(inputs) ? inputs : [inputs]).map((i) =>
+      typeof i === 'string' ? i : JSON.stringify(i),
+    );
+    const requested = call.body.dimensions;
+    const dimensions = typeof requested === 'number' ? requested : DEFAULT_DIMENSIONS;
+    if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_DIMENSIONS)
+      return rejected(`'dimensions' must be an integer from 1 to ${MAX_DIMENSIONS}.`, 'dimensions');
+    // The whole answer is built and serialised at once: its size is what one request may cost.
+    if (texts.length * dimensions > MAX_VALUES)
+      return rejected(
+        `The simulator returns at most ${MAX_VALUES.toLocaleString('en-US')} embedding values per request (inputs × dimensions); send fewer inputs or fewer dimensions.`,
+        typeof requested === 'number' ? 'dimensions' : 'input',
+      );
+    const base64 = call.body.encoding_format === 'base64';
     const promptTokens = texts.reduce((n, t) => n + countWords(t), 0);
     return {
       ok: true,
       status: 200,
       body: {
         object: 'list',
-        data: texts.map((text, index) => ({
-          object: 'embedding',
-          index,
-          embedding: embed(text, dimensions),
-        })),
+        data: texts.map((text, index) => {
+          const vector = embed(text, dimensions);
+          return { object: 'embedding', index, embedding: base64 ? float32Base64(vector) : vector };
+        }),
         model: String(call.body.model),
         usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
       },
@@ -156,15 +168,58 @@ const usageOf = (prompt: number, completion: number) => ({
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const completionId = (requestId: string) => `chatcmpl-${requestId.replace(/[^A-Za-z0-9]/g, '').slice(-24)}`;
 
-/** A unit vector derived from the text's hash: stable across runs, different across texts. */
+/** Embedding width when the request names none. */
+const DEFAULT_DIMENSIONS = 16;
+/** The simulated model's widest vector (as wide as the gateway lets any request ask). */
+const MAX_DIMENSIONS = 8192;
+/** Values per answer (inputs × dimensions): about 1.3 MB of JSON, built in a few milliseconds. */
+const MAX_VALUES = 131_072;
+
+/** A 400 of the simulated model server, passed to the client as its own error. */
+function rejected(message: string, param: string): UpstreamJsonResult {
+  return {
+    ok: false,
+    failure: {
+      kind: 'status',
+      status: 400,
+      body: { error: { message, type: 'invalid_request_error', param, code: 'invalid_parameter' } },
+      message: `simulator refused the request: ${message}`,
+      retryable: false,
+    },
+  };
+}
+
+/**
+ * A unit vector derived from the text: stable across runs, different across texts, and a shorter
+ * vector is the normalised start of a longer one. A small PRNG (sfc32) seeded with the text's SHA-256
+ * keeps it linear and cheap in the number of dimensions.
+ */
 function embed(text: string, dimensions: number): number[] {
-  const values: number[] = [];
-  let block = createHash('sha256').update(text).digest();
-  while (values.length < dimensions) {
-    for (let i = 0; i + 1 < block.length && values.length < dimensions; i += 2)
-      values.push(block.readInt16BE(i) / 32768);
-    block = createHash('sha256').update(block).digest();
+  const seed = createHash('sha256').update(text).digest();
+  let a = seed.readUInt32LE(0);
+  let b = seed.readUInt32LE(4);
+  let c = seed.readUInt32LE(8);
+  let d = seed.readUInt32LE(12);
+  const raw = new Float64Array(dimensions);
+  let sumOfSquares = 0;
+  for (let i = 0; i < dimensions; i++) {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = ((c << 21) | (c >>> 11)) + t;
+    c |= 0;
+    const v = (t >>> 0) / 2 ** 31 - 1;
+    raw[i] = v;
+    sumOfSquares += v * v;
   }
-  const norm = Math.hypot(...values) || 1;
-  return values.map((v) => Number((v / norm).toFixed(6)));
+  const norm = Math.sqrt(sumOfSquares) || 1;
+  return Array.from(raw, (v) => Math.round((v / norm) * 1e6) / 1e6);
+}
+
+/** `encoding_format: "base64"`, as OpenAI sends it: the vector's float32 values, little-endian. */
+function float32Base64(vector: readonly number[]): string {
+  const bytes = Buffer.allocUnsafe(vector.length * 4);
+  for (let i = 0; i < vector.length; i++) bytes.writeFloatLE(vector[i]!, i * 4);
+  return bytes.toString('base64');
 }

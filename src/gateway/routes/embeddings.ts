@@ -1,7 +1,8 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { Container } from '../../container.js';
+import { ApiError } from '../../http/errors.js';
 import { parseBody } from '../../http/validation.js';
-import { embeddingsRequestSchema } from '../chat-schema.js';
+import { type EmbeddingsRequest, embeddingsRequestSchema } from '../chat-schema.js';
 import { answered, notAnswered } from '../chat-service.js';
 import { embeddingsResponseSchema } from '../response-schemas.js';
 import { ClientDisconnect, estimatePromptTokens } from './request-helpers.js';
@@ -23,6 +24,7 @@ export function registerEmbeddingsRoute(
     const auth = request.auth!;
     const body = parseBody(embeddingsRequestSchema, request.body);
     const model = c.catalog.resolve(auth.tenant, body.model, 'embedding');
+    assertTokenInputsFit(body.input, model.contextWindow);
     const promptText = typeof body.input === 'string' ? body.input : JSON.stringify(body.input);
     const ticket = await c.meter.admit({
       auth,
@@ -61,5 +63,21 @@ export function registerEmbeddingsRoute(
       }),
     );
     return reply.send(answer);
+  });
+}
+
+/** Token-id inputs longer than the model's context cannot be embedded: refused before any upstream. */
+function assertTokenInputsFit(input: EmbeddingsRequest['input'], contextWindow: number): void {
+  if (!Array.isArray(input) || input.length === 0 || typeof input[0] === 'string') return;
+  const single = typeof input[0] === 'number';
+  const lists = (single ? [input] : input) as number[][];
+  lists.forEach((ids, i) => {
+    if (ids.length <= contextWindow) return;
+    const param = single ? 'input' : `input[${i}]`;
+    throw new ApiError(
+      'invalid_parameter',
+      `Invalid value for '${param}': ${ids.length} tokens, more than the model's context of ${contextWindow}.`,
+      param,
+    );
   });
 }

@@ -145,6 +145,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const page = await call(`${rig.gw.url}${path}`, a.apiKey);
         expect(page.status).toBe(200);
         expect(page.headers.get('content-type')).toContain('text/html');
+        // No other site may frame the invoice.
+        expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+        expect(page.headers.get('x-frame-options')).toBe('DENY');
         const text = await page.text();
         expect(text).toContain(list.data[0]!.total);
         expect(text).toContain('@media print');

@@ -80,6 +80,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   app.decorateRequest('auth', null);
   decorateAddressKey(app, config.limits.ipv6PrefixLength);
   app.decorateRequest('startedAt', 0);
+  app.decorateRequest('counted', null);
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = performance.now();
     reply.header('x-request-id', request.id);

@@ -70,7 +70,14 @@ export class ChatAgentExecutor implements AgentExecutor {
       const text = userText(ctx);
       if (!text) throw new ApiError('invalid_parameter', 'Send at least one text part.', 'message.parts');
       const body: ChatCompletionRequest = { model: model.id, messages: [{ role: 'user', content: text }] };
-      const call = { auth: user.auth, body, requestId: user.requestId, signal, startedAt: user.startedAt };
+      const call = {
+        auth: user.auth,
+        body,
+        requestId: user.requestId,
+        signal,
+        startedAt: user.startedAt,
+        counted: user.counted,
+      };
       if (!streaming) {
         const answer = await completeChat(this.c, call);
         const choice = (answer.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0];

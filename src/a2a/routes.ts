@@ -76,7 +76,7 @@ export function registerA2aRoutes(app: FastifyInstance, c: Container): void {
               ? (header(request, LEGACY_HTTP_EXTENSION_HEADER) ?? header(request, HTTP_EXTENSION_HEADER))
               : header(request, HTTP_EXTENSION_HEADER),
           ),
-          user: new TenantUser(request.auth!, request.id, request.startedAt, abort.signal),
+          user: new TenantUser(request.auth!, request.id, request.startedAt, abort.signal, request.counted),
           headers: request.headers,
           requestedVersion,
         });

@@ -1,5 +1,6 @@
 import type { User } from '@a2a-js/sdk/server';
 import type { AuthContext } from '../accounts/authenticator.js';
+import type { CountedRequest } from '../http/model-call-limit.js';
 
 /** The A2A SDK's notion of the caller, carrying our authenticated tenant and key. */
 export class TenantUser implements User {
@@ -10,6 +11,8 @@ export class TenantUser implements User {
     readonly startedAt: number,
     /** Aborts when the HTTP client goes away. */
     readonly signal: AbortSignal,
+    /** The HTTP request's rate-limit count, which covers the model call it makes. */
+    readonly counted: CountedRequest | null = null,
   ) {}
 
   get isAuthenticated(): boolean {

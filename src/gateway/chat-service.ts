@@ -2,6 +2,7 @@ import type { AuthContext } from '../accounts/authenticator.js';
 import type { MeterTicket, UsageOutcome } from '../billing/meter.js';
 import type { Container } from '../container.js';
 import { ApiError } from '../http/errors.js';
+import { admitModelCall, type CountedRequest } from '../http/model-call-limit.js';
 import type { CancelSource } from './attempt-signal.js';
 import type { ChatCompletionRequest } from './chat-schema.js';
 import type { RouteUsed } from './model-router.js';
@@ -10,7 +11,8 @@ import { estimatePromptTokens, promptTextOf } from './routes/request-helpers.js'
 /**
  * The chat pipeline without HTTP: resolve the model for the tenant, admit the request with the meter
  * (credits), route it with fallback, settle the ticket. `/v1/chat/completions`, the MCP tool and the
- * A2A agent all go through here, so every surface is limited and billed alike.
+ * A2A agent all go through here, so every surface is limited and billed alike: each model call counts
+ * against the tenant's requests and tokens per minute, however many one HTTP request carries.
  */
 export interface ChatCall {
   auth: AuthContext;
@@ -20,10 +22,19 @@ export interface ChatCall {
   signal: CancelSource;
   /** `performance.now()` when the request arrived, for latency. */
   startedAt: number;
+  /**
+   * The HTTP request's own rate-limit count, which covers its first model call. Without it (or for
+   * any further call) the call is counted here.
+   */
+  counted?: CountedRequest | null;
 }
 
-/** Admits a chat request with the meter; throws the meter's ApiError (402, …) when refused. */
+/**
+ * Admits a chat request with the rate limiter (429) and the meter (402, …); throws their ApiError
+ * when refused. The call a request's pre-handler already counted costs no second look-up.
+ */
 export async function admitChat(c: Container, call: ChatCall, streamed: boolean) {
+  if (!call.counted?.coversCall()) await admitModelCall(c.limiter, call.auth, call.counted);
   const model = c.catalog.resolve(call.auth.tenant, call.body.model, 'chat');
   const promptText = promptTextOf(call.body.messages);
   c.auditSignals.onPrompt(call.auth, promptText);

@@ -4,13 +4,14 @@ import { type ApiKeyAuthenticator, type AuthContext, extractApiKey } from '../ac
 import type { AuditSignals } from '../audit-flags/audit-signals.js';
 import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
-import { nounFor } from '../shared/plural.js';
 import { assertAddressAllowed } from './address-guard.js';
 import { ApiError } from './errors.js';
+import { CountedRequest, rateLimitExceeded } from './model-call-limit.js';
 
 /**
  * Counts the request against the tenant's limits and sets the rate-limit headers on the reply
- * (they flow into streamed responses too, which copy `reply.getHeaders()`); throws the 429.
+ * (they flow into streamed responses too, which copy `reply.getHeaders()`); throws the 429. An
+ * admitted request carries its `CountedRequest`, which covers its first model call.
  */
 export async function enforceRateLimit(
   limiter: RequestLimiter,
@@ -20,17 +21,8 @@ export async function enforceRateLimit(
   const decision = await limiter.check(auth);
   const headers = rateLimitHeaders(decision);
   reply.headers(headers);
-  if (decision.allowed) return;
-  const what =
-    decision.refusedBy === 'tokens'
-      ? `${decision.tokens?.limit ?? 0} ${nounFor(decision.tokens?.limit ?? 0, 'token')} per minute`
-      : `${decision.limit} ${nounFor(decision.limit, 'request')} per minute`;
-  throw new ApiError(
-    'rate_limit_exceeded',
-    `Rate limit reached: ${what}. Retry after ${decision.retryAfter ?? 1} ${nounFor(decision.retryAfter ?? 1, 'second')}.`,
-    null,
-    headers,
-  );
+  if (!decision.allowed) throw rateLimitExceeded(decision, headers);
+  reply.request.counted = new CountedRequest(reply.raw);
 }
 
 /**

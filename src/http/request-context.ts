@@ -1,4 +1,5 @@
 import type { AuthContext } from '../accounts/authenticator.js';
+import type { CountedRequest } from './model-call-limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -6,5 +7,7 @@ declare module 'fastify' {
     auth: AuthContext | null;
     /** Wall-clock start, for latency in usage records. */
     startedAt: number;
+    /** Set when the request was counted against the tenant's rate limit; covers its first model call. */
+    counted: CountedRequest | null;
   }
 }

@@ -29,7 +29,7 @@ export function originGuard(publicUrl: string) {
 /**
  * `POST /mcp`: a stateless MCP server (Streamable HTTP). Each request is authenticated and counted by
  * the rate limiter like any API call, then served by a fresh server instance; tool calls go through
- * the same metering as `/v1`. GET (a server-to-client stream) is not offered: Fastify answers 405.
+ * the same rate limit and metering as `/v1`, each chat call of a JSON-RPC batch counted on its own. GET (a server-to-client stream) is not offered: Fastify answers 405.
  */
 export function registerMcpRoutes(app: FastifyInstance, c: Container): void {
   const version = platformVersion();
@@ -53,7 +53,12 @@ export function registerMcpRoutes(app: FastifyInstance, c: Container): void {
     async (request: FastifyRequest, reply: FastifyReply) => {
       const server = createMcpServer(
         c,
-        { auth: request.auth!, requestId: request.id, startedAt: request.startedAt },
+        {
+          auth: request.auth!,
+          requestId: request.id,
+          startedAt: request.startedAt,
+          counted: request.counted,
+        },
         version,
       );
       const transport = new StreamableHTTPServerTransport({

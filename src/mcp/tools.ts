@@ -6,6 +6,7 @@ import type { Container } from '../container.js';
 import { chatCompletionRequestSchema } from '../gateway/chat-schema.js';
 import { completeChat } from '../gateway/chat-service.js';
 import { ApiError } from '../http/errors.js';
+import type { CountedRequest } from '../http/model-call-limit.js';
 import { parseBody } from '../http/validation.js';
 import { balanceReport, usageReport } from './account-reports.js';
 
@@ -15,6 +16,8 @@ export interface ToolCaller {
   /** The HTTP request id; tool calls are recorded under it. */
   requestId: string;
   startedAt: number;
+  /** The HTTP request's rate-limit count: it covers one chat call; the others of a batch count their own. */
+  counted: CountedRequest | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -96,6 +99,7 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
           requestId: calls === 1 ? caller.requestId : `${caller.requestId}.${calls}`,
           signal: extra.signal,
           startedAt: calls === 1 ? caller.startedAt : performance.now(),
+          counted: caller.counted,
         });
         const choice = (answer.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0];
         const text = typeof choice?.message?.content === 'string' ? choice.message.content : '';

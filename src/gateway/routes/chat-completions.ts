@@ -33,7 +33,14 @@ export function registerChatCompletionsRoute(
       const auth = request.auth!;
       const body = parseBody(chatCompletionRequestSchema, request.body);
       const abort = new ClientDisconnect(reply);
-      const call = { auth, body, requestId: request.id, signal: abort, startedAt: request.startedAt };
+      const call = {
+        auth,
+        body,
+        requestId: request.id,
+        signal: abort,
+        startedAt: request.startedAt,
+        counted: request.counted,
+      };
       if (body.stream !== true) {
         try {
           return reply.send(await completeChat(c, call));

@@ -6,11 +6,14 @@ import { registerBillingRoutes } from './billing/routes/index.js';
 import type { Container } from './container.js';
 import { registerGatewayRoutes } from './gateway/routes/index.js';
 import { decorateAddressKey } from './http/client-address.js';
+import { clientErrorHandler } from './http/client-errors.js';
+import { ConnectionGuard } from './http/connection-guard.js';
 import { registerCookies } from './http/cookies.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { containsNul, nulInBody, nulInUrl } from './http/nul-guard.js';
+import { trustedProxies } from './http/trusted-proxies.js';
 import './http/request-context.js';
 import { registerA2aRoutes } from './a2a/routes.js';
 import { registerAccountRoutes } from './accounts/routes/index.js';
@@ -31,6 +34,7 @@ const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
  */
 export async function createApp(container: Container): Promise<FastifyInstance> {
   const { config } = container;
+  const trustProxy = trustedProxies(config.trustProxy);
   const app = Fastify({
     loggerInstance: container.logger as FastifyBaseLogger,
     // Per-request logs cost throughput on the hot path; errors are still logged with their request id.
@@ -39,8 +43,19 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     // Always our own id: it keys usage records (metered exactly once), so a caller must not choose it.
     genReqId: () => `req_${randomBase62(22)}`,
     // Client addresses (per-address guards, audit log) come from X-Forwarded-For only behind trusted proxies.
-    trustProxy: config.trustProxy,
+    trustProxy,
     return503OnClosing: true,
+    // Slow clients: a request's head, and the whole request, must arrive in time (Node answers 408);
+    // the response is not bounded by these. Checked often enough that the timeouts hold to the second.
+    requestTimeout: config.limits.requestTimeoutMs,
+    http: {
+      headersTimeout: config.limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(
+        50,
+        Math.min(1000, Math.floor(config.limits.headersTimeoutMs / 4)),
+      ),
+    },
+    clientErrorHandler,
     // Errors the router raises before any route runs (over-long path parameters, malformed URLs)
     // get the same envelope and request id as everything else.
     frameworkErrors: (error, request, reply) => {
@@ -81,9 +96,12 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   decorateAddressKey(app, config.limits.ipv6PrefixLength);
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('counted', null);
+  const connections = new ConnectionGuard(config.limits.maxConnectionsPerAddress, trustProxy);
+  connections.attach(app.server);
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = performance.now();
     reply.header('x-request-id', request.id);
+    connections.check(request, reply);
     if (request.url.includes('%00')) throw nulInUrl();
   });
   installErrorHandling(app, config.publicUrl, allowedMethods);

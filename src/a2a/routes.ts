@@ -18,6 +18,7 @@ import type { Container } from '../container.js';
 import { platformVersion } from '../discovery/platform-version.js';
 import { clientAbortSignal } from '../gateway/routes/request-helpers.js';
 import { apiKeyAuth } from '../http/api-key-auth.js';
+import { writeOrCut } from '../http/stream-write.js';
 import { A2A_PATH, buildAgentCard } from './agent-card.js';
 import { ChatAgentExecutor, STREAMING_STATE_KEY } from './chat-executor.js';
 import { BoundedTaskStore } from './task-store.js';
@@ -88,7 +89,9 @@ export function registerA2aRoutes(app: FastifyInstance, c: Container): void {
         );
         if (result && typeof (result as AsyncGenerator)[Symbol.asyncIterator] === 'function') {
           streaming = true;
-          await sendEvents(reply, result as AsyncGenerator<unknown>, rpcError, () => abort.dispose());
+          await sendEvents(reply, result as AsyncGenerator<unknown>, rpcError, () => abort.dispose(), {
+            writeTimeoutMs: c.config.limits.writeTimeoutMs,
+          });
           return;
         }
         return reply.send(result);
@@ -102,12 +105,17 @@ export function registerA2aRoutes(app: FastifyInstance, c: Container): void {
   );
 }
 
-/** Relays the handler's events as SSE; an error after the first event goes out as an `error` event. */
+/**
+ * Relays the handler's events as SSE, at the pace the client reads them (a client that stops
+ * reading is cut off after `writeTimeoutMs`, which aborts the task's model call); an error after
+ * the first event goes out as an `error` event.
+ */
 async function sendEvents(
   reply: FastifyReply,
   events: AsyncGenerator<unknown>,
   rpcError: (err: unknown) => unknown,
   done: () => void,
+  { writeTimeoutMs }: { writeTimeoutMs: number },
 ): Promise<void> {
   const iterator = events[Symbol.asyncIterator]();
   let first: IteratorResult<unknown>;
@@ -128,13 +136,13 @@ async function sendEvents(
     'x-accel-buffering': 'no',
   });
   try {
-    if (!first.done) res.write(formatSSEEvent(first.value));
+    if (!first.done) await writeOrCut(res, formatSSEEvent(first.value), writeTimeoutMs);
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       if (res.destroyed) break;
-      res.write(formatSSEEvent(next.value));
+      await writeOrCut(res, formatSSEEvent(next.value), writeTimeoutMs);
     }
   } catch (err) {
-    if (!res.destroyed) res.write(formatSSEErrorEvent(rpcError(err)));
+    if (!res.destroyed) await writeOrCut(res, formatSSEErrorEvent(rpcError(err)), writeTimeoutMs);
   } finally {
     await iterator.return?.(undefined).catch(() => undefined);
     done();

@@ -185,6 +185,21 @@ export const configSchema = z
          * usually holds a whole /64 and can rotate addresses within it at will.
          */
         ipv6PrefixLength: z.number().int().min(16).max(128).default(64),
+        /** Time a client has to send a request's head (line and headers), from connecting or starting it. */
+        headersTimeoutMs: z.number().int().positive().default(10_000),
+        /** Time a client has to send a whole request, head and body; the response is not bounded by it. */
+        requestTimeoutMs: z.number().int().positive().default(30_000),
+        /** A streamed response whose client accepts no data for this long is cut (upstream aborted, usage settled). */
+        writeTimeoutMs: z.number().int().positive().default(30_000),
+        /**
+         * Open connections per client address (behind trusted proxies: requests in flight per forwarded
+         * address); further ones are answered 429 `too_many_connections`. 0 turns the cap off.
+         */
+        maxConnectionsPerAddress: z.number().int().nonnegative().default(256),
+      })
+      .refine((l) => l.headersTimeoutMs <= l.requestTimeoutMs, {
+        message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+        path: ['headersTimeoutMs'],
       })
       .default({
         maxBodyBytes: 4 * 1024 * 1024,
@@ -194,6 +209,10 @@ export const configSchema = z
         authFailuresPerMinute: 20,
         signupsPerMinute: 3,
         ipv6PrefixLength: 64,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        writeTimeoutMs: 30_000,
+        maxConnectionsPerAddress: 256,
       }),
     /**
      * Who may read `/metrics`. `token` (env SIMO_METRICS_TOKEN): a bearer token it requires. `port`

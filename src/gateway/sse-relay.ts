@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ApiError } from '../http/errors.js';
+import { writeOrCut } from '../http/stream-write.js';
 
 /** What a finished relay learned, for metering. */
 export interface RelaySummary {
@@ -22,6 +23,8 @@ export interface RelayOptions {
   /** Called when the upstream fails mid-stream, to build the in-stream error event. */
   midStreamError: () => ApiError;
   isClientGone: () => boolean;
+  /** A client that accepts no data for this long is cut off, which ends the relay like a client abort. */
+  writeTimeoutMs: number;
   /**
    * Runs after the last chunk and before `[DONE]` ends the response (also when the client is gone),
    * so the request is metered durably before the client can consider it complete.
@@ -43,22 +46,6 @@ interface ChunkShape {
 }
 
 const DONE = 'data: [DONE]\n\n';
-
-/** Writes and waits for the socket to drain when its buffer is full (back-pressure). */
-async function write(res: ServerResponse, text: string): Promise<void> {
-  if (res.destroyed) return;
-  if (!res.write(text)) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
-  }
-}
 
 /**
  * Relays upstream chunks to the client as they arrive: renames the model to its public id, keeps the
@@ -82,7 +69,11 @@ export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary>
     }
     if (chunk.error) {
       summary.upstreamFailed = true;
-      await write(opts.res, `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`);
+      await writeOrCut(
+        opts.res,
+        `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`,
+        opts.writeTimeoutMs,
+      );
       return true;
     }
     for (const choice of chunk.choices ?? []) {
@@ -101,7 +92,7 @@ export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary>
       delete chunk.usage;
     }
     chunk.model = opts.publicModel;
-    await write(opts.res, `data: ${JSON.stringify(chunk)}\n\n`);
+    await writeOrCut(opts.res, `data: ${JSON.stringify(chunk)}\n\n`, opts.writeTimeoutMs);
     return true;
   };
 
@@ -122,7 +113,11 @@ export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary>
     if (opts.isClientGone()) summary.clientAborted = true;
     else {
       summary.upstreamFailed = true;
-      await write(opts.res, `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`);
+      await writeOrCut(
+        opts.res,
+        `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`,
+        opts.writeTimeoutMs,
+      );
     }
   } finally {
     // Closing the iterator releases the upstream connection when we stop early.
@@ -131,7 +126,7 @@ export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary>
   summary.completionText = texts.join('');
   await opts.beforeDone?.(summary);
   if (!opts.res.destroyed) {
-    await write(opts.res, DONE);
+    await writeOrCut(opts.res, DONE, opts.writeTimeoutMs);
     opts.res.end();
   }
   return summary;

@@ -6,7 +6,8 @@
  * Prints one JSON line `{"listening":"http://HOST:PORT"}` once bound, then serves until SIGTERM/SIGINT.
  * It doubles as the direct-to-upstream baseline in benchmarks, so the hot path does no logging or heavy work.
  *
- * Per-request behaviour comes from the `x-fake-behavior` header (comma-separated, e.g. `pace:20,words:5`);
+ * Per-request behaviour comes from the `x-fake-behavior` header (comma-separated, e.g. `pace:20,words:5`;
+ * `burst:N` streams unpaced in writes of N frames that each wait for the socket);
  * when a request has no such header, the default set with `POST /__control` applies instead.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -24,6 +25,8 @@ interface Behavior {
   status?: number;
   stall?: number;
   pace?: number;
+  /** Frames per write when streaming; each write waits until the socket took it. */
+  burst?: number;
   dropAfter?: number;
   noUsage?: boolean;
   content?: string;
@@ -71,6 +74,7 @@ function parseBehavior(spec: string): Behavior {
     else if (key === 'status') b.status = toInt(value, key, 200, 599);
     else if (key === 'stall') b.stall = toInt(value, key);
     else if (key === 'pace') b.pace = toInt(value, key);
+    else if (key === 'burst') b.burst = toInt(value, key, 1);
     else if (key === 'drop-after') b.dropAfter = toInt(value, key);
     else if (key === 'words') b.words = toInt(value, key);
     else throw new Error(`unknown behavior "${part}"`);
@@ -224,16 +228,19 @@ async function chatCompletions(res: ServerResponse, body: Json, b: Behavior): Pr
 async function streamFrames(res: ServerResponse, frames: string[], b: Behavior): Promise<void> {
   const count = b.dropAfter === undefined ? frames.length : Math.min(frames.length, b.dropAfter + 1);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  if (!b.pace) {
+  if (!b.pace && !b.burst) {
     // One write keeps the unpaced (benchmark) path cheap.
     if (b.dropAfter === undefined) return void res.end(frames.join(''));
     await write(res, frames.slice(0, count).join(''));
   } else {
+    // Frame by frame (or `burst` at a time), each write waiting for the socket: a reader that stops
+    // reading stalls the stream, and one that leaves shows up as an abort.
     res.flushHeaders();
-    for (let i = 0; i < count; i++) {
-      if (i > 0) await sleep(b.pace);
+    const step = b.burst ?? 1;
+    for (let i = 0; i < count; i += step) {
+      if (i > 0 && b.pace) await sleep(b.pace);
       if (res.destroyed) return;
-      await write(res, frames[i]!);
+      await write(res, frames.slice(i, Math.min(i + step, count)).join(''));
     }
   }
   if (b.dropAfter !== undefined) drop(res);

@@ -75,8 +75,12 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     ...(database.databaseUrl ? { SIMO_DATABASE_URL: database.databaseUrl } : {}),
     ...opts.env,
   };
-  // Suites sign up many tenants from 127.0.0.1; the per-address sign-up limit has its own test.
-  const overrides = { ...opts.config, limits: { signupsPerMinute: 10_000, ...opts.config?.limits } };
+  // Suites sign up many tenants and open hundreds of connections from 127.0.0.1; the per-address
+  // sign-up limit and connection cap have their own tests.
+  const overrides = {
+    ...opts.config,
+    limits: { signupsPerMinute: 10_000, maxConnectionsPerAddress: 10_000, ...opts.config?.limits },
+  };
   const config = loadConfig({ env, overrides });
   const server = await startServer(
     config,

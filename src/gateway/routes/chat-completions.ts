@@ -106,6 +106,7 @@ async function streamCompletion(
     midStreamError: () =>
       new ApiError('upstream_error', 'The model server failed while streaming the answer.'),
     isClientGone: () => abort.aborted,
+    writeTimeoutMs: c.config.limits.writeTimeoutMs,
     // Metered before `[DONE]`: a client that saw the whole stream always has its usage record.
     // After an abort or failure the upstream's usage never came; what was generated is estimated.
     beforeDone: (summary) =>

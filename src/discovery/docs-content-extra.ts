@@ -100,7 +100,7 @@ export function agentsSection(d: DocsContext): DocSection {
       'Software agents can find, join and use this API on their own. Starting from the host name they can read:',
       docs,
       `**Getting a key as an agent.** The protected-resource metadata links here. There is no OAuth flow: an agent creates an account itself with \`POST ${d.publicUrl}/register\` and the JSON body \`{"email": "…", "password": "…"}\`. The \`201\` answer holds \`api_key\` (shown once) and \`base_url\`; send the key as \`Authorization: Bearer\` or \`X-API-Key\` from then on.`,
-      `**MCP.** A Model Context Protocol server (Streamable HTTP) lives at \`${d.publicUrl}/mcp\`. It accepts the same API keys and offers the tools \`chat_completion\`, \`list_models\`, \`get_usage\` and \`get_balance\`. Tool calls count against your rate limit and credits exactly like \`/v1\` calls. Browser pages on other origins are refused (403).`,
+      `**MCP.** A Model Context Protocol server (Streamable HTTP) lives at \`${d.publicUrl}/mcp\`. It accepts the same API keys and offers the tools \`chat_completion\`, \`list_models\`, \`get_usage\` and \`get_balance\`. Tool calls count against your rate limit and credits exactly like \`/v1\` calls: each \`chat_completion\` call is one request, also inside a JSON-RPC batch, and calls beyond your limit come back as tool errors (\`rate_limit_exceeded: …\`) while the others are answered. Browser pages on other origins are refused (403).`,
       fence(
         'json',
         `{

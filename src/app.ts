@@ -50,6 +50,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     requestTimeout: config.limits.requestTimeoutMs,
     http: {
       headersTimeout: config.limits.headersTimeoutMs,
+      requestTimeout: config.limits.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(
         50,
         Math.min(1000, Math.floor(config.limits.headersTimeoutMs / 4)),

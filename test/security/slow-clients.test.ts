@@ -6,6 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
 
@@ -106,6 +107,17 @@ describe('request timeouts', () => {
     client.socket.destroy();
     expect(client.received().split('HTTP/1.1 200')).toHaveLength(3);
   });
+});
+
+it('takes timeouts longer than Node defaults, and refuses a head timeout longer than the request timeout', async () => {
+  const long = await startTestGateway({
+    config: { limits: { headersTimeoutMs: 400_000, requestTimeoutMs: 600_000 } },
+  });
+  expect((await fetch(`${long.url}/healthz`)).status).toBe(200);
+  await long.stop();
+  expect(() =>
+    loadConfig({ env: {}, overrides: { limits: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } } }),
+  ).toThrow(/headersTimeoutMs must not exceed requestTimeoutMs/);
 });
 
 describe('streams whose client stops reading', () => {

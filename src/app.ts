@@ -97,7 +97,11 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   decorateAddressKey(app, config.limits.ipv6PrefixLength);
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('counted', null);
-  const connections = new ConnectionGuard(config.limits.maxConnectionsPerAddress, trustProxy);
+  const connections = new ConnectionGuard(
+    config.limits.maxConnectionsPerAddress,
+    trustProxy,
+    config.limits.ipv6PrefixLength,
+  );
   connections.attach(app.server);
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = performance.now();

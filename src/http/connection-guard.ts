@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { addressKey } from './client-address.js';
 import { ApiError } from './errors.js';
 import type { TrustedProxy } from './trusted-proxies.js';
 
@@ -11,8 +12,9 @@ import type { TrustedProxy } from './trusted-proxies.js';
  * dropped blindly but answered `429 too_many_connections` with `Connection: close` at its first
  * request (a connection that never sends one is closed by the head timeout). Behind a trusted
  * proxy every connection is the proxy's, so capping sockets would throttle all clients together;
- * there the cap applies to requests in flight per forwarded client address (`request.ip`), and
- * the proxy's connection stays open.
+ * there the cap applies to requests in flight per forwarded client address, and the proxy's
+ * connection stays open. Addresses are counted like every per-address limit: an IPv6 client per
+ * network of `limits.ipv6PrefixLength` bits (`addressKey`).
  */
 export class ConnectionGuard {
   /** Open direct connections per address. */
@@ -27,6 +29,7 @@ export class ConnectionGuard {
   constructor(
     private readonly max: number,
     trusted: TrustedProxy | false,
+    private readonly ipv6PrefixLength: number,
   ) {
     this.trusted = trusted || (() => false);
   }
@@ -43,7 +46,7 @@ export class ConnectionGuard {
     if (this.overCap.has(socket))
       throw tooMany(this.max, 'open connections from your address', { connection: 'close' });
     if (!this.proxied.has(socket)) return;
-    const client = request.ip;
+    const client = request.addressKey;
     const count = this.inFlight.get(client) ?? 0;
     if (count >= this.max) throw tooMany(this.max, 'requests in flight from your address', {});
     this.inFlight.set(client, count + 1);
@@ -57,13 +60,14 @@ export class ConnectionGuard {
       this.proxied.add(socket);
       return;
     }
-    const count = this.open.get(address) ?? 0;
+    const key = addressKey(address, this.ipv6PrefixLength);
+    const count = this.open.get(key) ?? 0;
     if (count >= this.max) {
       this.overCap.add(socket);
       return;
     }
-    this.open.set(address, count + 1);
-    socket.once('close', () => release(this.open, address));
+    this.open.set(key, count + 1);
+    socket.once('close', () => release(this.open, key));
   };
 }
 

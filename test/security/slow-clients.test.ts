@@ -275,6 +275,12 @@ describe('connections per address', () => {
       expect(JSON.parse(third.body).error.code).toBe('too_many_connections');
       expect(third.connection).not.toBe('close');
       expect((await get('203.0.113.8')).status).toBe(200);
+      // IPv6 clients count per /64, like every per-address limit.
+      startRequest(proxy[2]!, '2001:db8:1:2::7');
+      startRequest(proxy[3]!, '2001:db8:1:2::8');
+      await sleep(200);
+      expect((await get('2001:db8:1:2::9')).status).toBe(429);
+      expect((await get('2001:db8:1:3::9')).status).toBe(200);
       // Once the client's requests end, it is served again.
       proxy[0]!.socket.destroy();
       proxy[1]!.socket.destroy();

@@ -11,7 +11,7 @@ import { BillingService } from './billing/billing-service.js';
 import { CreditMeter } from './billing/credit-meter.js';
 import { InvoiceService } from './billing/invoices.js';
 import type { UsageMeter } from './billing/meter.js';
-import { usdToMicros } from './billing/money.js';
+import { PICOS_PER_MICRO, usdToMicros } from './billing/money.js';
 import { TokenCounter } from './billing/token-counter.js';
 import { DAY_MS, pruneUsageRecords } from './billing/usage-daily.js';
 import type { ResolvedConfig } from './config/load.js';
@@ -117,8 +117,9 @@ export async function createContainer(
         status: String(row.status),
         streamed: row.streamed ? 'true' : 'false',
       });
-      if (Number(row.cost_micros) > 0)
-        metrics.creditsDebitedMicros.inc({ model: row.model }, Number(row.cost_micros));
+      // A fraction of a micro-dollar counts too: the counter sums exactly what the ledger debits.
+      const micros = row.cost_micros + row.cost_picos / PICOS_PER_MICRO;
+      if (micros > 0) metrics.creditsDebitedMicros.inc({ model: row.model }, micros);
     },
   });
   // Usage written ahead by a process that crashed is billed before this one serves anything.

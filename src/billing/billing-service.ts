@@ -4,9 +4,9 @@ import { type Db, findTenant } from '../accounts/tenant-store.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { newId } from '../shared/ids.js';
 import type { CreditMeter } from './credit-meter.js';
-import { appendCredit, balanceOf, readTotals } from './credit-store.js';
+import { appendCredit, readTotals } from './credit-store.js';
 import type { InvoiceService } from './invoices.js';
-import { formatMicros } from './money.js';
+import { formatMicros, roundToMicros } from './money.js';
 import { type UsageLine, usageLines } from './usage-report.js';
 
 /** A tenant's credit as `GET /admin/balance` shows it. */
@@ -112,14 +112,17 @@ export class BillingService {
   async balance(tenantId: string): Promise<BalanceView> {
     await this.meter.flush();
     const totals = await readTotals(this.db, tenantId);
-    const balance = balanceOf(totals);
-    const reserved = this.meter.reservedFor(tenantId);
+    // Consumption is exact to the pico-dollar; it is rounded once, and the balance follows from it.
+    const granted = roundToMicros(totals.granted);
+    const consumed = roundToMicros(totals.consumed);
+    const balance = granted - consumed;
+    const reserved = roundToMicros(this.meter.reservedFor(tenantId));
     return {
       object: 'balance',
       balance: formatMicros(balance),
       currency: 'USD',
-      granted: formatMicros(totals.grantedMicros),
-      consumed: formatMicros(totals.consumedMicros),
+      granted: formatMicros(granted),
+      consumed: formatMicros(consumed),
       reserved: formatMicros(reserved),
       available: formatMicros(balance - reserved),
       balance_micros: balance,
@@ -128,7 +131,8 @@ export class BillingService {
 
   /** Granted − consumed as committed in the database (no flush): e.g. right after sign-up. */
   async balanceMicros(tenantId: string): Promise<number> {
-    return balanceOf(await readTotals(this.db, tenantId));
+    const totals = await readTotals(this.db, tenantId);
+    return roundToMicros(totals.granted) - roundToMicros(totals.consumed);
   }
 
   async usage(tenantId: string, from: number, to: number, groupBy: 'model' | 'day'): Promise<UsageLine[]> {

@@ -5,10 +5,11 @@ import { ApiError } from '../http/errors.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import { balanceOf, readTotals } from './credit-store.js';
 import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from './meter.js';
-import { costMicros, safeTokenCount } from './money.js';
+import { costPicos, moneyOf, safeTokenCount } from './money.js';
 import type { TokenCounter } from './token-counter.js';
 import { UsageWal } from './usage-wal.js';
-import { type CommittedTotals, writeUsageBatch } from './usage-writer.js';
+import { type CommittedTotals, recordCost, writeUsageBatch } from './usage-writer.js';
+import { worstCase } from './worst-case.js';
 
 /** Tuning of the meter; the defaults suit production. */
 export interface CreditMeterOptions {
@@ -26,18 +27,16 @@ export interface CreditMeterOptions {
   onSettled?: (row: NewUsageRecordRow) => void;
 }
 
-/** Completion tokens reserved for a request that sets no max tokens: up to the context window, at most this. */
-export const DEFAULT_COMPLETION_CAP = 4096;
-
 /**
- * What this process knows about a tenant's credit. `balance` is the database's (granted − consumed);
- * `pending` is usage settled here but not yet committed; `reserved` is the estimate of requests in flight.
- * Admission allows a request while balance − pending − reserved > 0.
+ * What this process knows about a tenant's credit, in pico-dollars. `balance` is the database's
+ * (granted − consumed); `pending` is usage settled here but not yet committed; `reserved` is the worst
+ * case of requests in flight. A request is admitted when balance − pending − reserved covers its own
+ * worst case, so together they can never spend more than the balance.
  */
 interface TenantCredit {
-  balance: number;
-  pending: number;
-  reserved: number;
+  balance: bigint;
+  pending: bigint;
+  reserved: bigint;
   loadedAt: number;
   /** Bumped by every commit or invalidation, so a slower read that started earlier is discarded. */
   epoch: number;
@@ -55,7 +54,7 @@ interface Buffered {
  * admitted request, written ahead to disk before the response completes and batched into the database
  * (record + debit + thresholds in one transaction per batch) off the hot path.
  *
- * Reservations live in this process: with several replicas, each bounds overspending by its own
+ * Reservations live in this process: with several replicas, each holds the worst cases of its own
  * requests in flight, and sees the others' debits once they commit and its balance cache expires.
  */
 export class CreditMeter implements UsageMeter {
@@ -100,27 +99,19 @@ export class CreditMeter implements UsageMeter {
   async admit(req: AdmissionRequest): Promise<MeterTicket> {
     const tenantId = req.auth.tenant.id;
     const credit = await this.credit(tenantId);
-    if (credit.balance - credit.pending - credit.reserved <= 0)
+    const available = credit.balance - credit.pending - credit.reserved;
+    if (available <= 0n)
       throw new ApiError(
         'insufficient_credits',
         'Your credit balance is exhausted. Add credits to continue using the API.',
       );
-    const { pricing, contextWindow } = req.model;
-    // No answer can be longer than the context window, whatever max_tokens the client sent.
-    const completionCap = Math.min(
-      contextWindow,
-      req.maxCompletionTokens > 0 ? req.maxCompletionTokens : DEFAULT_COMPLETION_CAP,
-    );
-    const reservation = costMicros(
-      req.estimatedPromptTokens,
-      completionCap,
-      pricing.inputPerMTok,
-      pricing.outputPerMTok,
-    );
+    // Checked and reserved in one synchronous step: concurrent admissions see each other's reservations.
+    const { reservation, completionCap } = worstCase(req, available);
     credit.reserved += reservation;
 
     let settled = false;
     return {
+      completionCap,
       settle: async (outcome) => {
         if (settled) return;
         settled = true;
@@ -130,7 +121,7 @@ export class CreditMeter implements UsageMeter {
         } finally {
           credit.reserved -= reservation;
         }
-        credit.pending += Number(row.cost_micros);
+        credit.pending += recordCost(row);
         this.wal.append(row);
         this.enqueue({ row, live: true });
         this.opts.onSettled?.(row);
@@ -147,14 +138,14 @@ export class CreditMeter implements UsageMeter {
     }
   }
 
-  /** What this process has reserved for a tenant's requests in flight. */
-  reservedFor(tenantId: string): number {
-    return this.tenants.get(tenantId)?.reserved ?? 0;
+  /** What this process has reserved for a tenant's requests in flight, in pico-dollars. */
+  reservedFor(tenantId: string): bigint {
+    return this.tenants.get(tenantId)?.reserved ?? 0n;
   }
 
-  /** Usage settled here but not committed yet. */
-  pendingFor(tenantId: string): number {
-    return this.tenants.get(tenantId)?.pending ?? 0;
+  /** Usage settled here but not committed yet, in pico-dollars. */
+  pendingFor(tenantId: string): bigint {
+    return this.tenants.get(tenantId)?.pending ?? 0n;
   }
 
   flush(): Promise<void> {
@@ -226,12 +217,12 @@ export class CreditMeter implements UsageMeter {
     for (const b of batch) {
       if (!b.live) continue;
       const credit = this.tenants.get(b.row.tenant_id);
-      if (credit) credit.pending -= Number(b.row.cost_micros);
+      if (credit) credit.pending -= recordCost(b.row);
     }
     for (const [tenantId, t] of totals) {
       const credit = this.tenants.get(tenantId);
       if (!credit) continue;
-      credit.balance = balanceOf({ grantedMicros: t.grantedMicros, consumedMicros: t.consumedMicros });
+      credit.balance = balanceOf(t);
       credit.loadedAt = Date.now();
       credit.epoch++;
     }
@@ -246,7 +237,7 @@ export class CreditMeter implements UsageMeter {
   private async credit(tenantId: string): Promise<TenantCredit> {
     let credit = this.tenants.get(tenantId);
     if (!credit) {
-      credit = { balance: 0, pending: 0, reserved: 0, loadedAt: 0, epoch: 0, loading: null };
+      credit = { balance: 0n, pending: 0n, reserved: 0n, loadedAt: 0, epoch: 0, loading: null };
       this.tenants.set(tenantId, credit);
     }
     if (Date.now() - credit.loadedAt > this.balanceTtlMs) {
@@ -268,13 +259,14 @@ export class CreditMeter implements UsageMeter {
     return credit;
   }
 
+  /** Tokens of a text when an upstream reported none; bounded in time by the counter, never throws. */
   private async countTokens(modelId: string, text: string): Promise<number> {
     try {
       return await this.tokens.count(modelId, text);
     } catch (err) {
-      // A tokenizer that cannot load must not lose the record: fall back to ~4 characters per token.
+      // A tokenizer that cannot load must not lose the record.
       this.logger.error({ err }, 'tokenizer failed; estimating tokens from characters');
-      return Math.ceil(text.length / 4);
+      return this.tokens.estimate(text);
     }
   }
 
@@ -286,11 +278,16 @@ export class CreditMeter implements UsageMeter {
       prompt = safeTokenCount(o.usage.promptTokens);
       completion = safeTokenCount(o.usage.completionTokens);
     } else if (estimated) {
-      [prompt, completion] = await Promise.all([
+      const [promptText, completionText] = await Promise.all([
         this.countTokens(req.model.id, o.promptText),
         this.countTokens(req.model.id, o.completionText),
       ]);
+      prompt = promptText + req.prompt.framingTokens;
+      completion = completionText;
     }
+    const cost = moneyOf(
+      costPicos(prompt, completion, req.model.pricing.inputPerMTok, req.model.pricing.outputPerMTok),
+    );
     return {
       request_id: req.requestId,
       tenant_id: req.auth.tenant.id,
@@ -301,12 +298,8 @@ export class CreditMeter implements UsageMeter {
       endpoint: req.endpoint,
       prompt_tokens: prompt,
       completion_tokens: completion,
-      cost_micros: costMicros(
-        prompt,
-        completion,
-        req.model.pricing.inputPerMTok,
-        req.model.pricing.outputPerMTok,
-      ),
+      cost_micros: cost.micros,
+      cost_picos: cost.picos,
       status: o.status,
       streamed: req.streamed ? 1 : 0,
       estimated: estimated ? 1 : 0,

@@ -1,19 +1,21 @@
 import { sql } from 'kysely';
 import type { Db } from '../accounts/tenant-store.js';
+import { type Money, picosOf } from './money.js';
+import { addMoneyColumns } from './money-sql.js';
 
 /** Kinds of ledger movement. Only `usage` rows are debits. */
 export type LedgerKind = 'trial' | 'grant' | 'adjustment' | 'usage';
 
-/** A tenant's credit, from the running totals of its ledger. */
+/** A tenant's credit, from the running totals of its ledger; amounts in pico-dollars. */
 export interface CreditTotals {
-  grantedMicros: number;
-  consumedMicros: number;
+  granted: bigint;
+  consumed: bigint;
   /** JSON-decoded thresholds already announced in the current grant period. */
   thresholdsFired: number[];
 }
 
-export const balanceOf = (t: Pick<CreditTotals, 'grantedMicros' | 'consumedMicros'>) =>
-  t.grantedMicros - t.consumedMicros;
+/** Granted − consumed, in pico-dollars. */
+export const balanceOf = (t: Pick<CreditTotals, 'granted' | 'consumed'>): bigint => t.granted - t.consumed;
 
 export interface CreditMovement {
   tenantId: string;
@@ -30,13 +32,13 @@ export interface CreditMovement {
 export async function readTotals(db: Db, tenantId: string): Promise<CreditTotals> {
   const row = await db
     .selectFrom('credit_balances')
-    .select(['granted_micros', 'consumed_micros', 'thresholds_fired'])
+    .select(['granted_micros', 'consumed_micros', 'consumed_picos', 'thresholds_fired'])
     .where('tenant_id', '=', tenantId)
     .executeTakeFirst();
-  if (!row) return { grantedMicros: 0, consumedMicros: 0, thresholdsFired: [] };
+  if (!row) return { granted: 0n, consumed: 0n, thresholdsFired: [] };
   return {
-    grantedMicros: Number(row.granted_micros),
-    consumedMicros: Number(row.consumed_micros),
+    granted: picosOf(row.granted_micros),
+    consumed: picosOf(row.consumed_micros, row.consumed_picos),
     thresholdsFired: JSON.parse(row.thresholds_fired) as number[],
   };
 }
@@ -54,6 +56,7 @@ export async function appendCredit(trx: Db, m: CreditMovement): Promise<boolean>
       tenant_id: m.tenantId,
       kind: m.kind,
       amount_micros: m.amountMicros,
+      amount_picos: 0,
       idempotency_key: m.idempotencyKey,
       request_id: null,
       actor: m.actor,
@@ -71,6 +74,7 @@ export async function appendCredit(trx: Db, m: CreditMovement): Promise<boolean>
       tenant_id: m.tenantId,
       granted_micros: m.amountMicros,
       consumed_micros: 0,
+      consumed_picos: 0,
       thresholds_fired: '[]',
       updated_at: at,
     })
@@ -85,19 +89,19 @@ export async function appendCredit(trx: Db, m: CreditMovement): Promise<boolean>
   return true;
 }
 
-/** What a debit did to a tenant's totals, for threshold checks. */
+/** What a debit did to a tenant's totals (pico-dollars), for threshold checks. */
 export interface DebitResult {
-  grantedMicros: number;
-  consumedBefore: number;
-  consumedAfter: number;
+  granted: bigint;
+  consumedBefore: bigint;
+  consumedAfter: bigint;
   thresholdsFired: number[];
 }
 
-/** Adds usage to a tenant's consumed total (the ledger rows are written by the caller). */
+/** Adds usage (normalised, ≥ 0) to a tenant's consumed total; the ledger rows are written by the caller. */
 export async function addConsumed(
   trx: Db,
   tenantId: string,
-  amountMicros: number,
+  amount: Money,
   at: number,
 ): Promise<DebitResult> {
   const row = await trx
@@ -105,22 +109,30 @@ export async function addConsumed(
     .values({
       tenant_id: tenantId,
       granted_micros: 0,
-      consumed_micros: amountMicros,
+      consumed_micros: amount.micros,
+      consumed_picos: amount.picos,
       thresholds_fired: '[]',
       updated_at: at,
     })
     .onConflict((oc) =>
-      oc.column('tenant_id').doUpdateSet((eb) => ({
-        consumed_micros: sql<number>`${eb.ref('credit_balances.consumed_micros')} + ${eb.ref('excluded.consumed_micros')}`,
-        updated_at: eb.ref('excluded.updated_at'),
-      })),
+      oc.column('tenant_id').doUpdateSet((eb) => {
+        const sum = addMoneyColumns(
+          { stored: eb.ref('credit_balances.consumed_micros'), added: eb.ref('excluded.consumed_micros') },
+          { stored: eb.ref('credit_balances.consumed_picos'), added: eb.ref('excluded.consumed_picos') },
+        );
+        return {
+          consumed_micros: sum.micros,
+          consumed_picos: sum.picos,
+          updated_at: eb.ref('excluded.updated_at'),
+        };
+      }),
     )
-    .returning(['granted_micros', 'consumed_micros', 'thresholds_fired'])
+    .returning(['granted_micros', 'consumed_micros', 'consumed_picos', 'thresholds_fired'])
     .executeTakeFirstOrThrow();
-  const consumedAfter = Number(row.consumed_micros);
+  const consumedAfter = picosOf(row.consumed_micros, row.consumed_picos);
   return {
-    grantedMicros: Number(row.granted_micros),
-    consumedBefore: consumedAfter - amountMicros,
+    granted: picosOf(row.granted_micros),
+    consumedBefore: consumedAfter - picosOf(amount.micros, amount.picos),
     consumedAfter,
     thresholdsFired: JSON.parse(row.thresholds_fired) as number[],
   };

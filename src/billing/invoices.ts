@@ -249,6 +249,7 @@ async function markInvoiced(trx: Db, tenantId: string, rows: readonly Uninvoiced
         invoiced_prompt_tokens: eb.ref('prompt_tokens'),
         invoiced_completion_tokens: eb.ref('completion_tokens'),
         invoiced_cost_micros: eb.ref('cost_micros'),
+        invoiced_cost_picos: eb.ref('cost_picos'),
       }))
       .where('tenant_id', '=', tenantId)
       .where((eb) =>

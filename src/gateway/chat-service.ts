@@ -6,7 +6,7 @@ import { admitModelCall, type CountedRequest } from '../http/model-call-limit.js
 import type { CancelSource } from './attempt-signal.js';
 import type { ChatCompletionRequest } from './chat-schema.js';
 import type { RouteUsed } from './model-router.js';
-import { estimatePromptTokens, promptTextOf } from './routes/request-helpers.js';
+import { measureChatPrompt } from './prompt-size.js';
 
 /**
  * The chat pipeline without HTTP: resolve the model for the tenant, admit the request with the meter
@@ -31,30 +31,34 @@ export interface ChatCall {
 
 /**
  * Admits a chat request with the rate limiter (429) and the meter (402, …); throws their ApiError
- * when refused. The call a request's pre-handler already counted costs no second look-up.
+ * when refused. The call a request's pre-handler already counted costs no second look-up. `body` is
+ * what to send upstream: the client's, with the completion cap the balance affords when it set none.
  */
 export async function admitChat(c: Container, call: ChatCall, streamed: boolean) {
   if (!call.counted?.coversCall()) await admitModelCall(c.limiter, call.auth, call.counted);
   const model = c.catalog.resolve(call.auth.tenant, call.body.model, 'chat');
-  const promptText = promptTextOf(call.body.messages);
-  c.auditSignals.onPrompt(call.auth, promptText);
+  const prompt = measureChatPrompt(call.body);
+  c.auditSignals.onPrompt(call.auth, prompt.text);
   const ticket = await c.meter.admit({
     auth: call.auth,
     requestId: call.requestId,
     model,
     endpoint: 'chat.completions',
-    estimatedPromptTokens: estimatePromptTokens(promptText),
+    prompt: prompt.size,
     maxCompletionTokens: call.body.max_completion_tokens ?? call.body.max_tokens ?? 0,
+    choices: call.body.n ?? 1,
     streamed,
   });
-  return { model, promptText, ticket };
+  // `max_tokens` is the cap every OpenAI-compatible server reads; adapters rename it where needed.
+  const body = ticket.completionCap === null ? call.body : { ...call.body, max_tokens: ticket.completionCap };
+  return { model, promptText: prompt.text, ticket, body };
 }
 
 /** A non-streamed completion: the OpenAI `chat.completion` object, model renamed to its public id. */
 export async function completeChat(c: Container, call: ChatCall): Promise<Record<string, unknown>> {
-  const { model, promptText, ticket } = await admitChat(c, call, false);
+  const { model, promptText, ticket, body } = await admitChat(c, call, false);
   const routed = await c.router
-    .json(model, 'chatCompletion', call.body, call.signal, call.requestId)
+    .json(model, 'chatCompletion', body, call.signal, call.requestId)
     .catch(async (err: unknown) => {
       // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
       await ticket.settle(notAnswered(500, call.startedAt, promptText));
@@ -81,8 +85,8 @@ export async function completeChat(c: Container, call: ChatCall): Promise<Record
  * when the iteration ends, however it ends (finished, failed, or abandoned by the consumer).
  */
 export async function streamChatText(c: Container, call: ChatCall): Promise<AsyncGenerator<string>> {
-  const { model, promptText, ticket } = await admitChat(c, call, true);
-  const body = { ...call.body, stream: true, stream_options: { include_usage: true } };
+  const { model, promptText, ticket, body: admitted } = await admitChat(c, call, true);
+  const body = { ...admitted, stream: true, stream_options: { include_usage: true } };
   const routed = await c.router
     .stream(model, body, call.signal, call.requestId)
     .catch(async (err: unknown) => {

@@ -17,6 +17,8 @@ export interface OpenAICompatibleOptions {
   timeoutMs: number;
   firstByteTimeoutMs?: number | undefined;
   connections: number;
+  /** The field this server reads the completion cap from (OpenAI's reasoning models: `max_completion_tokens`). */
+  maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
 }
 
 /**
@@ -31,9 +33,11 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
   private readonly origin: string;
   private readonly basePath: string;
   private readonly firstByteTimeoutMs: number | undefined;
+  private readonly capInCompletionField: boolean;
 
   constructor(opts: OpenAICompatibleOptions) {
     this.id = opts.id;
+    this.capInCompletionField = opts.maxTokensParam === 'max_completion_tokens';
     // Parsed once: the request path is hot.
     const base = new URL(opts.baseUrl);
     this.origin = base.origin;
@@ -55,7 +59,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
   }
 
   chatCompletion(call: UpstreamCall): Promise<UpstreamJsonResult> {
-    return this.postJson('/chat/completions', call);
+    return this.postJson('/chat/completions', this.withCapField(call));
   }
 
   embeddings(call: UpstreamCall): Promise<UpstreamJsonResult> {
@@ -66,7 +70,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     // For a stream the deadline runs until the first event: many servers (vLLM, SGLang…) send the
     // headers at once and the first token only when the model produced it.
     const guard = this.firstByteGuard(call.signal);
-    const sent = await this.send('/chat/completions', call, 'text/event-stream', guard);
+    const sent = await this.send('/chat/completions', this.withCapField(call), 'text/event-stream', guard);
     if (!sent.ok) {
       guard?.clear();
       return sent;
@@ -104,6 +108,14 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     } catch (err) {
       return { ok: false, failure: transportFailure(err, call.signal) };
     }
+  }
+
+  /** Moves a `max_tokens` cap to `max_completion_tokens` for servers that only accept the latter. */
+  private withCapField(call: UpstreamCall): UpstreamCall {
+    if (!this.capInCompletionField || call.body.max_tokens === undefined) return call;
+    const { max_tokens: cap, ...rest } = call.body;
+    if (rest.max_completion_tokens !== undefined) return call;
+    return { ...call, body: { ...rest, max_completion_tokens: cap } };
   }
 
   private firstByteGuard(signal: AbortSignal): FirstByteGuard | undefined {

@@ -23,6 +23,7 @@ export function createProviders(configs: ProviderConfig[]): Map<string, Provider
             timeoutMs: cfg.timeoutMs,
             firstByteTimeoutMs: cfg.firstByteTimeoutMs,
             connections: cfg.connections,
+            maxTokensParam: cfg.maxTokensParam,
           });
     providers.set(cfg.id, { adapter, timeoutMs: cfg.timeoutMs });
   }

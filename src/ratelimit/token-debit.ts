@@ -18,6 +18,7 @@ export function debitTokensOnSettle(meter: UsageMeter, limiter: RequestLimiter):
       const ticket = await meter.admit(req);
       let settled = false;
       return {
+        completionCap: ticket.completionCap,
         async settle(outcome: UsageOutcome): Promise<void> {
           // Like the meter's own tickets, only the first settle counts.
           if (settled) return;

@@ -1,7 +1,8 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /**
- * Row types of every table. Times are Unix epoch milliseconds, money is integer micro-dollars,
+ * Row types of every table. Times are Unix epoch milliseconds, money is integer micro-dollars (with, where
+ * usage is summed, the pico-dollars below one in a `*_picos` column: see src/billing/money.ts),
  * booleans are 0/1 and lists are JSON text, so one code path works on SQLite and PostgreSQL.
  */
 export interface TenantsTable {
@@ -52,7 +53,9 @@ export interface UsageRecordsTable {
   endpoint: string;
   prompt_tokens: number;
   completion_tokens: number;
+  /** The exact cost is cost_micros + cost_picos / 10^6 micro-dollars (0 ≤ cost_picos < 10^6). */
   cost_micros: number;
+  cost_picos: number;
   status: number;
   streamed: number;
   /** 1 when tokens were counted by us because the upstream did not report usage. */
@@ -176,7 +179,9 @@ export interface CreditLedgerTable {
   tenant_id: string;
   /** `trial` | `grant` | `adjustment` | `usage`. */
   kind: string;
+  /** amount_micros + amount_picos / 10^6 micro-dollars; usage debits are negative in both parts. */
   amount_micros: number;
+  amount_picos: number;
   /** Makes every movement safe to retry: `usage:<request id>`, `trial:<tenant id>`, a caller's key. */
   idempotency_key: string;
   request_id: string | null;
@@ -189,7 +194,9 @@ export interface CreditLedgerTable {
 export interface CreditBalancesTable {
   tenant_id: string;
   granted_micros: number;
+  /** consumed_micros + consumed_picos / 10^6 micro-dollars, kept normalised (0 ≤ consumed_picos < 10^6). */
   consumed_micros: number;
+  consumed_picos: number;
   /** JSON array of the usage thresholds already announced in the current grant period. */
   thresholds_fired: string;
   updated_at: number;
@@ -219,12 +226,15 @@ export interface UsageDailyTable {
   requests: number;
   prompt_tokens: number;
   completion_tokens: number;
+  /** cost_micros + cost_picos / 10^6 micro-dollars, kept normalised. */
   cost_micros: number;
+  cost_picos: number;
   /** How much of the row invoices already cover; the rest goes onto the next invoice. */
   invoiced_requests: Generated<number>;
   invoiced_prompt_tokens: Generated<number>;
   invoiced_completion_tokens: Generated<number>;
   invoiced_cost_micros: Generated<number>;
+  invoiced_cost_picos: Generated<number>;
 }
 
 /** A month that has been closed: it never gets another invoice; late usage goes onto the next one. */

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_COMPLETION_CAP } from '../../src/billing/credit-meter.js';
-import { costMicros } from '../../src/billing/money.js';
-import { estimatePromptTokens } from '../../src/gateway/routes/request-helpers.js';
+import { costPicos, roundToMicros } from '../../src/billing/money.js';
+import { measureChatPrompt } from '../../src/gateway/prompt-size.js';
 import { describeWith } from '../support/services.js';
 import {
   ADMIN_TOKEN,
@@ -15,9 +14,13 @@ import {
 import { reconcile } from './reconcile.js';
 
 const PROMPT = 'one two three';
-// Every answer below is 3 prompt + 7 completion tokens: 117.5 → 118 micro-dollars.
-const COST = 118;
-const TRIAL = 1000; // micro-dollars: config trialCredits 0.001
+// Every answer below is 3 prompt + 7 completion tokens: 117.5 micro-dollars, in pico-dollars.
+const COST = 117_500_000n;
+const TRIAL = 1_000_000_000n; // config trialCredits 0.001 USD, in pico-dollars
+/** Prompt tokens a request of PROMPT is reserved for: its bytes plus the chat template's framing. */
+const PROMPT_BOUND = measureChatPrompt({ messages: [{ role: 'user', content: PROMPT }] }).size.boundTokens;
+const qwenCost = (prompt: number, completion: number) =>
+  costPicos(prompt, completion, QWEN_PRICE.inputPerMTok, QWEN_PRICE.outputPerMTok);
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   const suite = (name: string, body: () => void) =>
@@ -56,15 +59,17 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect((await reconcile(rig.db, t.tenantId, rig.gw.server.container.meter)).records).toHaveLength(0);
     });
 
-    it('spends sequentially down to the last admitted request, then refuses', async () => {
+    it('spends sequentially while the balance pays for the worst case, then refuses', async () => {
       const t = await rig.gw.signUp();
       const statuses: number[] = [];
       for (let i = 0; i < 15 && statuses.at(-1) !== 402; i++) statuses.push((await chat(t.apiKey)).status);
-      // 8 × 118 = 944 leaves 56 > 0, so a 9th is admitted; after it the balance is negative.
-      expect(statuses).toEqual([...Array(9).fill(200), 402]);
+      // 7 whole answers leave 177.5 µ$: the 8th is sent with the 4 completion tokens that still pay
+      // for its prompt's bound (35 tokens × 3 µ$), and the 106.5 µ$ left after it afford none.
+      expect(statuses).toEqual([...Array(8).fill(200), 402]);
       const books = await reconcile(rig.db, t.tenantId, rig.gw.server.container.meter);
-      expect(books.consumed).toBe(9 * COST);
-      expect(books.balance).toBe(TRIAL - 9 * COST);
+      expect(books.consumed).toBe(7n * COST + qwenCost(3, 4));
+      expect(books.balance).toBe(TRIAL - books.consumed);
+      expect(books.balance >= 0n).toBe(true);
     });
 
     it('fires each usage threshold exactly once, in the debit transaction', async () => {
@@ -78,11 +83,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         .where('type', '=', 'usage.threshold_reached')
         .execute();
       const data = events.map((e) => (JSON.parse(e.payload) as { data: Record<string, unknown> }).data);
-      expect(data.map((d) => d.threshold).sort()).toEqual([0.5, 0.8, 1]);
+      // 94% is spent: a balance is never overdrawn, so the 100% threshold is not reached.
+      expect(data.map((d) => d.threshold).sort()).toEqual([0.5, 0.8]);
       for (const d of data) {
         expect(d.granted).toBe('0.001000');
         expect(typeof d.consumed).toBe('string');
-        expect(Number(d.consumed) * 1e6).toBeGreaterThanOrEqual(Number(d.threshold) * TRIAL);
+        expect(Number(d.consumed) * 1e6).toBeGreaterThanOrEqual(Number(d.threshold) * 1000);
       }
       // A new grant starts a new period: nothing fired yet in it, and nothing re-fired by the grant.
       expect((await grant(t.tenantId, 1, 'top-up')).status).toBe(200);
@@ -102,68 +108,59 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect((await chat(t.apiKey)).status).toBe(200);
     });
 
-    it('never overspends beyond the reservations of requests in flight', async () => {
+    it('never admits more than the balance pays for at the worst case, however many run at once', async () => {
       const t = await rig.gw.signUp();
       // Slow answers keep every admitted request in flight until all 30 have been decided.
-      await rig.upstream.control('words:7,pace:600');
+      await rig.upstream.control('words:7,stall:600');
       const maxTokens = 10;
-      const reservation = costMicros(
-        estimatePromptTokens(PROMPT),
-        maxTokens,
-        QWEN_PRICE.inputPerMTok,
-        QWEN_PRICE.outputPerMTok,
-      );
+      const reservation = qwenCost(PROMPT_BOUND, maxTokens);
       const results = await Promise.all(
         Array.from({ length: 30 }, () => chat(t.apiKey, { max_tokens: maxTokens }).then((r) => r.status)),
       );
       await rig.upstream.control('words:7');
       const ok = results.filter((s) => s === 200).length;
       expect(results.filter((s) => s !== 200).every((s) => s === 402)).toBe(true);
-      // Admitted while balance − reservations > 0: at most ceil(1000 / reservation) at once.
-      expect(ok).toBeGreaterThan(0);
-      expect(ok).toBeLessThanOrEqual(Math.ceil(TRIAL / reservation));
+      expect(ok).toBe(Number(TRIAL / reservation));
       const books = await reconcile(rig.db, t.tenantId, rig.gw.server.container.meter);
-      expect(books.consumed).toBe(ok * COST);
-      expect(books.balance).toBeGreaterThan(-reservation);
-      expect(rig.gw.server.container.billing.meter.reservedFor(t.tenantId)).toBe(0);
+      expect(books.consumed).toBe(BigInt(ok) * COST);
+      expect(books.balance >= 0n).toBe(true);
+      expect(rig.gw.server.container.billing.meter.reservedFor(t.tenantId)).toBe(0n);
     });
 
-    it('reserves the default completion cap when the client sets no max tokens', async () => {
+    it('sends a request without max_tokens upstream with the cap its balance affords', async () => {
       const t = await rig.gw.signUp();
-      await rig.upstream.control('words:7,pace:200', 1);
+      await rig.upstream.control('words:7,stall:300', 1);
       const pending = chat(t.apiKey);
       const meter = rig.gw.server.container.billing.meter;
       const reserved = await eventually(async () => meter.reservedFor(t.tenantId) || undefined);
-      expect(reserved).toBe(
-        costMicros(
-          estimatePromptTokens(PROMPT),
-          DEFAULT_COMPLETION_CAP,
-          QWEN_PRICE.inputPerMTok,
-          QWEN_PRICE.outputPerMTok,
-        ),
-      );
-      // The first request is admitted (balance > 0); a second one while it is in flight is not.
+      // (1000 µ$ − the prompt's bound) ÷ 15.5 µ$ per completion token.
+      const affordable = Number((TRIAL - qwenCost(PROMPT_BOUND, 0)) / qwenCost(0, 1));
+      expect(reserved).toBe(qwenCost(PROMPT_BOUND, affordable));
+      expect(roundToMicros(reserved)).toBeLessThanOrEqual(1000);
+      // The first request holds the whole balance; a second one while it is in flight is refused.
       expect((await chat(t.apiKey)).status).toBe(402);
       expect((await pending).status).toBe(200);
-      expect(meter.reservedFor(t.tenantId)).toBe(0);
+      const sent = (await rig.upstream.stats()).lastRequest?.body as Record<string, unknown>;
+      expect(sent.max_tokens).toBe(affordable);
+      expect(meter.reservedFor(t.tenantId)).toBe(0n);
     });
 
     it('never reserves more completion tokens than the context window holds', async () => {
       const t = await rig.gw.signUp();
-      await rig.upstream.control('words:7,pace:200', 1);
+      expect((await grant(t.tenantId, 10, 'room for a whole context window')).status).toBe(200);
+      await rig.upstream.control('words:7,stall:300', 1);
       const pending = chat(t.apiKey, { max_tokens: 9_000_000_000_000_000 });
       const meter = rig.gw.server.container.billing.meter;
       const reserved = await eventually(async () => meter.reservedFor(t.tenantId) || undefined);
       const contextWindow = rig.gw.server.container.catalog.get('qwen/qwen3-8b')!.contextWindow;
-      expect(reserved).toBe(
-        costMicros(
-          estimatePromptTokens(PROMPT),
-          contextWindow,
-          QWEN_PRICE.inputPerMTok,
-          QWEN_PRICE.outputPerMTok,
-        ),
-      );
+      expect(reserved).toBe(qwenCost(PROMPT_BOUND, contextWindow));
       expect((await pending).status).toBe(200);
+      // The client's own cap is sent as it is; a request without one is not capped when the balance
+      // pays for the whole window.
+      await rig.upstream.control('words:7', 1);
+      expect((await chat(t.apiKey)).status).toBe(200);
+      const sent = (await rig.upstream.stats()).lastRequest?.body as Record<string, unknown>;
+      expect(sent.max_tokens).toBeUndefined();
     });
 
     it('validates operator grants and hides the operator API without the token', async () => {

@@ -50,17 +50,18 @@ export interface BillingRig {
   stop(): Promise<void>;
 }
 
+/** `overrides` replace parts of the billing config, or a function turns the whole of it into another. */
 export async function startBillingRig(
   dialect: TestDialect,
-  overrides: Partial<ConfigInput> = {},
+  overrides: Partial<ConfigInput> | ((base: ConfigInput, upstreamV1: string) => ConfigInput) = {},
 ): Promise<BillingRig> {
   const upstream = await startFakeUpstream();
+  const config =
+    typeof overrides === 'function'
+      ? overrides(billingConfig(upstream.v1), upstream.v1)
+      : billingConfig(upstream.v1, overrides);
   const clock = movableClock();
-  const gw = await startTestGateway({
-    dialect,
-    config: billingConfig(upstream.v1, overrides),
-    clock: clock.now,
-  });
+  const gw = await startTestGateway({ dialect, config, clock: clock.now });
   return {
     gw,
     clock,

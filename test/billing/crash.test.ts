@@ -11,11 +11,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { picosOf } from '../../src/billing/money.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import { billingConfig, chatBody } from './billing-harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WORKERS = 12;
+/** 3 prompt + 7 completion tokens at the Qwen test price: 117.5 micro-dollars, in pico-dollars. */
+const COST = 117_500_000n;
 
 let upstream: FakeUpstream;
 let dataDir: string;
@@ -118,38 +121,43 @@ it('loses and duplicates nothing when the server is killed with SIGKILL under lo
   const db = new SQLite(join(dataDir, 'simosphere.db'), { readonly: true });
   try {
     const records = db
-      .prepare('select request_id, cost_micros from usage_records where tenant_id = ?')
-      .all(tenantId) as Array<{ request_id: string; cost_micros: number }>;
+      .prepare('select request_id, cost_micros, cost_picos from usage_records where tenant_id = ?')
+      .all(tenantId) as Array<{ request_id: string; cost_micros: number; cost_picos: number }>;
     const debits = db
-      .prepare("select request_id, amount_micros from credit_ledger where tenant_id = ? and kind = 'usage'")
-      .all(tenantId) as Array<{ request_id: string; amount_micros: number }>;
+      .prepare(
+        "select request_id, amount_micros, amount_picos from credit_ledger where tenant_id = ? and kind = 'usage'",
+      )
+      .all(tenantId) as Array<{ request_id: string; amount_micros: number; amount_picos: number }>;
     const recordCount = new Map<string, number>();
     for (const r of records) recordCount.set(r.request_id, (recordCount.get(r.request_id) ?? 0) + 1);
-    const debitOf = new Map<string, number[]>();
+    const debitOf = new Map<string, bigint[]>();
     for (const d of debits)
-      debitOf.set(d.request_id, [...(debitOf.get(d.request_id) ?? []), d.amount_micros]);
+      debitOf.set(d.request_id, [
+        ...(debitOf.get(d.request_id) ?? []),
+        picosOf(d.amount_micros, d.amount_picos),
+      ]);
     for (const id of ok) {
       expect(recordCount.get(id), id).toBe(1);
-      expect(debitOf.get(id), id).toEqual([-118]);
+      expect(debitOf.get(id), id).toEqual([-COST]);
     }
     // Requests admitted but cut by the kill before any answer may also be recorded; none twice.
     expect([...recordCount.values()].every((n) => n === 1)).toBe(true);
-    const consumed = records.reduce((s, r) => s + r.cost_micros, 0);
-    expect(debits.reduce((s, d) => s - d.amount_micros, 0)).toBe(consumed);
+    const consumed = records.reduce((s, r) => s + picosOf(r.cost_micros, r.cost_picos), 0n);
+    expect(debits.reduce((s, d) => s - picosOf(d.amount_micros, d.amount_picos), 0n)).toBe(consumed);
     const totals = db
-      .prepare('select granted_micros, consumed_micros from credit_balances where tenant_id = ?')
-      .get(tenantId) as {
-      granted_micros: number;
-      consumed_micros: number;
-    };
-    expect(totals).toEqual({ granted_micros: 5_000_000, consumed_micros: consumed });
+      .prepare(
+        'select granted_micros, consumed_micros, consumed_picos from credit_balances where tenant_id = ?',
+      )
+      .get(tenantId) as { granted_micros: number; consumed_micros: number; consumed_picos: number };
+    expect(totals.granted_micros).toBe(5_000_000);
+    expect(picosOf(totals.consumed_micros, totals.consumed_picos)).toBe(consumed);
   } finally {
     db.close();
   }
   const balance = (await (
     await fetch(`${second.url}/admin/balance`, { headers: { authorization: `Bearer ${apiKey}` } })
   ).json()) as { consumed: string };
-  expect(Math.round(Number(balance.consumed) * 1e6)).toBeGreaterThanOrEqual(ok.length * 118);
+  expect(Math.round(Number(balance.consumed) * 1e6)).toBeGreaterThanOrEqual(Math.floor(ok.length * 117.5));
   second.child.kill('SIGTERM');
   await once(second.child, 'exit');
   server = undefined;

@@ -65,6 +65,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       prompt_tokens: 100,
       completion_tokens: 50,
       cost_micros: 625,
+      cost_picos: 0,
       status: 200,
       streamed: 0,
       estimated: 0,
@@ -141,11 +142,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const [onlyB] = await invoicesOf(b);
       expect(onlyB).toMatchObject({ period: next.id, lines: [{ requests: 1, carried_from: month.id }] });
 
-      // Every metered micro-dollar is on exactly one invoice.
+      // Every metered micro-dollar is on exactly one invoice (these costs are whole micro-dollars, so
+      // no invoice rounds).
       for (const t of [a, b]) {
         const books = await reconcile(rig.db, t.tenantId, rig.gw.server.container.meter);
         const invoiced = (await invoicesOf(t)).reduce((s, i) => s + i.total_micros, 0);
-        expect(invoiced).toBe(books.consumed);
+        expect(BigInt(invoiced) * 1_000_000n).toBe(books.consumed);
       }
       // The printable invoice names the month the carried usage belongs to.
       const page = await call(`${rig.gw.url}/admin/invoices/${second!.id}?format=html`, a.apiKey);
@@ -167,7 +169,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect((await close(after.id)).status).toBe(200);
       const books = await reconcile(rig.db, a.tenantId, rig.gw.server.container.meter);
       const invoices = await invoicesOf(a);
-      expect(invoices.reduce((s, i) => s + i.total_micros, 0)).toBe(books.consumed);
+      expect(BigInt(invoices.reduce((s, i) => s + i.total_micros, 0)) * 1_000_000n).toBe(books.consumed);
       expect(invoices.flatMap((i) => i.lines).reduce((s, l) => s + l.requests, 0)).toBe(books.records.length);
     });
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { costMicros, formatMicros } from '../../src/billing/money.js';
+import { costPicos, formatMicros, picosOf, roundToMicros } from '../../src/billing/money.js';
 import { TokenCounter } from '../../src/billing/token-counter.js';
+import { measureChatPrompt } from '../../src/gateway/prompt-size.js';
 import type { SignedUp } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import {
@@ -16,9 +17,14 @@ import {
 import { reconcile } from './reconcile.js';
 
 const PROMPT = 'one two three';
-const qwenCost = (p: number, c: number) =>
-  costMicros(p, c, QWEN_PRICE.inputPerMTok, QWEN_PRICE.outputPerMTok);
+const qwenCost = (p: number, c: number) => costPicos(p, c, QWEN_PRICE.inputPerMTok, QWEN_PRICE.outputPerMTok);
+/** A stored record's exact cost, pico-dollars. */
+const costOf = (r: { cost_micros: number; cost_picos: number }) => picosOf(r.cost_micros, r.cost_picos);
+// 3 × 3 + 7 × 15.5 = 117.5 micro-dollars, billed as such (not rounded to 118).
+const COST = 117_500_000n;
 const tokens = new TokenCounter();
+/** Tokens an estimate adds to the prompt's text: the chat template around one user message. */
+const FRAMING = measureChatPrompt({ messages: [{ role: 'user', content: PROMPT }] }).size.framingTokens;
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   const suite = (name: string, body: () => void) =>
@@ -50,7 +56,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       });
     });
 
-    it('bills a non-streamed answer from the upstream usage, rounded once', async () => {
+    it('bills a non-streamed answer from the upstream usage, exactly', async () => {
       await rig.upstream.control('words:7', 1);
       const res = await chat(chatBody('qwen/qwen3-8b', PROMPT));
       expect(res.status).toBe(200);
@@ -69,8 +75,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         streamed: 0,
         estimated: 0,
       });
-      // 3 × 3 + 7 × 15.5 = 117.5 micro-dollars → 118.
-      expect(Number(r.cost_micros)).toBe(118);
+      expect(costOf(r)).toBe(COST);
     });
 
     it('bills a stream with include_usage exactly, and shows the client its usage', async () => {
@@ -82,7 +87,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(events.at(-1)?.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 7 });
       const r = await settled(res.headers.get('x-request-id')!);
       expect(r).toMatchObject({ prompt_tokens: 3, completion_tokens: 7, streamed: 1, estimated: 0 });
-      expect(Number(r.cost_micros)).toBe(118);
+      expect(costOf(r)).toBe(COST);
     });
 
     it('bills a stream without include_usage exactly too (usage is asked for upstream)', async () => {
@@ -92,7 +97,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(events.some((e) => e.usage)).toBe(false);
       const r = await settled(res.headers.get('x-request-id')!);
       expect(r).toMatchObject({ prompt_tokens: 3, completion_tokens: 7, streamed: 1, estimated: 0 });
-      expect(Number(r.cost_micros)).toBe(118);
+      expect(costOf(r)).toBe(COST);
     });
 
     it('estimates a stream cut by the upstream with the Qwen tokenizer, marked estimated', async () => {
@@ -100,7 +105,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const res = await chat(chatBody('qwen/qwen3-8b', PROMPT, { stream: true }));
       await readSse(res);
       const r = await settled(res.headers.get('x-request-id')!);
-      const prompt = await tokens.count('qwen/qwen3-8b', PROMPT);
+      const prompt = (await tokens.count('qwen/qwen3-8b', PROMPT)) + FRAMING;
       const completion = await tokens.count('qwen/qwen3-8b', 'w0 w1 w2 ');
       expect(r).toMatchObject({
         prompt_tokens: prompt,
@@ -108,7 +113,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         estimated: 1,
         streamed: 1,
       });
-      expect(Number(r.cost_micros)).toBe(qwenCost(prompt, completion));
+      expect(costOf(r)).toBe(qwenCost(prompt, completion));
     });
 
     it('charges nothing for a stream that fails before generating anything', async () => {
@@ -118,7 +123,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(JSON.stringify(text)).toContain('upstream_error');
       const r = await settled(res.headers.get('x-request-id')!);
       expect(r).toMatchObject({ prompt_tokens: 0, completion_tokens: 0, status: 502 });
-      expect(Number(r.cost_micros)).toBe(0);
+      expect(costOf(r)).toBe(0n);
     });
 
     it('estimates a non-Qwen model with the OpenAI o200k tokenizer', async () => {
@@ -126,12 +131,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const res = await chat(chatBody('openai/gpt-oss-20b', PROMPT, { stream: true }));
       await readSse(res);
       const r = await settled(res.headers.get('x-request-id')!);
-      const prompt = await tokens.count('openai/gpt-oss-20b', PROMPT);
+      const prompt = (await tokens.count('openai/gpt-oss-20b', PROMPT)) + FRAMING;
       const completion = await tokens.count('openai/gpt-oss-20b', 'w0 w1 w2 w3 ');
       expect(r).toMatchObject({ prompt_tokens: prompt, completion_tokens: completion, estimated: 1 });
-      expect(Number(r.cost_micros)).toBe(
-        costMicros(prompt, completion, GPT_PRICE.inputPerMTok, GPT_PRICE.outputPerMTok),
-      );
+      expect(costOf(r)).toBe(costPicos(prompt, completion, GPT_PRICE.inputPerMTok, GPT_PRICE.outputPerMTok));
     });
 
     it('bills what was generated when the client abandons a stream', async () => {
@@ -156,7 +159,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(r.estimated).toBe(1);
       expect(r.completion_tokens).toBeGreaterThanOrEqual(atLeast);
       expect(r.completion_tokens).toBeLessThan(full);
-      expect(Number(r.cost_micros)).toBe(qwenCost(r.prompt_tokens, r.completion_tokens));
+      expect(costOf(r)).toBe(qwenCost(r.prompt_tokens, r.completion_tokens));
       await eventually(async () => ((await rig.upstream.stats()).aborted > 0 ? true : undefined));
     });
 
@@ -166,7 +169,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(res.status).toBe(502);
       const r = await settled(res.headers.get('x-request-id')!);
       expect(r).toMatchObject({ status: 502, prompt_tokens: 0, completion_tokens: 0, estimated: 0 });
-      expect(Number(r.cost_micros)).toBe(0);
+      expect(costOf(r)).toBe(0n);
     });
 
     it('bills a fallback once, on the route that answered', async () => {
@@ -180,7 +183,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const r = await settled(res.headers.get('x-request-id')!);
       expect((await rig.upstream.stats()).chat - before).toBe(2);
       expect(r).toMatchObject({ provider: 'fake-b', upstream_model: 'up-b', prompt_tokens: 3, estimated: 0 });
-      expect(Number(r.cost_micros)).toBe(qwenCost(3, r.completion_tokens));
+      expect(costOf(r)).toBe(qwenCost(3, r.completion_tokens));
     });
 
     it('bills every request, even when a caller reuses one X-Request-Id', async () => {
@@ -195,7 +198,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ids.push(res.headers.get('x-request-id')!);
       }
       expect(new Set(ids).size).toBe(2);
-      for (const id of ids) expect(Number((await settled(id)).cost_micros)).toBe(118);
+      for (const id of ids) expect(costOf(await settled(id))).toBe(COST);
     });
 
     it('balance, usage report and ledger agree', async () => {
@@ -204,9 +207,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         string
       >;
       const books = await reconcile(rig.db, tenant.tenantId, rig.gw.server.container.meter);
-      expect(books.granted).toBe(5_000_000);
-      expect(balance.balance).toBe(formatMicros(books.balance));
-      expect(balance.consumed).toBe(formatMicros(books.consumed));
+      expect(books.granted).toBe(5_000_000_000_000n);
+      expect(balance.balance).toBe(formatMicros(5_000_000 - roundToMicros(books.consumed)));
+      expect(balance.consumed).toBe(formatMicros(roundToMicros(books.consumed)));
       const usage = (await (
         await call(`${rig.gw.url}/admin/usage?group_by=model`, tenant.apiKey)
       ).json()) as {
@@ -214,7 +217,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         total: { requests: number; cost: string };
       };
       expect(usage.total.requests).toBe(books.records.length);
-      expect(usage.total.cost).toBe(formatMicros(books.consumed));
+      expect(usage.total.cost).toBe(formatMicros(roundToMicros(books.consumed)));
       expect(usage.data.map((d) => d.model).sort()).toEqual([
         'openai/gpt-oss-20b',
         'qwen/qwen3-8b',

@@ -1,17 +1,47 @@
 import { describe, expect, it } from 'vitest';
-import { costMicros, formatMicros, parseUsdToMicros } from '../../src/billing/money.js';
+import {
+  apportionMicros,
+  costPicos,
+  floorToMicros,
+  formatMicros,
+  moneyOf,
+  parseUsdToMicros,
+  picosOf,
+  roundToMicros,
+} from '../../src/billing/money.js';
 import { parsePeriod, periodAt, previousPeriod } from '../../src/billing/periods.js';
 import { crossedThresholds } from '../../src/billing/thresholds.js';
 
 describe('money', () => {
-  it('computes cost exactly in integers and rounds once, half up', () => {
-    expect(costMicros(3, 7, 3, 15.5)).toBe(118); // 117.5
-    expect(costMicros(1, 0, 0.05, 0.25)).toBe(0); // 0.05
-    expect(costMicros(10, 0, 0.05, 0)).toBe(1); // 0.5 → 1
+  it('computes cost exactly in pico-dollars, without rounding', () => {
+    expect(costPicos(3, 7, 3, 15.5)).toBe(117_500_000n); // 117.5 µ$
+    expect(costPicos(1, 0, 0.05, 0.25)).toBe(50_000n); // 0.05 µ$
+    expect(costPicos(8, 0, 0.02, 0)).toBe(160_000n); // a cheap model's tiny request is not free
     // 0.1 + 0.2 style prices stay exact: 3 × 0.15 = 0.45, not 0.4499999…
-    expect(costMicros(3_000_000, 0, 0.15, 0)).toBe(450_000);
-    expect(costMicros(1_000_000, 1_000_000, 0.05, 0.25)).toBe(300_000);
-    expect(costMicros(-5, Number.NaN, 1, 1)).toBe(0);
+    expect(costPicos(3_000_000, 0, 0.15, 0)).toBe(450_000_000_000n);
+    expect(costPicos(1_000_000, 1_000_000, 0.05, 0.25)).toBe(300_000_000_000n);
+    expect(costPicos(-5, Number.NaN, 1, 1)).toBe(0n);
+  });
+
+  it('splits exact amounts into stored parts and rounds only for display', () => {
+    expect(moneyOf(117_500_000n)).toEqual({ micros: 117, picos: 500_000 });
+    expect(moneyOf(-117_500_000n)).toEqual({ micros: -117, picos: -500_000 });
+    expect(picosOf(117, 500_000)).toBe(117_500_000n);
+    expect(picosOf('9007199254740993', '999999')).toBe(9_007_199_254_740_993_999_999n);
+    expect(roundToMicros(117_500_000n)).toBe(118);
+    expect(roundToMicros(117_499_999n)).toBe(117);
+    expect(roundToMicros(-117_500_000n)).toBe(-118);
+    expect(floorToMicros(117_999_999n)).toBe(117);
+    expect(floorToMicros(-1n)).toBe(-1);
+  });
+
+  it('apportions rounding so that lines add up to their rounded total, each within a micro-dollar', () => {
+    const lines = [400_000n, 400_000n, 400_000n, 2_700_000n];
+    const rounded = apportionMicros(lines);
+    expect(rounded.reduce((s, x) => s + x, 0)).toBe(roundToMicros(3_900_000n));
+    for (const [i, x] of rounded.entries()) expect(Math.abs(x * 1e6 - Number(lines[i]))).toBeLessThan(1e6);
+    expect(apportionMicros([])).toEqual([]);
+    expect(apportionMicros([5_000_000n, 0n])).toEqual([5, 0]);
   });
 
   it('parses USD amounts exactly and refuses the rest', () => {

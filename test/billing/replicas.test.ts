@@ -1,7 +1,7 @@
 /** Two replicas on one PostgreSQL database: the books still add up, thresholds fire once, overspend stays bounded. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { costMicros } from '../../src/billing/money.js';
-import { estimatePromptTokens } from '../../src/gateway/routes/request-helpers.js';
+import { costPicos } from '../../src/billing/money.js';
+import { measureChatPrompt } from '../../src/gateway/prompt-size.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
@@ -9,6 +9,7 @@ import { billingConfig, call, chatBody, QWEN_PRICE } from './billing-harness.js'
 import { reconcile } from './reconcile.js';
 
 const PROMPT = 'one two three';
+const TRIAL = 2_000_000_000n; // 0.002 USD in pico-dollars
 
 await describeWith('pg', 'billing across two replicas (postgres)', () => {
   let upstream: FakeUpstream;
@@ -31,8 +32,8 @@ await describeWith('pg', 'billing across two replicas (postgres)', () => {
 
   it('never overspends beyond both replicas’ reservations and fires each threshold once', async () => {
     const t = await a.signUp();
-    const reservation = costMicros(
-      estimatePromptTokens(PROMPT),
+    const reservation = costPicos(
+      measureChatPrompt({ messages: [{ role: 'user', content: PROMPT }] }).size.boundTokens,
       10,
       QWEN_PRICE.inputPerMTok,
       QWEN_PRICE.outputPerMTok,
@@ -44,13 +45,13 @@ await describeWith('pg', 'billing across two replicas (postgres)', () => {
     const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => fire(i % 2 ? a : b)));
     const ok = statuses.filter((s) => s === 200).length;
     expect(statuses.every((s) => s === 200 || s === 402)).toBe(true);
-    // Each replica admits while ITS view of balance − reservations is positive.
-    expect(ok).toBeLessThanOrEqual(2 * Math.ceil(2000 / reservation));
+    // Each replica admits what ITS view of the balance pays for at the worst case.
+    expect(ok).toBeLessThanOrEqual(2 * Number(TRIAL / reservation));
     await b.server.container.meter.flush();
     const books = await reconcile(a.server.container.database.db, t.tenantId, a.server.container.meter);
-    expect(books.consumed).toBe(ok * 118);
-    // The documented bound: each replica spends at most the balance it saw plus its own requests in flight.
-    expect(books.balance).toBeGreaterThan(-(2000 + 2 * reservation));
+    expect(books.consumed).toBe(BigInt(ok) * 117_500_000n);
+    // The documented bound: each replica spends at most the balance it saw.
+    expect(books.balance >= -TRIAL).toBe(true);
     const events = await a.server.container.database.db
       .selectFrom('outbox_events')
       .select('payload')

@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { apportionMicros, formatMicros, picosOf } from '../../src/billing/money.js';
 import { periodAt, previousPeriod } from '../../src/billing/periods.js';
 import { pruneUsageRecords } from '../../src/billing/usage-daily.js';
 import { writeUsageBatch } from '../../src/billing/usage-writer.js';
@@ -48,6 +49,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           prompt_tokens: 10 + i,
           completion_tokens: 3 * i,
           cost_micros: i % 5 === 0 ? 0 : 100 + i,
+          // Sub-micro-dollar parts that add up across records and days.
+          cost_picos: i % 5 === 0 ? 0 : (i * 370_001) % 1_000_000,
           status: i % 5 === 0 ? 502 : 200,
           streamed: 0,
           estimated: 0,
@@ -74,33 +77,35 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const expected = (from: number, to: number) => {
       const byModel = new Map<
         string,
-        { requests: number; prompt: number; completion: number; cost: number }
+        { requests: number; prompt: number; completion: number; cost: bigint }
       >();
       for (const r of history) {
         const at = Number(r.created_at);
         if (at < from || at >= to) continue;
-        const m = byModel.get(r.model) ?? { requests: 0, prompt: 0, completion: 0, cost: 0 };
+        const m = byModel.get(r.model) ?? { requests: 0, prompt: 0, completion: 0, cost: 0n };
         m.requests++;
         m.prompt += Number(r.prompt_tokens);
         m.completion += Number(r.completion_tokens);
-        m.cost += Number(r.cost_micros);
+        m.cost += picosOf(r.cost_micros, r.cost_picos);
         byModel.set(r.model, m);
       }
-      return [...byModel]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([model, m]) => ({
-          model,
-          requests: m.requests,
-          prompt_tokens: m.prompt,
-          completion_tokens: m.completion,
-        }));
+      const sorted = [...byModel].sort(([a], [b]) => a.localeCompare(b));
+      const costs = apportionMicros(sorted.map(([, m]) => m.cost));
+      return sorted.map(([model, m], i) => ({
+        model,
+        requests: m.requests,
+        prompt_tokens: m.prompt,
+        completion_tokens: m.completion,
+        cost: formatMicros(costs[i]!),
+      }));
     };
     const strip = (rows: UsageRow[]) =>
-      rows.map(({ model, requests, prompt_tokens, completion_tokens }) => ({
+      rows.map(({ model, requests, prompt_tokens, completion_tokens, cost }) => ({
         model,
         requests,
         prompt_tokens,
         completion_tokens,
+        cost,
       }));
 
     it('answers ranges with partial days at both edges exactly', async () => {
@@ -146,7 +151,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       };
       const invoice = invoices.data.find((i) => i.period === current.id)!;
       expect(invoice.lines.every((l) => l.carried_from === last.id)).toBe(true);
-      expect(invoice.total_micros).toBe(history.reduce((s, r) => s + Number(r.cost_micros), 0));
+      const exact = history.reduce((s, r) => s + picosOf(r.cost_micros, r.cost_picos), 0n);
+      expect(invoice.total_micros).toBe(Number((exact + 500_000n) / 1_000_000n));
       expect(invoice.lines.reduce((s, l) => s + l.requests, 0)).toBe(history.length);
     });
   });

@@ -226,6 +226,7 @@ await describeWith('pg', 'query plans at realistic sizes', () => {
       prompt_tokens: 120,
       completion_tokens: 80,
       cost_micros: 30,
+      cost_picos: 250_000,
       status: 200,
       streamed: 0,
       estimated: 0,

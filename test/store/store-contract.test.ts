@@ -157,6 +157,7 @@ for (const dialect of ['sqlite', 'postgres'] as const satisfies TestDialect[]) {
           prompt_tokens: 2_000_000_000,
           completion_tokens: 7,
           cost_micros: BIG_MICROS,
+          cost_picos: 999_999,
           status: 200,
           streamed: 1,
           estimated: 0,

@@ -178,7 +178,9 @@ async function chatCompletions(res: ServerResponse, body: Json, b: Behavior): Pr
     finish = 'length';
   }
   const prompt = promptTokens(body.messages);
-  const completion = tool ? 1 : tokens.length;
+  // `n` choices, each the same answer (tool calls always come as one).
+  const n = tool ? 1 : Math.min(128, Math.max(1, Math.trunc(toNumber(body.n) ?? 1)));
+  const completion = tool ? 1 : tokens.length * n;
   const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   const id = `chatcmpl-fake${(++seq).toString(36)}`;
   const created = Math.floor(Date.now() / 1000);
@@ -195,7 +197,12 @@ async function chatCompletions(res: ServerResponse, body: Json, b: Behavior): Pr
       object: 'chat.completion',
       created,
       model,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
+      choices: Array.from({ length: n }, (_, index) => ({
+        index,
+        message,
+        logprobs: null,
+        finish_reason: finish,
+      })),
       ...(b.noUsage ? {} : { usage }),
     });
   }
@@ -207,8 +214,9 @@ async function chatCompletions(res: ServerResponse, body: Json, b: Behavior): Pr
     // OpenAI sends `usage: null` on every chunk when usage was requested, and no usage key otherwise.
     return `data: ${JSON.stringify(includeUsage ? { ...chunk, usage: u } : chunk)}\n\n`;
   };
-  const delta = (d: Json, finishReason: string | null = null) =>
-    frame([{ index: 0, delta: d, logprobs: null, finish_reason: finishReason }]);
+  const delta = (d: Json, finishReason: string | null = null, index = 0) =>
+    frame([{ index, delta: d, logprobs: null, finish_reason: finishReason }]);
+  const each = (make: (index: number) => string) => Array.from({ length: n }, (_, i) => make(i));
 
   // Tool calls stream like OpenAI's: name first with empty arguments, then the arguments.
   const toolStart = { index: 0, ...call, function: { name: tool, arguments: '' } };
@@ -217,8 +225,11 @@ async function chatCompletions(res: ServerResponse, body: Json, b: Behavior): Pr
         delta({ role: 'assistant', content: null, tool_calls: [toolStart] }),
         delta({ tool_calls: [{ index: 0, function: { arguments: '{}' } }] }),
       ]
-    : [delta({ role: 'assistant', content: '' }), ...tokens.map((t) => delta({ content: t }))];
-  frames.push(delta({}, finish));
+    : [
+        ...each((i) => delta({ role: 'assistant', content: '' }, null, i)),
+        ...tokens.flatMap((t) => each((i) => delta({ content: t }, null, i))),
+      ];
+  frames.push(...each((i) => delta({}, finish, i)));
   if (includeUsage) frames.push(frame([], usage));
   frames.push('data: [DONE]\n\n');
   await streamFrames(res, frames, b);

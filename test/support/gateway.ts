@@ -65,6 +65,20 @@ function defaultDialect(): TestDialect {
   return process.env.SIMO_TEST_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
 }
 
+/** Signs up a fresh tenant through `POST /register` on the server at `url` and returns its key. */
+export async function signUpAt(url: string, email?: string): Promise<SignedUp> {
+  const address = email ?? `user${Date.now()}-${++emailCounter}@example.com`;
+  const password = 'correct horse battery staple';
+  const res = await fetch(`${url}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ email: address, password }),
+  });
+  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { tenant_id: string; key_id: string; api_key: string };
+  return { tenantId: body.tenant_id, keyId: body.key_id, apiKey: body.api_key, email: address, password };
+}
+
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const database = opts.database ?? (await createTestDatabase(opts.dialect ?? defaultDialect()));
   const env: Record<string, string> = {
@@ -94,18 +108,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     v1: `${url}/v1`,
     server,
     database,
-    async signUp(email?: string) {
-      const address = email ?? `user${Date.now()}-${++emailCounter}@example.com`;
-      const password = 'correct horse battery staple';
-      const res = await fetch(`${url}/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ email: address, password }),
-      });
-      if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
-      const body = (await res.json()) as { tenant_id: string; key_id: string; api_key: string };
-      return { tenantId: body.tenant_id, keyId: body.key_id, apiKey: body.api_key, email: address, password };
-    },
+    signUp: (email?: string) => signUpAt(url, email),
     async stop() {
       await server.stop();
       if (ownsDatabase) await database.drop();

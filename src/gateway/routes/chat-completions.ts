@@ -48,11 +48,12 @@ export function registerChatCompletionsRoute(
           abort.dispose();
         }
       }
-      const { model, promptText, ticket } = await admitChat(c, call, true).catch((err: unknown) => {
+      const admitted = await admitChat(c, call, true).catch((err: unknown) => {
         abort.dispose();
         throw err;
       });
-      return streamCompletion(c, request, reply, body, model, ticket, promptText, abort);
+      const { model, promptText, ticket } = admitted;
+      return streamCompletion(c, request, reply, admitted.body, model, ticket, promptText, abort);
     },
   );
 }

@@ -4,8 +4,9 @@ import { ApiError } from '../../http/errors.js';
 import { parseBody } from '../../http/validation.js';
 import { type EmbeddingsRequest, embeddingsRequestSchema } from '../chat-schema.js';
 import { answered, notAnswered } from '../chat-service.js';
+import { measureEmbeddingsInput } from '../prompt-size.js';
 import { embeddingsResponseSchema } from '../response-schemas.js';
-import { ClientDisconnect, estimatePromptTokens } from './request-helpers.js';
+import { ClientDisconnect } from './request-helpers.js';
 
 /** `POST /v1/embeddings`. */
 export function registerEmbeddingsRoute(
@@ -25,14 +26,15 @@ export function registerEmbeddingsRoute(
     const body = parseBody(embeddingsRequestSchema, request.body);
     const model = c.catalog.resolve(auth.tenant, body.model, 'embedding');
     assertTokenInputsFit(body.input, model.contextWindow);
-    const promptText = typeof body.input === 'string' ? body.input : JSON.stringify(body.input);
+    const { text: promptText, size } = measureEmbeddingsInput(body.input);
     const ticket = await c.meter.admit({
       auth,
       requestId: request.id,
       model,
       endpoint: 'embeddings',
-      estimatedPromptTokens: estimatePromptTokens(promptText),
+      prompt: size,
       maxCompletionTokens: 0,
+      choices: 1,
       streamed: false,
     });
     const abort = new ClientDisconnect(reply);

@@ -58,18 +58,3 @@ export class ClientDisconnect implements CancelSource {
     this.listeners.length = 0;
   }
 }
-
-/** The text of a conversation, for token estimates when an upstream reports no usage. */
-export function promptTextOf(messages: ReadonlyArray<{ content?: unknown }>): string {
-  const parts: string[] = [];
-  for (const m of messages) {
-    if (typeof m.content === 'string') parts.push(m.content);
-    else if (Array.isArray(m.content))
-      for (const p of m.content)
-        if (p && typeof (p as { text?: unknown }).text === 'string') parts.push((p as { text: string }).text);
-  }
-  return parts.join('\n');
-}
-
-// A rough upper bound (~3 characters per token, plus per-message overhead) for admission-time reservations.
-export const estimatePromptTokens = (text: string) => Math.ceil(text.length / 3) + 8;

@@ -123,6 +123,25 @@ describe('fake upstream', () => {
     expect(b.usage!.completion_tokens).toBe(3);
   });
 
+  it('answers n choices, each up to the cap, and counts all of them in usage', async () => {
+    const body = await json<Completion>(chat({ n: 3, max_tokens: 2 }));
+    expect(body.choices.map((c) => [c.index, c.message.content])).toEqual([
+      [0, 'Hello from '],
+      [1, 'Hello from '],
+      [2, 'Hello from '],
+    ]);
+    expect(body.usage!.completion_tokens).toBe(6);
+    const streamed = await chat({ n: 2, stream: true, stream_options: { include_usage: true } });
+    const chunks = sseEvents(await streamed.text())
+      .filter((e) => e !== '[DONE]')
+      .map(
+        (e) =>
+          JSON.parse(e) as { choices: Array<{ index: number }>; usage: { completion_tokens: number } | null },
+      );
+    expect(new Set(chunks.flatMap((c) => c.choices.map((ch) => ch.index)))).toEqual(new Set([0, 1]));
+    expect(chunks.at(-1)?.usage?.completion_tokens).toBe(2 * 4);
+  });
+
   it('streams SSE chunks ending in [DONE], without usage unless asked', async () => {
     const res = await chat({ stream: true });
     expect(res.headers.get('content-type')).toBe('text/event-stream');

@@ -23,7 +23,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         config: {
           adminToken: ADMIN_TOKEN,
           providers: [{ id: 'sim', type: 'simulator' }],
-          // Expensive enough that one request crosses every usage threshold of a tiny trial grant.
+          // Expensive enough that one request (~24 tokens, $0.024) crosses both usage thresholds of the
+          // trial grant; a balance is never overdrawn, so the thresholds sit below what one request costs.
           models: [
             {
               id: 'qwen/qwen3-8b',
@@ -32,8 +33,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
             },
           ],
           plans: { starter: { rpm: 10_000 } },
-          signup: { plan: 'starter', trialCredits: 0.001 },
-          usageThresholds: [0.5, 1],
+          signup: { plan: 'starter', trialCredits: 1 },
+          usageThresholds: [0.01, 0.02],
           auditRules: { contentPatterns: ['exfiltrate'] },
           webhooks: { allowPrivate: true, pollIntervalMs: 40 },
         },
@@ -107,7 +108,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const thresholds = hooks
         .filter((h) => h.headers['x-simo-event'] === 'usage.threshold_reached')
         .map((h) => JSON.parse(h.body).data.threshold);
-      expect(thresholds.sort()).toEqual([0.5, 1]);
+      expect(thresholds.sort()).toEqual([0.01, 0.02]);
 
       const log = await waitFor(async () => {
         const r = await api(gw, key, 'GET', `/admin/webhooks/${created.body.id}/deliveries`);

@@ -6,12 +6,7 @@ import { estimateTokens } from './token-estimate.js';
 import type { CountJob, CountResult } from './token-worker.js';
 import { familyOf, type TokenizerFamily } from './tokenizers.js';
 
-/**
- * Counts tokens when an upstream reports no usage (a cut stream, a server without usage, a client that
- * left). The real tokenizers run in a worker thread, never on the event loop, and every count is bounded
- * in time: the worker samples a text it cannot finish within its budget, and a caller that waits too
- * long (a queue of huge texts, a tokenizer still loading, a stuck worker) gets `estimateTokens` instead.
- */
+/** Tuning of the token counter; the defaults suit production. */
 export interface TokenCounterOptions {
   /** Tokenizing time one count may use in the worker before the rest of its text is extrapolated. */
   budgetMs?: number;
@@ -33,6 +28,12 @@ const DEFAULTS: Required<TokenCounterOptions> = {
 /** Windows a text longer than `maxWorkerChars` is sampled in. */
 const SAMPLE_WINDOWS = 64;
 
+/**
+ * Counts tokens when an upstream reports no usage (a cut stream, a server without usage, a client that
+ * left). The real tokenizers run in a worker thread, never on the event loop, and every count is bounded
+ * in time: the worker samples a text it cannot finish within its budget, and a caller that waits too
+ * long (a queue of huge texts, a tokenizer still loading, a stuck worker) gets `estimateTokens` instead.
+ */
 export class TokenCounter {
   private readonly opts: Required<TokenCounterOptions>;
 

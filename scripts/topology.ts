@@ -3,14 +3,17 @@
  * replicas sharing one PostgreSQL database and one Redis, in front of the fake upstream.
  * The same shape as deploy/compose.yaml, for tests, benchmarks and trying it out:
  *
- *   npx tsx scripts/topology.ts --replicas 2
+ *   npx tsx scripts/topology.ts --replicas 2 [--separate-data-dirs]
  *
  * It needs a reachable PostgreSQL (SIMO_TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres)
  * and Redis (SIMO_TEST_REDIS_URL or redis://127.0.0.1:6379); it creates a fresh database and key prefix.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBase62 } from '../src/shared/ids.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/databases.js';
@@ -23,6 +26,8 @@ const CLI = fileURLToPath(new URL('../src/cli/run.ts', import.meta.url));
 export interface Replica {
   index: number;
   url: string;
+  /** Where its SQLite file (unused here) and write-ahead log live. */
+  dataDir: string;
   process: ChildProcess;
   /** Everything the replica printed, for diagnosing failures. */
   output(): string;
@@ -45,6 +50,11 @@ export interface TopologyOptions {
   replicas?: number;
   /** Extra environment for every replica (e.g. SIMO_ADMIN_TOKEN). */
   env?: Record<string, string>;
+  /**
+   * Give each replica a data dir of its own (as separate machines or containers without a shared
+   * volume have) instead of one shared dir.
+   */
+  separateDataDirs?: boolean;
   logLevel?: string;
 }
 
@@ -79,10 +89,16 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
   const database = await createTestDatabase('postgres');
   const redisPrefix = `simo-topo-${randomBase62(8)}:`;
   const replicas: Replica[] = [];
+  const ownDirs: string[] = [];
 
   const addReplica = async (): Promise<Replica> => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    let dataDir = database.dataDir;
+    if (opts.separateDataDirs) {
+      dataDir = mkdtempSync(join(tmpdir(), 'simo-replica-'));
+      ownDirs.push(dataDir);
+    }
     const env = {
       ...process.env,
       PORT: String(port),
@@ -91,7 +107,7 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
       SIMO_REDIS_URL: TEST_REDIS_URL,
       SIMO_REDIS_PREFIX: redisPrefix,
       SIMO_UPSTREAM_URL: upstream.v1,
-      SIMO_DATA_DIR: database.dataDir,
+      SIMO_DATA_DIR: dataDir,
       SIMO_PUBLIC_URL: url,
       LOG_LEVEL: opts.logLevel ?? 'warn',
       ...opts.env,
@@ -116,6 +132,7 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
     const replica: Replica = {
       index: replicas.length,
       url,
+      dataDir,
       process: child,
       output,
       async kill() {
@@ -137,6 +154,7 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
     await Promise.all(replicas.map((r) => r.kill()));
     await upstream.stop();
     await database.drop();
+    for (const dir of ownDirs) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 
@@ -150,6 +168,7 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
       await Promise.all(replicas.map((r) => r.stop()));
       await upstream.stop();
       await database.drop();
+      for (const dir of ownDirs) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -157,7 +176,11 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
 // Run directly: start the topology and keep it up until Ctrl-C.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const n = Number(process.argv[process.argv.indexOf('--replicas') + 1] ?? 2) || 2;
-  const topology = await startTopology({ replicas: n, logLevel: 'info' });
+  const topology = await startTopology({
+    replicas: n,
+    logLevel: 'info',
+    separateDataDirs: process.argv.includes('--separate-data-dirs'),
+  });
   console.log(`upstream: ${topology.upstream.v1}`);
   for (const r of topology.replicas) console.log(`replica ${r.index}: ${r.url}`);
   console.log('Ctrl-C to stop');

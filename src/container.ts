@@ -12,8 +12,10 @@ import { CreditMeter } from './billing/credit-meter.js';
 import { InvoiceService } from './billing/invoices.js';
 import type { UsageMeter } from './billing/meter.js';
 import { PICOS_PER_MICRO, usdToMicros } from './billing/money.js';
+import { RedisUsageJournal } from './billing/redis-usage-journal.js';
 import { TokenCounter } from './billing/token-counter.js';
 import { DAY_MS, pruneUsageRecords } from './billing/usage-daily.js';
+import type { UsageJournalState } from './billing/usage-journal.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { ModelRouter } from './gateway/model-router.js';
@@ -23,8 +25,9 @@ import { createProviders, type ProviderEntry } from './providers/registry.js';
 import { createLimiter } from './ratelimit/create-limiter.js';
 import { withTokenLimits } from './ratelimit/token-debit.js';
 import type { RequestLimiter } from './ratelimit/types.js';
-import { closeRedis, connectRedis } from './redis/client.js';
+import { closeRedis, connectRedis, createRedisClient, waitForRedis } from './redis/client.js';
 import { createRevocationBus } from './redis/redis-revocation-bus.js';
+import { randomBase62 } from './shared/ids.js';
 import { type DatabaseHandle, openDatabase } from './storage/database.js';
 import { createWebhooks, type Webhooks } from './webhooks/index.js';
 
@@ -41,6 +44,8 @@ export interface Container {
   accounts: AccountService;
   limiter: RequestLimiter;
   meter: UsageMeter;
+  /** Where settled usage waits for the database besides the local log: `redis`, `degraded` or `local`. */
+  usageJournal(): UsageJournalState;
   /** Credits, balances, usage reports and invoices. */
   billing: BillingService;
   /** Tells every replica about rotated/revoked keys and changed tenants. */
@@ -108,9 +113,35 @@ export async function createContainer(
       ? authenticator.invalidateKey(event.keyId)
       : authenticator.invalidateTenant(event.tenantId),
   );
+  // With Redis, settled usage is also journaled there until committed, so the other replicas can bill
+  // what a replica that died for good (data dir and all) had answered but not committed.
+  // Its own connection: a record is durable only once Redis has it, so a slow Redis gets a second to
+  // answer instead of the rate limiter's fail-fast 80 ms.
+  const journalRedis = config.redisUrl
+    ? createRedisClient(config.redisUrl, { name: 'simosphere:usage-journal', commandTimeoutMs: 1_000 })
+    : undefined;
+  if (journalRedis && redis?.status === 'ready') await waitForRedis(journalRedis);
+  const journal = journalRedis
+    ? new RedisUsageJournal({
+        client: journalRedis,
+        keyPrefix: config.redis.keyPrefix,
+        owner: randomBase62(12),
+        onHealthChange: (degraded, err) => {
+          metrics.usageJournalDegraded.set(degraded ? 1 : 0);
+          if (degraded)
+            logger.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              'usage journal degraded: Redis unreachable, settled usage is kept in the local write-ahead log only until it answers again',
+            );
+          else logger.warn('usage journal recovered: settled usage is journaled in Redis again');
+        },
+      })
+    : undefined;
   const meter = new CreditMeter(db, new TokenCounter(), logger, {
     thresholds: config.usageThresholds,
     walDir: config.dataDir,
+    ...(journal ? { journal } : {}),
+    onRecovered: (source, records) => metrics.usageRecordsRecovered.inc({ source }, records),
     onSettled: (row) => {
       metrics.gatewayRequests.inc({
         model: row.model,
@@ -122,7 +153,8 @@ export async function createContainer(
       if (micros > 0) metrics.creditsDebitedMicros.inc({ model: row.model }, micros);
     },
   });
-  // Usage written ahead by a process that crashed is billed before this one serves anything.
+  // Usage written ahead by a process that crashed is billed before this one serves anything, and
+  // what dies later (here or on another replica) is found by the sweep, without waiting for a restart.
   await meter.recover();
   const invoices = new InvoiceService(db, meter, logger, {
     dialect: database.dialect,
@@ -146,6 +178,7 @@ export async function createContainer(
   const background = opts.background ?? true;
   let invoiceTimer: NodeJS.Timeout | undefined;
   if (background) {
+    meter.startRecovery();
     closeMonth();
     invoiceTimer = setInterval(closeMonth, 3_600_000);
     invoiceTimer.unref();
@@ -173,6 +206,7 @@ export async function createContainer(
     accounts,
     limiter,
     meter: withTokenLimits(meter, limiter, config.plans),
+    usageJournal: () => journal?.state() ?? 'local',
     billing,
     revocations,
     sessions: new SessionService(db),
@@ -192,6 +226,7 @@ export async function createContainer(
         clearInterval(invoiceTimer);
         await monthClosing;
         await meter.close();
+        if (journalRedis) await closeRedis(journalRedis);
         await limiter.close();
         await revocations.close();
         if (redis) await closeRedis(redis);

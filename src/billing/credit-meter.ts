@@ -7,6 +7,8 @@ import { balanceOf, readTotals } from './credit-store.js';
 import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from './meter.js';
 import { costPicos, moneyOf, safeTokenCount } from './money.js';
 import type { TokenCounter } from './token-counter.js';
+import type { UsageJournal } from './usage-journal.js';
+import { type RecoverySource, UsageRecovery } from './usage-recovery.js';
 import { UsageWal } from './usage-wal.js';
 import { type CommittedTotals, recordCost, writeUsageBatch } from './usage-writer.js';
 import { worstCase } from './worst-case.js';
@@ -25,6 +27,12 @@ export interface CreditMeterOptions {
   balanceTtlMs?: number;
   /** Sees every settled record (e.g. for metrics); must be cheap and must not throw. */
   onSettled?: (row: NewUsageRecordRow) => void;
+  /** Shares settled records with the other replicas until committed (Redis); without it, the local log only. */
+  journal?: UsageJournal;
+  /** Time between sweeps for usage that dead processes left behind. */
+  recoveryIntervalMs?: number;
+  /** Told how many records each sweep replayed, and from where. */
+  onRecovered?: (source: RecoverySource, records: number) => void;
 }
 
 /**
@@ -47,6 +55,8 @@ interface Buffered {
   row: NewUsageRecordRow;
   /** Settled in this process (counted in `pending`), as opposed to replayed from a crashed one. */
   live: boolean;
+  /** Its entry in the shared journal, dropped once committed. */
+  journalId?: string;
 }
 
 /**
@@ -60,6 +70,7 @@ interface Buffered {
 export class CreditMeter implements UsageMeter {
   private readonly tenants = new Map<string, TenantCredit>();
   private readonly wal: UsageWal;
+  private readonly recovery: UsageRecovery;
   private buffer: Buffered[] = [];
   /** Segments whose records are in `buffer` again after a failed write, deleted after the next commit. */
   private retained: string[] = [];
@@ -77,23 +88,31 @@ export class CreditMeter implements UsageMeter {
   ) {
     mkdirSync(opts.walDir, { recursive: true });
     this.wal = new UsageWal(opts.walDir);
+    this.recovery = new UsageRecovery({
+      walDir: opts.walDir,
+      self: this.wal.owner,
+      ...(opts.journal ? { journal: opts.journal } : {}),
+      replay: (rows) => this.replay(rows),
+      logger,
+      ...(opts.recoveryIntervalMs ? { intervalMs: opts.recoveryIntervalMs } : {}),
+      ...(opts.onRecovered ? { onRecovered: opts.onRecovered } : {}),
+    });
     this.flushDelayMs = opts.flushDelayMs ?? 100;
     this.maxBatch = opts.maxBatch ?? 1000;
     this.balanceTtlMs = opts.balanceTtlMs ?? 1000;
   }
 
-  /** Replays write-ahead segments left by crashed processes; run once at start-up, before serving. */
-  async recover(): Promise<number> {
-    let replayed = 0;
-    for (const path of UsageWal.orphans(this.opts.walDir)) {
-      const rows = UsageWal.read(path);
-      await writeUsageBatch(this.db, rows, this.opts.thresholds);
-      this.wal.remove([path]);
-      replayed += rows.length;
-    }
-    if (replayed > 0)
-      this.logger.info({ records: replayed }, 'replayed usage records written ahead before a crash');
-    return replayed;
+  /**
+   * Replays what dead processes settled but never committed (in this data dir, and in Redis when
+   * configured); run at start-up, before serving. Returns how many records were replayed.
+   */
+  recover(): Promise<number> {
+    return this.recovery.sweep();
+  }
+
+  /** Keeps looking for such usage every second, so it is billed without waiting for a restart. */
+  startRecovery(): void {
+    this.recovery.start();
   }
 
   async admit(req: AdmissionRequest): Promise<MeterTicket> {
@@ -123,8 +142,11 @@ export class CreditMeter implements UsageMeter {
         }
         credit.pending += recordCost(row);
         this.wal.append(row);
-        this.enqueue({ row, live: true });
+        const journaled = this.opts.journal?.append(row);
+        this.enqueue({ row, live: true, ...(journaled ? { journalId: journaled.id } : {}) });
         this.opts.onSettled?.(row);
+        // Durable beyond this machine before the response completes; one round trip shared per turn.
+        await journaled?.durable;
       },
     };
   }
@@ -162,14 +184,42 @@ export class CreditMeter implements UsageMeter {
     return this.writing;
   }
 
-  /** Writes what is buffered and closes the write-ahead log; the meter must not be used afterwards. */
+  /**
+   * Writes what is buffered and closes the write-ahead log; the meter must not be used afterwards.
+   * When everything committed, nothing is left for anyone to recover.
+   */
   async close(): Promise<void> {
+    await this.recovery.stop();
     await this.flush();
-    this.wal.close();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const clean = this.buffer.length === 0 && this.retained.length === 0;
+    if (!clean)
+      this.logger.warn(
+        { records: this.buffer.length },
+        'usage not committed at shutdown; it stays written ahead and is replayed by the next sweep',
+      );
+    this.wal.close(clean);
+    await this.opts.journal?.close(clean);
+  }
+
+  /** Commits records another process settled; idempotent, so a record already stored is skipped. */
+  private async replay(rows: NewUsageRecordRow[]): Promise<void> {
+    const totals = await writeUsageBatch(this.db, rows, this.opts.thresholds);
+    this.committed(
+      rows.map((row) => ({ row, live: false })),
+      totals,
+    );
   }
 
   private async write(batch: Buffered[], segments: string[]): Promise<void> {
     const failed = batch.length === 0 ? [] : await this.commit(batch);
+    const journal = this.opts.journal;
+    if (journal) {
+      const unwritten = new Set(failed);
+      const committed = batch.filter((b) => !unwritten.has(b));
+      journal.acknowledge(committed.flatMap((b) => (b.journalId ? [b.journalId] : [])));
+    }
     if (failed.length === 0) {
       this.wal.remove(segments);
       return;
@@ -212,12 +262,18 @@ export class CreditMeter implements UsageMeter {
     }
   }
 
-  /** Moves committed usage from `pending` into the cached balances. */
+  /**
+   * Moves committed usage from `pending` into the cached balances. A live record may have been stored
+   * already by a survivor that took this process for dead (it was only slow): it leaves `pending` all
+   * the same, and its tenant's balance is read again, since it then has no fresh totals.
+   */
   private committed(batch: Buffered[], totals: Map<string, CommittedTotals>): void {
     for (const b of batch) {
       if (!b.live) continue;
       const credit = this.tenants.get(b.row.tenant_id);
-      if (credit) credit.pending -= recordCost(b.row);
+      if (!credit) continue;
+      credit.pending -= recordCost(b.row);
+      if (!totals.has(b.row.tenant_id) && recordCost(b.row) > 0n) this.invalidate(b.row.tenant_id);
     }
     for (const [tenantId, t] of totals) {
       const credit = this.tenants.get(tenantId);

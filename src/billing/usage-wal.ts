@@ -1,7 +1,8 @@
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBase62 } from '../shared/ids.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
+import { OwnerLock } from './owner-lock.js';
 
 /**
  * Write-ahead log of settled usage records. Every record is appended (one JSON line, a synchronous
@@ -9,25 +10,36 @@ import type { NewUsageRecordRow } from '../storage/tables.js';
  * of the process; it is lost only if the machine itself goes down before the batch is committed.
  *
  * The log is split into segments, one per database batch: a flush closes the current segment, and the
- * segment is deleted once its batch has committed. At start-up, segments left behind by dead processes
- * are replayed into the database; replay is idempotent (usage request ids and ledger keys are unique).
+ * segment is deleted once its batch has committed. Each writer holds an OS file lock for as long as it
+ * lives (see OwnerLock); segments whose writer's lock can be taken were left by a dead process and are
+ * replayed by whichever live process sweeps the directory first. Replay is idempotent (usage request
+ * ids and ledger keys are unique).
  */
 export class UsageWal {
-  /** `<pid>-<instance>`: a container of this process; several may share a data dir (tests, replicas). */
-  private readonly owner = `${process.pid}-${randomBase62(8)}`;
+  /** Random, so a restarted process (or a container where every process is pid 1) never looks like an old one. */
+  readonly owner = randomBase62(12);
+  private readonly lock: OwnerLock;
   private seq = 0;
   private fd: number | null = null;
   private path: string | null = null;
 
   constructor(private readonly dir: string) {
-    liveOwners.add(this.owner);
+    // Taken before the first segment exists: a segment without a lock file has no live writer.
+    try {
+      this.lock = OwnerLock.create(join(dir, `${PREFIX}${this.owner}${LOCK_SUFFIX}`));
+    } catch (err) {
+      throw new Error(
+        `cannot take a file lock in the data dir ${dir} (${(err as Error).message}): it must be writable and on a file system with POSIX locks`,
+      );
+    }
   }
 
   /** Appends one settled record; synchronous on purpose (see the class comment). */
   append(row: NewUsageRecordRow): void {
     if (this.fd === null) {
       this.path = join(this.dir, `${PREFIX}${this.owner}-${String(++this.seq).padStart(8, '0')}${SUFFIX}`);
-      this.fd = openSync(this.path, 'a');
+      // Every tenant's usage: readable by the service's own user only, like the database.
+      this.fd = openSync(this.path, 'a', 0o600);
     }
     writeSync(this.fd, `${JSON.stringify(row)}\n`);
   }
@@ -47,35 +59,69 @@ export class UsageWal {
     for (const p of paths) rmSync(p, { force: true });
   }
 
-  close(): void {
+  /**
+   * Closes the log. With `clean` (every record committed, segments removed) the lock file goes too;
+   * otherwise it stays, unlocked, and the next sweep replays what is left.
+   */
+  close(clean: boolean): void {
     this.rotate();
-    liveOwners.delete(this.owner);
+    if (clean) this.lock.dispose();
+    else this.lock.release();
   }
 
-  /** Segments in `dir` that no live writer owns: left behind by a crash, to be replayed. */
-  static orphans(dir: string): string[] {
+  /**
+   * Writers in `dir` that are gone, with the segments they left. Each orphan's lock is held by the
+   * caller until it calls `done` or `abandon`, so two sweeping processes never replay the same segments
+   * at once, and a live writer is never mistaken for a dead one.
+   */
+  static claimOrphans(dir: string, self?: string): Orphan[] {
     let names: string[];
     try {
       names = readdirSync(dir);
     } catch {
       return [];
     }
-    return names
-      .filter((n) => n.startsWith(PREFIX) && n.endsWith(SUFFIX))
-      .filter((n) => {
-        const owner = n.slice(PREFIX.length, -SUFFIX.length).replace(/-\d+$/, '');
-        const pid = Number(owner.split('-')[0]);
-        if (pid === process.pid) return !liveOwners.has(owner);
-        return !isAlive(pid);
-      })
-      .sort()
-      .map((n) => join(dir, n));
+    const owners = new Set<string>();
+    const segments = new Map<string, string[]>();
+    for (const n of names) {
+      if (!n.startsWith(PREFIX)) continue;
+      const base = n.slice(PREFIX.length);
+      if (n.endsWith(SUFFIX)) {
+        const owner = base.slice(0, -SUFFIX.length).replace(/-\d+$/, '');
+        owners.add(owner);
+        segments.set(owner, [...(segments.get(owner) ?? []), n]);
+      } else if (n.endsWith(LOCK_SUFFIX)) owners.add(base.slice(0, -LOCK_SUFFIX.length));
+      else if (n.endsWith(PENDING_SUFFIX)) removeStalePending(join(dir, n));
+    }
+    const orphans: Orphan[] = [];
+    for (const owner of owners) {
+      if (owner === self) continue;
+      // Taken by its path, not by what the listing showed: a lock is created before its writer's first
+      // segment and deleted after its last one, so a segment whose lock is missing has no live writer.
+      const lock = OwnerLock.take(join(dir, `${PREFIX}${owner}${LOCK_SUFFIX}`));
+      if (lock === null) continue;
+      const held = lock === 'missing' ? null : lock;
+      orphans.push({
+        owner,
+        segments: (segments.get(owner) ?? []).sort().map((n) => join(dir, n)),
+        done: () => held?.dispose(),
+        abandon: () => held?.release(),
+      });
+    }
+    return orphans;
   }
 
-  /** The records of a segment; a torn last line (the crash hit mid-write) is skipped. */
+  /** The records of a segment; a torn last line (the crash hit mid-write) is skipped. Gone: none. */
   static read(path: string): NewUsageRecordRow[] {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
     const rows: NewUsageRecordRow[] = [];
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
+    for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       try {
         rows.push(JSON.parse(line) as NewUsageRecordRow);
@@ -87,17 +133,28 @@ export class UsageWal {
   }
 }
 
+/** Segments a dead writer left, with its lock held by the sweeping process. */
+export interface Orphan {
+  owner: string;
+  segments: string[];
+  /** Everything was replayed and the segments removed: drop the lock file. */
+  done(): void;
+  /** Replay failed: release the lock so a later sweep tries again. */
+  abandon(): void;
+}
+
 const PREFIX = 'usage-wal-';
 const SUFFIX = '.jsonl';
-const liveOwners = new Set<string>();
+const LOCK_SUFFIX = '.lock';
+const PENDING_SUFFIX = '.lock.new';
+/** A lock is renamed into place microseconds after it is created; an older pending file is debris. */
+const PENDING_STALE_MS = 60_000;
 
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+/** Deletes a lock file that a writer created but died before renaming into place. */
+function removeStalePending(path: string): void {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the pid exists under another user; leave its segments alone rather than guess.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (Date.now() - statSync(path).mtimeMs > PENDING_STALE_MS) rmSync(path, { force: true });
+  } catch {
+    // Already renamed or removed.
   }
 }

@@ -29,6 +29,8 @@ export function registerHealthRoutes(app: FastifyInstance, c: Container): void {
     }
     // 'degraded' (Redis unreachable, per-process fallback) still serves, so it does not fail readiness.
     checks.rate_limiter = c.limiter.status();
+    // Likewise 'degraded' usage journal: records still reach the local write-ahead log.
+    checks.usage_journal = c.usageJournal();
     const ready = checks.database === 'ok';
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });

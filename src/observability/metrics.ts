@@ -15,6 +15,8 @@ export interface Metrics {
   limiterDecisions: Counter<'backend' | 'decision'>;
   rateLimitDegraded: Gauge;
   creditsDebitedMicros: Counter<'model'>;
+  usageJournalDegraded: Gauge;
+  usageRecordsRecovered: Counter<'source'>;
   webhookDeliveries: Counter<'outcome'>;
   dbPoolConnections: Gauge<'state'>;
 }
@@ -82,6 +84,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'simosphere_credits_debited_micros_total',
       help: 'Credits debited for usage, in micro-dollars',
       labelNames: ['model'],
+      registers,
+    }),
+    usageJournalDegraded: new Gauge({
+      name: 'simosphere_usage_journal_degraded',
+      help: '1 while Redis is unreachable and settled usage is kept in the local write-ahead log only',
+      registers,
+    }),
+    usageRecordsRecovered: new Counter({
+      name: 'simosphere_usage_records_recovered_total',
+      help: 'Usage records replayed after a process died before committing them (local log or Redis)',
+      labelNames: ['source'],
       registers,
     }),
     webhookDeliveries: new Counter({

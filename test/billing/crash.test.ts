@@ -2,20 +2,18 @@
  * kill -9 under load: every request the client saw answered 200 must have exactly one usage record and
  * one ledger debit after a restart on the same data dir (the write-ahead log is replayed at boot).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { picosOf } from '../../src/billing/money.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
+import { startKillableServer } from '../support/killable-server.js';
 import { billingConfig, chatBody } from './billing-harness.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WORKERS = 12;
 /** 3 prompt + 7 completion tokens at the Qwen test price: 117.5 micro-dollars, in pico-dollars. */
 const COST = 117_500_000n;
@@ -26,35 +24,10 @@ let server: ChildProcess | undefined;
 
 /** Starts `simosphere start` from source in a child process; resolves with its URL. */
 async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'start'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SIMO_DATA_DIR: dataDir,
-      SIMO_CONFIG: join(dataDir, 'simosphere.yaml'),
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = await startKillableServer({
+    env: { SIMO_DATA_DIR: dataDir, SIMO_CONFIG: join(dataDir, 'simosphere.yaml') },
   });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 20_000);
-    lines.on('line', (line) => {
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
-  });
-  return { child, url };
+  return { child: server.child, url: server.url };
 }
 
 beforeAll(async () => {
@@ -116,7 +89,10 @@ it('loses and duplicates nothing when the server is killed with SIGKILL under lo
 
   const second = await startServer();
   server = second.child;
-  expect(readdirSync(dataDir).filter((n) => n.startsWith('usage-wal-'))).toEqual([]);
+  // The dead writer's segments and lock are gone; only the new server's own lock is left.
+  const left = readdirSync(dataDir).filter((n) => n.startsWith('usage-wal-'));
+  expect(left).toHaveLength(1);
+  expect(left[0]).toMatch(/\.lock$/);
 
   const db = new SQLite(join(dataDir, 'simosphere.db'), { readonly: true });
   try {

@@ -1,6 +1,8 @@
 /**
  * Redis stopping mid-test: the gateway keeps serving with its per-process fallback, logs the
- * transition once, shows it in /readyz and the metric, and returns to Redis when it is back.
+ * transition once, shows it in /readyz and the metric, and returns to Redis when it is back. The
+ * usage journal degrades the same way: settled usage is kept in the local write-ahead log only (and
+ * still metered), which the logs and /readyz say.
  * Uses a throwaway redis-server child process, never the shared one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -44,7 +46,8 @@ async function startRedis(port: number): Promise<ChildProcess> {
 }
 
 async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  // Already gone (e.g. a failed test stopped it and never restarted it): 'exit' will not come again.
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
@@ -86,6 +89,7 @@ describe.skipIf(!existsSync(REDIS_SERVER))('Redis stopping mid-test', () => {
   });
 
   const limiterLogs = () => logLines.filter((l) => /rate limiter (degraded|recovered)/.test(l.msg));
+  const journalLogs = () => logLines.filter((l) => /usage journal (degraded|recovered)/.test(l.msg));
   const readiness = async () => {
     const res = await fetch(`${server.url}/readyz`);
     return { status: res.status, checks: ((await res.json()) as { checks: Record<string, string> }).checks };
@@ -102,7 +106,19 @@ describe.skipIf(!existsSync(REDIS_SERVER))('Redis stopping mid-test', () => {
       }),
     });
     expect(res.status).toBe(201);
-    const { api_key: apiKey } = (await res.json()) as { api_key: string };
+    const { api_key: apiKey, tenant_id: tenantId } = (await res.json()) as {
+      api_key: string;
+      tenant_id: string;
+    };
+    const meteredRequests = async () => {
+      await server.container.meter.flush();
+      const rows = await server.container.database.db
+        .selectFrom('usage_records')
+        .select('request_id')
+        .where('tenant_id', '=', tenantId)
+        .execute();
+      return rows.length;
+    };
     const chat = () =>
       fetch(`${server.url}/v1/chat/completions`, {
         method: 'POST',
@@ -112,6 +128,7 @@ describe.skipIf(!existsSync(REDIS_SERVER))('Redis stopping mid-test', () => {
 
     expect((await chat()).headers.get('x-ratelimit-remaining')).toBe('49');
     expect((await readiness()).checks.rate_limiter).toBe('ok');
+    expect((await readiness()).checks.usage_journal).toBe('redis');
     expect(await gauge()).toBe(0);
 
     await stopRedis(redis);
@@ -124,7 +141,14 @@ describe.skipIf(!existsSync(REDIS_SERVER))('Redis stopping mid-test', () => {
       expect(performance.now() - started).toBeLessThan(500);
     }
     const degraded = await readiness();
-    expect(degraded).toEqual({ status: 200, checks: expect.objectContaining({ rate_limiter: 'degraded' }) });
+    expect(degraded).toEqual({
+      status: 200,
+      checks: expect.objectContaining({ rate_limiter: 'degraded', usage_journal: 'degraded' }),
+    });
+    // Every answered request is still metered, from the local write-ahead log's path.
+    expect(await meteredRequests()).toBe(6);
+    expect(journalLogs().map((l) => l.msg)).toEqual([expect.stringMatching(/^usage journal degraded/)]);
+    expect(journalLogs()[0]!.level).toBe(40);
     expect(await gauge()).toBe(1);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/^simosphere_ratelimit_degraded 1$/m);
@@ -136,14 +160,24 @@ describe.skipIf(!existsSync(REDIS_SERVER))('Redis stopping mid-test', () => {
 
     redis = await startRedis(port);
     const deadline = Date.now() + 5_000;
-    while ((await readiness()).checks.rate_limiter !== 'ok' && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    expect((await readiness()).checks.rate_limiter).toBe('ok');
+    const healed = async () => {
+      const { checks } = await readiness();
+      return checks.rate_limiter === 'ok' && checks.usage_journal === 'redis';
+    };
+    while (!(await healed()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await readiness()).checks).toEqual(
+      expect.objectContaining({ rate_limiter: 'ok', usage_journal: 'redis' }),
+    );
     expect((await chat()).status).toBe(200);
     expect(await gauge()).toBe(0);
     expect(limiterLogs().map((l) => l.msg)).toEqual([
       expect.stringMatching(/^rate limiter degraded/),
       expect.stringMatching(/^rate limiter recovered/),
+    ]);
+    expect(await meteredRequests()).toBe(7);
+    expect(journalLogs().map((l) => l.msg)).toEqual([
+      expect.stringMatching(/^usage journal degraded/),
+      expect.stringMatching(/^usage journal recovered/),
     ]);
   });
 });

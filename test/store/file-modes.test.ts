@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -22,6 +22,9 @@ it('creates the data dir 0700 and the SQLite database with its -wal and -shm 060
       expect(modeOf(file), file).toBe(0o600);
     }
     expect(modeOf(join(dataDir, 'secret.key'))).toBe(0o600);
+    const walLocks = readdirSync(dataDir).filter((n) => n.startsWith('usage-wal-'));
+    expect(walLocks).toHaveLength(1);
+    expect(modeOf(join(dataDir, walLocks[0]!))).toBe(0o600);
   } finally {
     await gw.stop();
   }

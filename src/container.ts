@@ -100,7 +100,9 @@ export async function createContainer(
     logger.warn({ err }, 'background key update failed'),
   );
   // One shared Redis command client (rate limits, revocation broadcast) when SIMO_REDIS_URL is set.
-  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
+  const redis = config.redisUrl
+    ? await connectRedis(config.redisUrl, 'simosphere', config.redis.commandTimeoutMs)
+    : undefined;
   const revocations = await createRevocationBus({
     redisUrl: config.redisUrl,
     redis,
@@ -116,7 +118,7 @@ export async function createContainer(
   // With Redis, settled usage is also journaled there until committed, so the other replicas can bill
   // what a replica that died for good (data dir and all) had answered but not committed.
   // Its own connection: a record is durable only once Redis has it, so a slow Redis gets a second to
-  // answer instead of the rate limiter's fail-fast 80 ms.
+  // answer instead of the rate limiter's fail-fast 250 ms.
   const journalRedis = config.redisUrl
     ? createRedisClient(config.redisUrl, { name: 'simosphere:usage-journal', commandTimeoutMs: 1_000 })
     : undefined;

@@ -233,7 +233,16 @@ export const configSchema = z
       })
       .default({}),
     /** Shared state of all replicas (with `redisUrl`): every key starts with `keyPrefix`. */
-    redis: z.object({ keyPrefix: z.string().default('simo:') }).default({ keyPrefix: 'simo:' }),
+    redis: z
+      .object({
+        keyPrefix: z.string().default('simo:'),
+        /**
+         * How long a rate-limit decision may wait for Redis before this replica counts on its own
+         * (degraded). Long enough that a busy event loop is not mistaken for a dead Redis.
+         */
+        commandTimeoutMs: z.coerce.number().int().min(10).max(10_000).default(250),
+      })
+      .default({ keyPrefix: 'simo:', commandTimeoutMs: 250 }),
     webhooks: webhooksSchema.default(webhooksSchema.parse({})),
     /** Server-side secrets. `encryptionKey` (env SIMO_SECRET_KEY) encrypts stored webhook secrets. */
     secrets: z.object({ encryptionKey: z.string().min(16).optional() }).default({}),

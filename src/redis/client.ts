@@ -17,7 +17,7 @@ export interface RedisClientOptions {
 // A dead or partitioned Redis must cost a request milliseconds, not seconds: a refused connection
 // fails at once (no offline queue), a silent one within the command timeout.
 const CONNECT_TIMEOUT_MS = 500;
-const COMMAND_TIMEOUT_MS = 80;
+const COMMAND_TIMEOUT_MS = 250;
 
 /**
  * The one place Redis connections are made. Reconnects forever with capped backoff; errors are
@@ -65,8 +65,12 @@ export async function closeRedis(client: Redis): Promise<void> {
 }
 
 /** Creates the shared command client and waits briefly for it; a Redis that is down starts degraded. */
-export async function connectRedis(url: string, name = 'simosphere'): Promise<Redis> {
-  const client = createRedisClient(url, { name });
+export async function connectRedis(
+  url: string,
+  name = 'simosphere',
+  commandTimeoutMs = COMMAND_TIMEOUT_MS,
+): Promise<Redis> {
+  const client = createRedisClient(url, { name, commandTimeoutMs });
   await waitForRedis(client, CONNECT_TIMEOUT_MS * 2);
   return client;
 }

@@ -11,7 +11,6 @@ import { BillingService } from './billing/billing-service.js';
 import { CreditMeter } from './billing/credit-meter.js';
 import { InvoiceService } from './billing/invoices.js';
 import type { UsageMeter } from './billing/meter.js';
-import { PICOS_PER_MICRO, usdToMicros } from './billing/money.js';
 import { RedisUsageJournal } from './billing/redis-usage-journal.js';
 import { TokenCounter } from './billing/token-counter.js';
 import { DAY_MS, pruneUsageRecords } from './billing/usage-daily.js';
@@ -28,6 +27,7 @@ import type { RequestLimiter } from './ratelimit/types.js';
 import { closeRedis, connectRedis, createRedisClient, waitForRedis } from './redis/client.js';
 import { createRevocationBus } from './redis/redis-revocation-bus.js';
 import { randomBase62 } from './shared/ids.js';
+import { PICOS_PER_MICRO, usdToMicros } from './shared/money.js';
 import { type DatabaseHandle, openDatabase } from './storage/database.js';
 import { createWebhooks, type Webhooks } from './webhooks/index.js';
 

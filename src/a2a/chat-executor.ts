@@ -9,7 +9,7 @@ import {
 import type { Container } from '../container.js';
 import type { ChatCompletionRequest } from '../gateway/chat-schema.js';
 import { completeChat, streamChatText } from '../gateway/chat-service.js';
-import { ApiError } from '../http/errors.js';
+import { ApiError } from '../shared/errors.js';
 import { TenantUser } from './tenant-user.js';
 
 /** State key the transport sets when the client asked for a stream (`SendStreamingMessage`). */

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { ApiError } from '../http/errors.js';
+import type { Db } from '../shared/db.js';
+import { ApiError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { generateApiKey } from './api-key-format.js';
 import { ALL_SCOPES, insertApiKey } from './api-key-store.js';
 import { recordAudit } from './audit-log.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { type Db, insertTenant, type Tenant } from './tenant-store.js';
+import { insertTenant, type Tenant } from './tenant-store.js';
 
 /** Work other features do inside the sign-up transaction (e.g. granting trial credits). */
 export type TenantCreatedHook = (trx: Db, tenant: Tenant) => Promise<void>;

@@ -1,5 +1,5 @@
+import type { Db } from '../shared/db.js';
 import type { ApiKeyRow } from '../storage/tables.js';
-import type { Db } from './tenant-store.js';
 
 export type ApiKeyScope = 'inference' | 'admin';
 export const ALL_SCOPES: ApiKeyScope[] = ['inference', 'admin'];

@@ -1,4 +1,4 @@
-import type { Db } from './tenant-store.js';
+import type { Db } from '../shared/db.js';
 
 /** One security-relevant action. `detail` must never hold a secret. */
 export interface AuditEntry {

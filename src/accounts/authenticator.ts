@@ -1,7 +1,8 @@
-import { ApiError } from '../http/errors.js';
+import type { Db } from '../shared/db.js';
+import { ApiError } from '../shared/errors.js';
 import { hashApiKey, isWellFormedApiKey, sameHash } from './api-key-format.js';
 import { type ApiKeyRecord, findApiKeyByHash, touchApiKey } from './api-key-store.js';
-import { type Db, findTenant, type Tenant } from './tenant-store.js';
+import { findTenant, type Tenant } from './tenant-store.js';
 
 /** Who is calling: the tenant and the key used. */
 export interface AuthContext {

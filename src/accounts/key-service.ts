@@ -1,11 +1,11 @@
 import { enqueueEvent } from '../events/outbox.js';
-import { notFound } from '../http/errors.js';
+import type { Db } from '../shared/db.js';
+import { notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { generateApiKey } from './api-key-format.js';
 import { type ApiKeyRecord, type ApiKeyScope, apiKeyFromRow, insertApiKey } from './api-key-store.js';
 import { recordAudit } from './audit-log.js';
 import type { RevocationBus } from './revocation-bus.js';
-import type { Db } from './tenant-store.js';
 
 /** Who asks for a key change, for the audit log. */
 export interface KeyActor {

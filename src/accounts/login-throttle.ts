@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ApiError } from '../http/errors.js';
+import type { Db } from '../shared/db.js';
+import { ApiError } from '../shared/errors.js';
 import { nounFor } from '../shared/plural.js';
-import type { Db } from './tenant-store.js';
 
 export interface LoginThrottleOptions {
   /** Attempts allowed per email and address within `windowMs`. */

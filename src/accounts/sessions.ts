@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../shared/db.js';
 import { FLASH_TTL_MS, openFlash, sealFlash } from './flash-store.js';
-import { type Db, type Tenant, tenantFromRow } from './tenant-store.js';
+import { type Tenant, tenantFromRow } from './tenant-store.js';
 
 /** A session ends after this long without use… */
 export const SESSION_IDLE_MS = 7 * 24 * 60 * 60 * 1000;

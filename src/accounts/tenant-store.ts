@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database, TenantRow } from '../storage/tables.js';
+import type { Db } from '../shared/db.js';
+import type { TenantRow } from '../storage/tables.js';
 
 /** A tenant as the app sees it. */
 export interface Tenant {
@@ -25,8 +25,6 @@ export const tenantFromRow = (row: TenantRow): Tenant => ({
   suspended: row.suspended === 1,
   createdAt: Number(row.created_at),
 });
-
-export type Db = Kysely<Database>;
 
 export async function insertTenant(db: Db, t: Tenant): Promise<void> {
   await db

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { API_KEY_PREFIX, isWellFormedApiKey } from '../accounts/api-key-format.js';
 import type { AuthContext } from '../accounts/authenticator.js';
-import type { Db } from '../accounts/tenant-store.js';
 import type { Config } from '../config/schema.js';
+import type { Db } from '../shared/db.js';
 import { type AuditFlag, raiseFlag, tenantsWithKeyPrefix } from './flag-store.js';
 import { DistinctCounter, RateHistory, SlidingCounter } from './windows.js';
 

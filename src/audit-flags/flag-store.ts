@@ -1,6 +1,6 @@
 import { recordAudit } from '../accounts/audit-log.js';
-import type { Db } from '../accounts/tenant-store.js';
 import { enqueueEvent } from '../events/outbox.js';
+import type { Db } from '../shared/db.js';
 import { newId } from '../shared/ids.js';
 
 /** The rules that raise `audit.flagged`. */

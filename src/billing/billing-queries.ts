@@ -1,7 +1,7 @@
-import { ApiError } from '../http/errors.js';
+import { ApiError } from '../shared/errors.js';
+import { formatMicros } from '../shared/money.js';
 import type { BalanceView, BillingService } from './billing-service.js';
 import type { InvoiceService } from './invoices.js';
-import { formatMicros } from './money.js';
 import { periodAt } from './periods.js';
 import type { InvoiceList, UsageQuery, UsageReport, UsageRow } from './routes/billing-schemas.js';
 import { DAY_MS } from './usage-daily.js';

@@ -1,12 +1,13 @@
 import type { TenantCreatedHook } from '../accounts/account-service.js';
 import { recordAudit } from '../accounts/audit-log.js';
-import { type Db, findTenant } from '../accounts/tenant-store.js';
-import { ApiError, notFound } from '../http/errors.js';
+import { findTenant } from '../accounts/tenant-store.js';
+import type { Db } from '../shared/db.js';
+import { ApiError, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { formatMicros, roundToMicros } from '../shared/money.js';
 import type { CreditMeter } from './credit-meter.js';
 import { appendCredit, readTotals } from './credit-store.js';
 import type { InvoiceService } from './invoices.js';
-import { formatMicros, roundToMicros } from './money.js';
 import { type UsageLine, usageLines } from './usage-report.js';
 
 /** A tenant's credit as `GET /admin/balance` shows it. */

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Db } from '../accounts/tenant-store.js';
-import { ApiError } from '../http/errors.js';
+import type { Db } from '../shared/db.js';
+import { ApiError } from '../shared/errors.js';
+import { costPicos, moneyOf, safeTokenCount } from '../shared/money.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import { balanceOf, readTotals } from './credit-store.js';
 import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from './meter.js';
-import { costPicos, moneyOf, safeTokenCount } from './money.js';
 import type { TokenCounter } from './token-counter.js';
 import type { UsageJournal } from './usage-journal.js';
 import { type RecoverySource, UsageRecovery } from './usage-recovery.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Db } from '../accounts/tenant-store.js';
-import { type Money, picosOf } from './money.js';
+import type { Db } from '../shared/db.js';
+import { type Money, picosOf } from '../shared/money.js';
 import { addMoneyColumns } from './money-sql.js';
 
 /** Kinds of ledger movement. Only `usage` rows are debits. */

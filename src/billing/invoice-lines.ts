@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
+import { apportionMicros, formatMicros, picosOf } from '../shared/money.js';
 import type { UsageDailyTable } from '../storage/tables.js';
 import type { InvoiceLine } from './invoices.js';
-import { apportionMicros, formatMicros, picosOf } from './money.js';
 import { type BillingPeriod, periodAt } from './periods.js';
 import { DAY_MS } from './usage-daily.js';
 

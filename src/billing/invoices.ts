@@ -1,15 +1,15 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { Db } from '../accounts/tenant-store.js';
 import { enqueueEvent } from '../events/outbox.js';
-import { ApiError } from '../http/errors.js';
+import type { Db } from '../shared/db.js';
+import { ApiError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { formatMicros } from '../shared/money.js';
 import type { Dialect } from '../storage/database.js';
 import { statementChunks } from '../storage/statement-chunks.js';
 import type { InvoiceRow } from '../storage/tables.js';
 import { type UninvoicedUsage, uninvoicedLines } from './invoice-lines.js';
 import type { UsageMeter } from './meter.js';
-import { formatMicros } from './money.js';
 import { type BillingPeriod, parsePeriod, previousPeriod } from './periods.js';
 import { dayOf } from './usage-daily.js';
 

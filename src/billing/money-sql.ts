@@ -1,5 +1,5 @@
 import { type Expression, sql } from 'kysely';
-import { PICOS_PER_MICRO } from './money.js';
+import { PICOS_PER_MICRO } from '../shared/money.js';
 
 /**
  * `stored + added` for a pair of micro/pico columns in an upsert, carrying whole micro-dollars out of the

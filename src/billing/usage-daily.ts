@@ -1,7 +1,7 @@
-import type { Db } from '../accounts/tenant-store.js';
+import type { Db } from '../shared/db.js';
+import { moneyOf, picosOf } from '../shared/money.js';
 import { statementChunks } from '../storage/statement-chunks.js';
 import type { NewUsageRecordRow, UsageDailyTable } from '../storage/tables.js';
-import { moneyOf, picosOf } from './money.js';
 import { addMoneyColumns } from './money-sql.js';
 
 export const DAY_MS = 86_400_000;

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Db } from '../accounts/tenant-store.js';
-import { apportionMicros, picosOf } from './money.js';
+import type { Db } from '../shared/db.js';
+import { apportionMicros, picosOf } from '../shared/money.js';
 import { DAY_MS } from './usage-daily.js';
 
 /** One row of a usage report: a model, or a model on a day (UTC). */

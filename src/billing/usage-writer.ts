@@ -1,9 +1,9 @@
-import type { Db } from '../accounts/tenant-store.js';
 import { enqueueEvent } from '../events/outbox.js';
+import type { Db } from '../shared/db.js';
+import { formatMicros, moneyOf, picosOf, roundToMicros } from '../shared/money.js';
 import { statementChunks } from '../storage/statement-chunks.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import { addConsumed, setThresholdsFired } from './credit-store.js';
-import { formatMicros, moneyOf, picosOf, roundToMicros } from './money.js';
 import { crossedThresholds } from './thresholds.js';
 import { addToDailyUsage } from './usage-daily.js';
 

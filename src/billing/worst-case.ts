@@ -1,6 +1,6 @@
-import { ApiError } from '../http/errors.js';
+import { ApiError } from '../shared/errors.js';
+import { floorToMicros, formatMicros, picosPerToken } from '../shared/money.js';
 import type { AdmissionRequest } from './meter.js';
-import { floorToMicros, formatMicros, picosPerToken } from './money.js';
 
 /** What admitting a request holds back, and the completion cap it must be sent with. */
 export interface WorstCase {

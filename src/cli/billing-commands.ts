@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatMicros, parseUsdToMicros } from '../billing/money.js';
+import { formatMicros, parseUsdToMicros } from '../shared/money.js';
 import { withContainer } from './command-context.js';
 
 /** `simosphere credits grant …` and `simosphere invoices close …`. */

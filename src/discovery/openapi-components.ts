@@ -1,4 +1,4 @@
-import { errorCodes } from '../http/errors.js';
+import { errorCodes } from '../shared/errors.js';
 
 /** The session cookie the dashboard sets (see src/accounts/sessions.ts). */
 const SESSION_COOKIE = 'simo_session';

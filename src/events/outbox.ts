@@ -1,4 +1,4 @@
-import type { Db } from '../accounts/tenant-store.js';
+import type { Db } from '../shared/db.js';
 import { newId } from '../shared/ids.js';
 
 /** Every platform event type a webhook can subscribe to. */

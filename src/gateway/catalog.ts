@@ -1,7 +1,7 @@
 import type { Tenant } from '../accounts/tenant-store.js';
 import { tenantMayUse } from '../accounts/tenant-store.js';
 import type { ModelConfig } from '../config/schema.js';
-import { modelNotFound } from '../http/errors.js';
+import { modelNotFound } from '../shared/errors.js';
 
 /** The public model catalog, fixed at boot. */
 export class ModelCatalog {

@@ -1,8 +1,8 @@
 import type { AuthContext } from '../accounts/authenticator.js';
 import type { MeterTicket, UsageOutcome } from '../billing/meter.js';
 import type { Container } from '../container.js';
-import { ApiError } from '../http/errors.js';
 import { admitModelCall, type CountedRequest } from '../http/model-call-limit.js';
+import { ApiError } from '../shared/errors.js';
 import type { CancelSource } from './attempt-signal.js';
 import type { ChatCompletionRequest } from './chat-schema.js';
 import type { RouteUsed } from './model-router.js';

@@ -1,8 +1,8 @@
 import type { ModelConfig } from '../config/schema.js';
-import { ApiError } from '../http/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderEntry } from '../providers/registry.js';
 import type { UpstreamFailure } from '../providers/types.js';
+import { ApiError } from '../shared/errors.js';
 import { attemptSignal, type CancelSource, releasingIterator } from './attempt-signal.js';
 
 /** Where a request was served. */

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { ApiError } from '../http/errors.js';
 import { writeOrCut } from '../http/stream-write.js';
+import type { ApiError } from '../shared/errors.js';
 
 /** What a finished relay learned, for metering. */
 export interface RelaySummary {

@@ -1,7 +1,7 @@
 import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
+import { ApiError } from '../shared/errors.js';
 import { nounFor } from '../shared/plural.js';
-import { ApiError } from './errors.js';
 
 /**
  * The per-address guard in front of every credential check (API keys, passwords, the operator token):

@@ -4,8 +4,8 @@ import { type ApiKeyAuthenticator, type AuthContext, extractApiKey } from '../ac
 import type { AuditSignals } from '../audit-flags/audit-signals.js';
 import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
+import { ApiError } from '../shared/errors.js';
 import { assertAddressAllowed } from './address-guard.js';
-import { ApiError } from './errors.js';
 import { CountedRequest, rateLimitExceeded } from './model-call-limit.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from './errors.js';
+import { ApiError } from '../shared/errors.js';
 
 /** What went wrong below HTTP routing, as our error (the request never reached a route). */
 function errorFor(code: string | undefined): ApiError {

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../shared/errors.js';
 import { addressKey } from './client-address.js';
-import { ApiError } from './errors.js';
 import type { TrustedProxy } from './trusted-proxies.js';
 
 /**

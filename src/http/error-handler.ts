@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from './errors.js';
+import { ApiError } from '../shared/errors.js';
 
 /** Maps Fastify's own errors (body parsing, limits) onto our error codes. */
 function fromFastifyError(err: FastifyError): ApiError | undefined {

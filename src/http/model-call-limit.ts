@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { AuthContext } from '../accounts/authenticator.js';
 import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { LimitDecision, RequestLimiter } from '../ratelimit/types.js';
+import { ApiError } from '../shared/errors.js';
 import { nounFor } from '../shared/plural.js';
-import { ApiError } from './errors.js';
 
 /** The 429 of a refused decision, carrying the decision's headers (Retry-After included). */
 export function rateLimitExceeded(

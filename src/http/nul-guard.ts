@@ -1,4 +1,4 @@
-import { ApiError } from './errors.js';
+import { ApiError } from '../shared/errors.js';
 
 /**
  * PostgreSQL text cannot hold NUL characters, and no legitimate field needs them, so input carrying

@@ -6,7 +6,7 @@ import {
   SESSION_MAX_MS,
   type SessionService,
 } from '../accounts/sessions.js';
-import { ApiError } from './errors.js';
+import { ApiError } from '../shared/errors.js';
 import { submittedCsrfToken, tokensMatch } from './form-csrf.js';
 
 /** The dashboard session cookie: holds the session id, which the database knows only by its hash. */

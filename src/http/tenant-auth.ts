@@ -3,8 +3,8 @@ import type { ApiKeyRecord } from '../accounts/api-key-store.js';
 import type { AuthContext } from '../accounts/authenticator.js';
 import type { ResolvedSession } from '../accounts/sessions.js';
 import type { Container } from '../container.js';
+import { ApiError } from '../shared/errors.js';
 import { apiKeyAuth, enforceRateLimit } from './api-key-auth.js';
-import { ApiError } from './errors.js';
 import { assertSessionCsrf, isStateChanging, sessionFromRequest } from './session-auth.js';
 
 /**

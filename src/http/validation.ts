@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ApiError } from './errors.js';
+import { ApiError } from '../shared/errors.js';
 
 /** `messages.0.role` → `messages[0].role`, the way OpenAI names parameters. */
 export function paramName(path: PropertyKey[]): string | null {

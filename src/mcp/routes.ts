@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../container.js';
 import { platformVersion } from '../discovery/platform-version.js';
 import { apiKeyAuth } from '../http/api-key-auth.js';
-import { ApiError } from '../http/errors.js';
+import { ApiError } from '../shared/errors.js';
 import { MCP_PATH } from './server-card.js';
 import { createMcpServer } from './tools.js';
 

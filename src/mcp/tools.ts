@@ -5,9 +5,9 @@ import type { AuthContext } from '../accounts/authenticator.js';
 import type { Container } from '../container.js';
 import { chatCompletionRequestSchema } from '../gateway/chat-schema.js';
 import { completeChat } from '../gateway/chat-service.js';
-import { ApiError } from '../http/errors.js';
 import type { CountedRequest } from '../http/model-call-limit.js';
 import { parseBody } from '../http/validation.js';
+import { ApiError } from '../shared/errors.js';
 import { balanceReport, usageReport } from './account-reports.js';
 
 /** Who is calling, for one MCP request. */

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Container } from '../container.js';
 import { assertAddressAllowed } from '../http/address-guard.js';
 import { bearerTokenCheck } from '../http/bearer-token.js';
-import { ApiError } from '../http/errors.js';
+import { ApiError } from '../shared/errors.js';
 
 /**
  * Request counters and latency for every route, and `GET /metrics` in Prometheus text format on the

@@ -2,7 +2,7 @@ import type { FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { Container } from '../container.js';
 import { assertAddressAllowed } from '../http/address-guard.js';
 import { bearerTokenCheck } from '../http/bearer-token.js';
-import { ApiError } from '../http/errors.js';
+import { ApiError } from '../shared/errors.js';
 
 /**
  * Pre-handler of every `/operator/*` route: `Authorization: Bearer <SIMO_ADMIN_TOKEN>`, compared in

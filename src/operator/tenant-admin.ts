@@ -1,14 +1,14 @@
 import { recordAudit } from '../accounts/audit-log.js';
 import type { RevocationBus } from '../accounts/revocation-bus.js';
 import {
-  type Db,
   findTenant,
   listTenants,
   type Tenant,
   type TenantSettings,
   updateTenant,
 } from '../accounts/tenant-store.js';
-import { ApiError, notFound } from '../http/errors.js';
+import type { Db } from '../shared/db.js';
+import { ApiError, notFound } from '../shared/errors.js';
 
 /** Who changes a tenant: `operator` (HTTP API) or `cli`, and from where. */
 export interface OperatorActor {

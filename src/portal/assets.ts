@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../shared/errors.js';
 
 /** One static file, loaded into memory at boot (they are few and small). */
 interface Asset {

@@ -8,8 +8,8 @@ import type {
 } from 'fastify';
 import type { Container } from '../container.js';
 import { registerChatCompletionsRoute } from '../gateway/routes/chat-completions.js';
-import { ApiError } from '../http/errors.js';
 import { tenantAuth } from '../http/tenant-auth.js';
+import { ApiError } from '../shared/errors.js';
 
 /** Where the playground page posts its chat request (same body and SSE answer as `/v1/chat/completions`). */
 export const PLAYGROUND_CHAT_PATH = '/dashboard/playground/chat';

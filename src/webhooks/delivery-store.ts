@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Db } from '../accounts/tenant-store.js';
+import type { Db } from '../shared/db.js';
 import { newId } from '../shared/ids.js';
 import type { DatabaseHandle } from '../storage/database.js';
 import type { WebhookDeliveriesTable, WebhookDeliveryAttemptsTable } from '../storage/tables.js';

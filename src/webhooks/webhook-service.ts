@@ -1,7 +1,7 @@
 import { recordAudit } from '../accounts/audit-log.js';
-import type { Db } from '../accounts/tenant-store.js';
 import { EVENT_TYPES, enqueueEvent } from '../events/outbox.js';
-import { ApiError, notFound } from '../http/errors.js';
+import type { Db } from '../shared/db.js';
+import { ApiError, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { checkWebhookTarget, type Resolver, systemResolver, TargetRefusedError } from './address-policy.js';
 import {

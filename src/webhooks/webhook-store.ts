@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Db } from '../accounts/tenant-store.js';
+import type { Db } from '../shared/db.js';
 import type { WebhooksTable } from '../storage/tables.js';
 
 /** A tenant's webhook endpoint as the app sees it (the secret stays sealed). */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { costPicos, roundToMicros } from '../../src/billing/money.js';
 import { measureChatPrompt } from '../../src/gateway/prompt-size.js';
+import { costPicos, roundToMicros } from '../../src/shared/money.js';
 import { describeWith } from '../support/services.js';
 import {
   ADMIN_TOKEN,

@@ -3,8 +3,8 @@
  * two-route fallback, and a non-Qwen model), a generous rate limit and an operator token.
  */
 
-import type { Db } from '../../src/accounts/tenant-store.js';
 import type { ConfigInput } from '../../src/config/schema.js';
+import type { Db } from '../../src/shared/db.js';
 import type { TestDialect } from '../support/databases.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import { movableClock, startTestGateway, type TestGateway } from '../support/gateway.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { picosOf } from '../../src/billing/money.js';
+import { picosOf } from '../../src/shared/money.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import { startKillableServer } from '../support/killable-server.js';
 import { billingConfig, chatBody } from './billing-harness.js';

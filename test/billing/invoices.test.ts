@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { formatMicros, roundToMicros } from '../../src/billing/money.js';
 import { periodAt, previousPeriod } from '../../src/billing/periods.js';
 import { buildCli } from '../../src/cli/main.js';
+import { formatMicros, roundToMicros } from '../../src/shared/money.js';
 import type { SignedUp } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import { ADMIN_TOKEN, type BillingRig, call, chatBody, startBillingRig } from './billing-harness.js';

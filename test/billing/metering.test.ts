@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { costPicos, formatMicros, picosOf, roundToMicros } from '../../src/billing/money.js';
 import { TokenCounter } from '../../src/billing/token-counter.js';
 import { measureChatPrompt } from '../../src/gateway/prompt-size.js';
+import { costPicos, formatMicros, picosOf, roundToMicros } from '../../src/shared/money.js';
 import type { SignedUp } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parsePeriod, periodAt, previousPeriod } from '../../src/billing/periods.js';
+import { crossedThresholds } from '../../src/billing/thresholds.js';
 import {
   apportionMicros,
   costPicos,
@@ -8,9 +10,7 @@ import {
   parseUsdToMicros,
   picosOf,
   roundToMicros,
-} from '../../src/billing/money.js';
-import { parsePeriod, periodAt, previousPeriod } from '../../src/billing/periods.js';
-import { crossedThresholds } from '../../src/billing/thresholds.js';
+} from '../../src/shared/money.js';
 
 describe('money', () => {
   it('computes cost exactly in pico-dollars, without rounding', () => {

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { costPicos, picosPerToken } from '../../src/billing/money.js';
 import { measureChatPrompt, measureEmbeddingsInput } from '../../src/gateway/prompt-size.js';
+import { costPicos, picosPerToken } from '../../src/shared/money.js';
 import type { SignedUp } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import {

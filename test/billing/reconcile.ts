@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import type { Db } from '../../src/accounts/tenant-store.js';
-import { picosOf } from '../../src/billing/money.js';
+import type { Db } from '../../src/shared/db.js';
+import { picosOf } from '../../src/shared/money.js';
 
 /** Money that must add up for a tenant, straight from the database; amounts in pico-dollars. */
 export interface Books {

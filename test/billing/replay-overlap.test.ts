@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMicros, roundToMicros } from '../../src/billing/money.js';
 import { writeUsageBatch } from '../../src/billing/usage-writer.js';
+import { formatMicros, roundToMicros } from '../../src/shared/money.js';
 import type { NewUsageRecordRow } from '../../src/storage/tables.js';
 import { describeWith } from '../support/services.js';
 import { type BillingRig, call, chatBody, startBillingRig } from './billing-harness.js';

@@ -1,7 +1,7 @@
 /** Two replicas on one PostgreSQL database: the books still add up, thresholds fire once, overspend stays bounded. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { costPicos } from '../../src/billing/money.js';
 import { measureChatPrompt } from '../../src/gateway/prompt-size.js';
+import { costPicos } from '../../src/shared/money.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';

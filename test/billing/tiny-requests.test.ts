@@ -4,9 +4,9 @@
  * in the ledger, the balance, the usage report and the invoice alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { costPicos, formatMicros, roundToMicros } from '../../src/billing/money.js';
 import { previousPeriod } from '../../src/billing/periods.js';
 import { writeUsageBatch } from '../../src/billing/usage-writer.js';
+import { costPicos, formatMicros, roundToMicros } from '../../src/shared/money.js';
 import type { NewUsageRecordRow } from '../../src/storage/tables.js';
 import type { SignedUp } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';

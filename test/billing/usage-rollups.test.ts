@@ -4,10 +4,10 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { apportionMicros, formatMicros, picosOf } from '../../src/billing/money.js';
 import { periodAt, previousPeriod } from '../../src/billing/periods.js';
 import { pruneUsageRecords } from '../../src/billing/usage-daily.js';
 import { writeUsageBatch } from '../../src/billing/usage-writer.js';
+import { apportionMicros, formatMicros, picosOf } from '../../src/shared/money.js';
 import type { NewUsageRecordRow } from '../../src/storage/tables.js';
 import type { SignedUp } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';

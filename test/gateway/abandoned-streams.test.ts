@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { costPicos, picosOf } from '../../src/billing/money.js';
+import { costPicos, picosOf } from '../../src/shared/money.js';
 import { ADMIN_TOKEN, call, GPT_PRICE, QWEN_PRICE } from '../billing/billing-harness.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import type { SignedUp } from '../support/gateway.js';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../http/errors.js';
+import { ApiError } from '../../shared/errors.js';
 
 /**
  * Browser forms and API callers share the account routes. A form post (form-urlencoded body) gets

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
-import { ApiError } from '../../http/errors.js';
 import { callingKeyId, tenantActor, tenantAuth } from '../../http/tenant-auth.js';
 import { parseBody } from '../../http/validation.js';
+import { ApiError } from '../../shared/errors.js';
 import { ALL_SCOPES } from '../api-key-store.js';
 import { listApiKeys } from '../key-queries.js';
 import type { KeyActor } from '../key-service.js';

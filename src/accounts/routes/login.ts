@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { assertAddressAllowed } from '../../http/address-guard.js';
-import { ApiError } from '../../http/errors.js';
 import { checkFormCsrf } from '../../http/form-csrf.js';
 import {
   assertSessionCsrf,
@@ -12,6 +11,7 @@ import {
   writeSessionCookie,
 } from '../../http/session-auth.js';
 import { parseBody } from '../../http/validation.js';
+import { ApiError } from '../../shared/errors.js';
 import { recordAudit } from '../audit-log.js';
 import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
 

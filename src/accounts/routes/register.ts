@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { formatMicros } from '../../billing/money.js';
 import type { Container } from '../../container.js';
-import { ApiError } from '../../http/errors.js';
 import { checkFormCsrf } from '../../http/form-csrf.js';
 import { putFlash, writeSessionCookie } from '../../http/session-auth.js';
 import { parseBody } from '../../http/validation.js';
+import { ApiError } from '../../shared/errors.js';
+import { formatMicros } from '../../shared/money.js';
 import { nounFor } from '../../shared/plural.js';
 import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
 

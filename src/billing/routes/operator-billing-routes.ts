@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../../container.js';
-import { ApiError } from '../../http/errors.js';
 import { parseBody } from '../../http/validation.js';
 import { operatorAuth } from '../../operator/operator-auth.js';
-import { formatMicros, parseUsdToMicros } from '../money.js';
+import { ApiError } from '../../shared/errors.js';
+import { formatMicros, parseUsdToMicros } from '../../shared/money.js';
 import {
   closeRequestSchema,
   closeResponseSchema,

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { findTenant } from '../../accounts/tenant-store.js';
 import type { Container } from '../../container.js';
-import { notFound } from '../../http/errors.js';
 import { tenantAuth } from '../../http/tenant-auth.js';
 import { parseBody } from '../../http/validation.js';
+import { notFound } from '../../shared/errors.js';
 import { listInvoices, readBalance, usageReport } from '../billing-queries.js';
 import { renderInvoiceHtml } from '../invoice-html.js';
 import {

@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandl
 import type { MeterTicket } from '../../billing/meter.js';
 import type { ModelConfig } from '../../config/schema.js';
 import type { Container } from '../../container.js';
-import { ApiError } from '../../http/errors.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
+import { ApiError } from '../../shared/errors.js';
 import { type ChatCompletionRequest, chatCompletionRequestSchema } from '../chat-schema.js';
 import { admitChat, completeChat, notAnswered, streamOutcome } from '../chat-service.js';
 import { chatCompletionResponseSchema } from '../response-schemas.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type { Container } from '../../container.js';
-import { ApiError } from '../../http/errors.js';
 import { parseBody } from '../../http/validation.js';
+import { ApiError } from '../../shared/errors.js';
 import { type EmbeddingsRequest, embeddingsRequestSchema } from '../chat-schema.js';
 import { answered, notAnswered } from '../chat-service.js';
 import { measureEmbeddingsInput } from '../prompt-size.js';

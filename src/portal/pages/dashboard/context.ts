@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { KeyReaderDeps } from '../../../accounts/key-queries.js';
 import type { ResolvedSession } from '../../../accounts/sessions.js';
-import type { Db } from '../../../accounts/tenant-store.js';
 import type { BillingReaderDeps } from '../../../billing/billing-queries.js';
-import { ApiError } from '../../../http/errors.js';
+import type { Db } from '../../../shared/db.js';
+import { ApiError } from '../../../shared/errors.js';
 import type { WebhookReaderDeps } from '../../../webhooks/webhook-queries.js';
 import type { PortalContext, Viewer } from '../../layout.js';
 

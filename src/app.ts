@@ -13,6 +13,7 @@ import { installErrorHandling, sendError } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { containsNul, nulInBody, nulInUrl } from './http/nul-guard.js';
 import { trustedProxies } from './http/trusted-proxies.js';
+import { installZodSchemas } from './http/zod-schemas.js';
 import { ApiError } from './shared/errors.js';
 import './http/request-context.js';
 import { registerA2aRoutes } from './a2a/routes.js';
@@ -70,6 +71,8 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     forceCloseConnections: false,
   });
 
+  // Route schemas are zod: they validate requests and, in development, check responses.
+  installZodSchemas(app, { checkResponses: config.checkResponses });
   // Collects every route's OpenAPI metadata; must be attached before any route is registered.
   const routeRegistry = new RouteRegistry();
   routeRegistry.attach(app);

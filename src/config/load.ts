@@ -95,6 +95,8 @@ function applyEnv(raw: Record<string, unknown>, env: Env): ConfigInput {
   if (env.SIMO_SECRET_KEY) {
     cfg.secrets = { ...((cfg.secrets ?? {}) as Record<string, unknown>), encryptionKey: env.SIMO_SECRET_KEY };
   }
+  if (env.SIMO_CHECK_RESPONSES)
+    cfg.checkResponses = parseBool('SIMO_CHECK_RESPONSES', env.SIMO_CHECK_RESPONSES);
   if (env.SIMO_WEBHOOK_ALLOW_PRIVATE) {
     const webhooks = (cfg.webhooks ?? {}) as Record<string, unknown>;
     cfg.webhooks = {

@@ -150,6 +150,11 @@ export const configSchema = z
      */
     trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Check every JSON response against the schema its route documents, answering 500 (and logging why)
+     * on a mismatch. For development and tests; off in production, where it would cost every response.
+     */
+    checkResponses: z.boolean().default(false),
     brand: z
       .object({
         name: z.string().min(1).default('SIMOSphere AI'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { RouteDoc, RouteSecurity } from '../http/route-docs.js';
+import type { RouteSchema } from '../http/define-route.js';
+import type { RouteSecurity } from '../http/route-docs.js';
 import { openApiComponents, rateLimitHeaderRefs } from './openapi-components.js';
 import type { DocumentedRoute } from './route-registry.js';
 
@@ -75,10 +76,30 @@ function operationId(method: string, path: string): string {
 
 const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
-function errorResponses(route: DocumentedRoute, doc: RouteDoc | undefined, hasPathParams: boolean) {
+/** The route's schema; routes not yet declared through `defineRoute` still carry theirs in the doc. */
+function schemaOf(route: DocumentedRoute): RouteSchema {
+  const doc = route.doc;
+  const legacyResponse = doc?.response ? { [doc.responseStatus ?? 200]: doc.response } : undefined;
+  return {
+    ...(route.schema?.params ? { params: route.schema.params } : {}),
+    ...((route.schema?.querystring ?? doc?.query)
+      ? { querystring: route.schema?.querystring ?? doc?.query }
+      : {}),
+    ...((route.schema?.body ?? doc?.body) ? { body: route.schema?.body ?? doc?.body } : {}),
+    ...((route.schema?.response ?? legacyResponse)
+      ? { response: route.schema?.response ?? legacyResponse }
+      : {}),
+  };
+}
+
+/** A status answered without a body (`noContent`). */
+const isNoContent = (schema: z.ZodType) => schema._zod.def.type === 'undefined';
+
+function errorResponses(route: DocumentedRoute, schema: RouteSchema, hasPathParams: boolean) {
   const out: JsonObject = {};
+  const doc = route.doc;
   const security = doc?.security ?? 'none';
-  if (doc?.body || doc?.query) out['400'] = ref('BadRequest');
+  if (schema.body || schema.querystring || schema.params) out['400'] = ref('BadRequest');
   if (security !== 'none') {
     out['401'] = ref('Unauthorized');
     out['403'] = ref('Forbidden');
@@ -99,52 +120,61 @@ function operation(
   components: Record<string, unknown>,
 ): JsonObject {
   const doc = route.doc;
+  const schema = schemaOf(route);
   const security = doc?.security ?? 'none';
   const op: JsonObject = {
     operationId: operationId(route.method, path),
     summary: doc?.summary ?? `${route.method} ${path}`,
+    ...(doc?.description ? { description: doc.description } : {}),
     tags: doc?.tags ?? ['Other'],
     security: SECURITY[security],
   };
-  const parameters: JsonObject[] = params.map((name) => ({
-    name,
-    in: 'path',
-    required: true,
-    schema: { type: 'string' },
-    ...(name === 'model' ? { description: 'A model id such as `qwen/qwen3-8b` (slashes allowed)' } : {}),
-  }));
-  if (doc?.query) {
-    const query = toSchema(doc.query, 'input', components);
+  const pathSchemas = (schema.params ? toSchema(schema.params, 'input', components).properties : undefined) as
+    | JsonObject
+    | undefined;
+  const parameters: JsonObject[] = params.map((name) => {
+    const { description, ...paramSchema } = (pathSchemas?.[name] ?? { type: 'string' }) as JsonObject;
+    const text = name === 'model' ? 'A model id such as `qwen/qwen3-8b` (slashes allowed)' : description;
+    return { name, in: 'path', required: true, schema: paramSchema, ...(text ? { description: text } : {}) };
+  });
+  if (schema.querystring) {
+    const query = toSchema(schema.querystring, 'input', components);
     const required = new Set((query.required as string[] | undefined) ?? []);
     for (const [name, schema] of Object.entries((query.properties as JsonObject | undefined) ?? {}))
       parameters.push({ name, in: 'query', required: required.has(name), schema });
   }
   if (parameters.length > 0) op.parameters = parameters;
-  if (doc?.body)
+  if (schema.body)
     op.requestBody = {
       required: true,
-      content: { 'application/json': { schema: toSchema(doc.body, 'input', components) } },
+      content: { 'application/json': { schema: toSchema(schema.body, 'input', components) } },
     };
 
   const limited = security === 'apiKey' || security === 'tenant';
-  const content: JsonObject = {
-    [doc?.responseContentType ?? 'application/json']: doc?.response
-      ? { schema: toSchema(doc.response, 'output', components) }
-      : {},
-  };
-  if (doc?.streams)
-    content['text/event-stream'] = {
-      schema: { type: 'string', description: 'SSE: `data: <chunk JSON>` events, ending with `data: [DONE]`' },
-    };
-  const status = String(doc?.responseStatus ?? 200);
-  op.responses = {
-    [status]: {
-      description: 'Success',
+  const documented = Object.entries(schema.response ?? { 200: undefined });
+  const successes: JsonObject = {};
+  for (const [status, body] of documented) {
+    // The first documented status is the route's main answer: it carries the content type and stream.
+    const main = status === documented[0]?.[0];
+    const content: JsonObject = {};
+    if (!body || !isNoContent(body))
+      content[(main && doc?.responseContentType) || 'application/json'] = body
+        ? { schema: toSchema(body, 'output', components) }
+        : {};
+    if (main && doc?.streams)
+      content['text/event-stream'] = {
+        schema: {
+          type: 'string',
+          description: 'SSE: `data: <chunk JSON>` events, ending with `data: [DONE]`',
+        },
+      };
+    successes[status] = {
+      description: Number(status) < 300 ? 'Success' : 'Failure, described by the body',
       ...(limited ? { headers: rateLimitHeaderRefs } : {}),
-      content,
-    },
-    ...errorResponses(route, doc, params.length > 0),
-  };
+      ...(Object.keys(content).length > 0 ? { content } : {}),
+    };
+  }
+  op.responses = { ...errorResponses(route, schema, params.length > 0), ...successes };
   return op;
 }
 

@@ -6,6 +6,7 @@ import { rateLimitHeaders } from '../ratelimit/headers.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from '../shared/errors.js';
 import { assertAddressAllowed } from './address-guard.js';
+import { type Authenticated, type Guard, type GuardHook, guard } from './define-route.js';
 import { CountedRequest, rateLimitExceeded } from './model-call-limit.js';
 
 /**
@@ -25,15 +26,24 @@ export async function enforceRateLimit(
   reply.request.counted = new CountedRequest(reply.raw);
 }
 
+/** What API-key authentication reads. */
+export interface ApiKeyAuthDeps {
+  authenticator: ApiKeyAuthenticator;
+  limiter: RequestLimiter;
+  auditSignals?: AuditSignals;
+}
+
+/** The guard of API-key routes with `scope`; `request.auth` is set. */
+export function apiKeyGuard(deps: ApiKeyAuthDeps, scope: ApiKeyScope): Guard<Authenticated> {
+  return guard('apiKey', apiKeyAuth(deps, scope));
+}
+
 /**
  * The pre-handler of every API-key route: refuses addresses that failed to authenticate too often,
  * authenticates, checks the key's scope, then counts the request against the tenant's rate limit.
  * Headers are set on the reply before anything is sent.
  */
-export function apiKeyAuth(
-  deps: { authenticator: ApiKeyAuthenticator; limiter: RequestLimiter; auditSignals?: AuditSignals },
-  scope: ApiKeyScope,
-) {
+export function apiKeyAuth(deps: ApiKeyAuthDeps, scope: ApiKeyScope): GuardHook {
   return async function authenticateApiKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     // Key guessing: an address with too many recent failures is refused before its key is looked at.
     assertAddressAllowed(deps.limiter, request.addressKey);

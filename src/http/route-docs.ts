@@ -4,27 +4,30 @@ import type { z } from 'zod';
 export type RouteSecurity = 'apiKey' | 'tenant' | 'operator' | 'session' | 'none';
 
 /**
- * OpenAPI metadata a route declares next to its handler, in Fastify's route `config.openapi`.
- * The discovery module collects these at registration, so /openapi.json is generated from the very
- * schemas that validate requests.
+ * OpenAPI metadata a route declares next to its handler, in Fastify's route `config.openapi`
+ * (`defineRoute` writes it). The request and response schemas are the route's own Fastify `schema`,
+ * the very zod schemas that validate requests, so /openapi.json cannot drift from the code.
  */
 export interface RouteDoc {
   summary: string;
+  /** What the operation does and when to use it: a sentence or two for readers of the document. */
+  description?: string;
   tags: string[];
   security: RouteSecurity;
-  /** The zod schema the handler validates the JSON body with. */
-  body?: z.ZodType;
-  /** Query parameters schema (a z.object). */
-  query?: z.ZodType;
-  /** Success response body schema, and its status (default 200). */
-  response?: z.ZodType;
-  responseStatus?: number;
   /** Content type of the success response when not JSON (e.g. text/event-stream, text/html). */
   responseContentType?: string;
   /** The route answers `text/event-stream` instead when the body asks for `"stream": true`. */
   streams?: boolean;
   /** Leave the route out of the public document (internal pages). */
   hidden?: boolean;
+  /** @deprecated Declare `schema.body` (see `defineRoute`); read only for routes not yet converted. */
+  body?: z.ZodType;
+  /** @deprecated Declare `schema.querystring`. */
+  query?: z.ZodType;
+  /** @deprecated Declare `schema.response` by status. */
+  response?: z.ZodType;
+  /** @deprecated Declare `schema.response` by status. */
+  responseStatus?: number;
 }
 
 declare module 'fastify' {

@@ -1,10 +1,10 @@
-import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyRecord } from '../accounts/api-key-store.js';
 import type { AuthContext } from '../accounts/authenticator.js';
-import type { ResolvedSession } from '../accounts/sessions.js';
-import type { Container } from '../container.js';
+import type { ResolvedSession, SessionService } from '../accounts/sessions.js';
 import { ApiError } from '../shared/errors.js';
-import { apiKeyAuth, enforceRateLimit } from './api-key-auth.js';
+import { type ApiKeyAuthDeps, apiKeyAuth, enforceRateLimit } from './api-key-auth.js';
+import { type Authenticated, type Guard, type GuardHook, guard } from './define-route.js';
 import { assertSessionCsrf, isStateChanging, sessionFromRequest } from './session-auth.js';
 
 /**
@@ -14,12 +14,12 @@ import { assertSessionCsrf, isStateChanging, sessionFromRequest } from './sessio
  * Sets `request.auth` (and `request.session` for cookie callers); the tenant's rate limit applies
  * either way. (Dashboard pages never come through here: they read the services directly.)
  */
-export function tenantAuth(c: Container): preHandlerHookHandler {
-  const byKey = apiKeyAuth(c, 'admin');
+export function tenantAuth(deps: TenantAuthDeps): GuardHook {
+  const byKey = apiKeyAuth(deps, 'admin');
   return async function authenticateTenant(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined)
       return byKey(request, reply);
-    const session = await sessionFromRequest(c, request);
+    const session = await sessionFromRequest(deps, request);
     if (!session)
       throw new ApiError(
         'missing_api_key',
@@ -30,8 +30,18 @@ export function tenantAuth(c: Container): preHandlerHookHandler {
     if (isStateChanging(request.method)) assertSessionCsrf(request, session);
     request.session = session;
     request.auth = sessionAuthContext(session);
-    await enforceRateLimit(c.limiter, request.auth, reply);
+    await enforceRateLimit(deps.limiter, request.auth, reply);
   };
+}
+
+/** What tenant authentication reads: API keys, the rate limiter, and dashboard sessions. */
+export interface TenantAuthDeps extends ApiKeyAuthDeps {
+  sessions: SessionService;
+}
+
+/** The guard of tenant self-service routes: an `admin` key or a session; `request.auth` is set. */
+export function tenantGuard(deps: TenantAuthDeps): Guard<Authenticated> {
+  return guard('tenant', tenantAuth(deps));
 }
 
 /** Id of the stand-in key record of a session-authenticated request; never a real key id. */

@@ -9,7 +9,8 @@ export function paramName(path: PropertyKey[]): string | null {
     .join('');
 }
 
-function describeIssue(issue: z.core.$ZodIssue, body: unknown): ApiError {
+/** The 400 for a zod issue in `body` (or query, or path parameters): what is missing or wrong, and where. */
+export function describeIssue(issue: z.core.$ZodIssue, body: unknown): ApiError {
   const param = paramName(issue.path);
   const missing =
     (issue.code === 'invalid_type' || issue.code === 'invalid_union') &&

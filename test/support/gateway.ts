@@ -91,7 +91,9 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   };
   // Suites sign up many tenants and open hundreds of connections from 127.0.0.1; the per-address
   // sign-up limit and connection cap have their own tests.
+  // Every response a test provokes is checked against the schema its route documents.
   const overrides = {
+    checkResponses: true,
     ...opts.config,
     limits: { signupsPerMinute: 10_000, maxConnectionsPerAddress: 10_000, ...opts.config?.limits },
   };

@@ -49,6 +49,7 @@ export async function startServerProcess(
       SIMO_CONFIG: configFile,
       ...(database.databaseUrl ? { SIMO_DATABASE_URL: database.databaseUrl } : {}),
       LOG_LEVEL: 'info',
+      SIMO_CHECK_RESPONSES: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

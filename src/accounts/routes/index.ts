@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../../container.js';
+import { tenantGuard } from '../../http/tenant-auth.js';
 import { registerAuditRoute } from './audit.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerLoginRoutes } from './login.js';
@@ -7,8 +8,9 @@ import { registerSignUpRoute } from './register.js';
 
 export function registerAccountRoutes(app: FastifyInstance, c: Container): void {
   app.decorateRequest('session', null);
+  const tenant = tenantGuard(c);
   registerSignUpRoute(app, c);
   registerLoginRoutes(app, c);
-  registerKeyRoutes(app, c);
+  registerKeyRoutes(app, { keys: c.keys, tenant });
   registerAuditRoute(app, c);
 }

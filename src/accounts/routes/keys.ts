@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Container } from '../../container.js';
-import { callingKeyId, tenantActor, tenantAuth } from '../../http/tenant-auth.js';
-import { parseBody } from '../../http/validation.js';
+import { type Authenticated, defineRoute, type Guard } from '../../http/define-route.js';
+import { callingKeyId, tenantActor } from '../../http/tenant-auth.js';
 import { ApiError } from '../../shared/errors.js';
 import { ALL_SCOPES } from '../api-key-store.js';
 import { listApiKeys } from '../key-queries.js';
-import type { KeyActor } from '../key-service.js';
+import type { KeyActor, KeyService } from '../key-service.js';
 import {
   apiKeyListSchema,
   apiKeyView,
@@ -17,53 +16,52 @@ import {
   rotateKeyRequestSchema,
 } from './key-schemas.js';
 
-const keyIdParams = z.object({ id: z.string().max(64) });
+const keyIdParams = z.object({ id: z.string().max(64).describe('The key id (`key_…`)') });
 const TAGS = ['API keys'];
 
 const actorOf = (request: FastifyRequest): KeyActor => ({ actor: tenantActor(request), ip: request.ip });
-// A POST without a body (no Content-Type) means "all defaults".
-const bodyOrEmpty = (request: FastifyRequest) => request.body ?? {};
+
+/** What the key routes use. */
+export interface KeyRouteDeps {
+  keys: KeyService;
+  /** An `admin` key or a dashboard session. */
+  tenant: Guard<Authenticated>;
+}
 
 /** Tenant self-service key management: `/admin/keys*` (API key with `admin` scope, or session). */
-export function registerKeyRoutes(app: FastifyInstance, c: Container): void {
-  const preHandler = tenantAuth(c);
-
-  app.get(
-    '/admin/keys',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: "List the tenant's API keys (never the keys themselves)",
-          tags: TAGS,
-          security: 'tenant',
-          response: apiKeyListSchema,
-        },
-      },
+export function registerKeyRoutes(app: FastifyInstance, { keys, tenant }: KeyRouteDeps): void {
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/keys',
+    guard: tenant,
+    doc: {
+      summary: "List the tenant's API keys (never the keys themselves)",
+      description:
+        'Every key of the tenant, newest first, active and revoked, with its prefix, last four characters and scopes.',
+      tags: TAGS,
     },
-    async (request) => listApiKeys(c, request.auth!.tenant.id),
-  );
+    schema: { response: { 200: apiKeyListSchema } },
+    handler: async (request) => listApiKeys({ keys }, request.auth.tenant.id),
+  });
 
-  app.post(
-    '/admin/keys',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Create an API key (shown once)',
-          tags: TAGS,
-          security: 'tenant',
-          body: createKeyRequestSchema,
-          response: issuedKeySchema,
-          responseStatus: 201,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: '/admin/keys',
+    guard: tenant,
+    doc: {
+      summary: 'Create an API key (shown once)',
+      description:
+        'Issues a new key with the given name and scopes (both scopes by default). The key is in this response only; the platform keeps its hash.',
+      tags: TAGS,
     },
-    async (request, reply) => {
-      const body = parseBody(createKeyRequestSchema, bodyOrEmpty(request));
+    // A POST without a body means "all defaults".
+    bodyOptional: true,
+    schema: { body: createKeyRequestSchema, response: { 201: issuedKeySchema } },
+    handler: async (request, reply) => {
+      const { body } = request;
       const scopes = body.scopes ? [...new Set(body.scopes)] : ALL_SCOPES;
-      const issued = await c.keys.create(
-        request.auth!.tenant.id,
+      const issued = await keys.create(
+        request.auth.tenant.id,
         { name: body.name ?? 'API key', scopes },
         actorOf(request),
       );
@@ -72,25 +70,22 @@ export function registerKeyRoutes(app: FastifyInstance, c: Container): void {
         .header('cache-control', 'no-store')
         .send({ ...apiKeyView(issued.record), api_key: issued.apiKey });
     },
-  );
+  });
 
-  app.post(
-    '/admin/keys/rotate',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Rotate a key: the new key is shown once, the old one is refused at once',
-          tags: TAGS,
-          security: 'tenant',
-          body: rotateKeyRequestSchema,
-          response: rotatedKeySchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: '/admin/keys/rotate',
+    guard: tenant,
+    doc: {
+      summary: 'Rotate a key: the new key is shown once, the old one is refused at once',
+      description:
+        'Replaces `key_id` (by default the key making the call) with a new key of the same name and scopes. The old key is refused on every replica before this answers.',
+      tags: TAGS,
     },
-    async (request, reply) => {
-      const body = parseBody(rotateKeyRequestSchema, bodyOrEmpty(request));
-      const keyId = body.key_id ?? callingKeyId(request);
+    bodyOptional: true,
+    schema: { body: rotateKeyRequestSchema, response: { 200: rotatedKeySchema } },
+    handler: async (request, reply) => {
+      const keyId = request.body.key_id ?? callingKeyId(request);
       if (!keyId)
         throw new ApiError(
           'missing_required_parameter',
@@ -99,30 +94,27 @@ export function registerKeyRoutes(app: FastifyInstance, c: Container): void {
         );
       // rotate() revokes the old key and tells every replica before it returns, so the old key is
       // already refused when this response leaves.
-      const rotated = await c.keys.rotate(request.auth!.tenant.id, keyId, actorOf(request));
+      const rotated = await keys.rotate(request.auth.tenant.id, keyId, actorOf(request));
       return reply
         .header('cache-control', 'no-store')
         .send({ ...apiKeyView(rotated.record), api_key: rotated.apiKey, rotated_key_id: rotated.oldKeyId });
     },
-  );
+  });
 
-  app.delete<{ Params: { id: string } }>(
-    '/admin/keys/:id',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Revoke an API key',
-          tags: TAGS,
-          security: 'tenant',
-          response: deletedKeySchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'DELETE',
+    url: '/admin/keys/:id',
+    guard: tenant,
+    doc: {
+      summary: 'Revoke an API key',
+      description: 'The key is refused on every replica from the moment this answers. Revoking is final.',
+      tags: TAGS,
     },
-    async (request) => {
-      const { id } = parseBody(keyIdParams, request.params);
-      await c.keys.revoke(request.auth!.tenant.id, id, actorOf(request));
+    schema: { params: keyIdParams, response: { 200: deletedKeySchema } },
+    handler: async (request) => {
+      const { id } = request.params;
+      await keys.revoke(request.auth.tenant.id, id, actorOf(request));
       return { id, object: 'api_key' as const, deleted: true as const };
     },
-  );
+  });
 }

@@ -51,7 +51,10 @@ function command(namespace: PidNamespace): [string, string[]] {
   return ['unshare', [...unshare, 'sh', '-c', `${quoted} & wait`]];
 }
 
-/** The first node process below `pid` (its host pid), found through /proc. */
+/**
+ * The first server process below `pid` (its host pid), found through /proc by the program it runs: the
+ * thread name (`comm`) is "node" on Node 20 but "MainThread" from Node 22 on.
+ */
 function nodeDescendant(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   let children: number[];
@@ -65,7 +68,7 @@ function nodeDescendant(pid: number | undefined): number | undefined {
     return undefined;
   }
   for (const c of children) {
-    if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'node') return c;
+    if (readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0')[0] === process.execPath) return c;
     const below = nodeDescendant(c);
     if (below !== undefined) return below;
   }

@@ -3,13 +3,15 @@
  * phase in `PHASES` and prints one table of direct-vs-gateway figures plus the targets from the issue.
  * Results also go to bench/results/latest.json. Env: BENCH_DURATION (s per load run, default 5),
  * BENCH_TTFB_REQUESTS (default 300), BENCH_PHASES (comma-separated phase names to run), BENCH_SOAK_SECONDS
- * (default 60), BENCH_STREAMS (concurrent streams, default 1000).
+ * (default 60), BENCH_STREAMS (concurrent streams, default 1000), BENCH_SEED_RECORDS (usage rows the
+ * data-size phase stores first, default 1,000,000).
  */
 import { fileURLToPath } from 'node:url';
 import { startFakeUpstream } from '../test/support/fake-upstream-process.js';
 import type { BenchContext, BenchPhase, Row, TargetCheck } from './lib/context.js';
 import { buildProject, startGatewayProcess } from './lib/gateway-process.js';
 import { machine, printTable, writeResults } from './lib/report.js';
+import { dataSizePhase } from './phases/data-size.js';
 import { firstBytePhase } from './phases/first-byte.js';
 import { limiterPhase } from './phases/limiter.js';
 import { meteringPhase } from './phases/metering.js';
@@ -25,6 +27,7 @@ const PHASES: BenchPhase[] = [
   firstBytePhase,
   pacedStreamPhase,
   meteringPhase,
+  dataSizePhase,
   limiterPhase,
   replicasPhase,
   streamsPhase,

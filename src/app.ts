@@ -24,7 +24,7 @@ import { registerMcpRoutes } from './mcp/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
 import { registerOperatorRoutes } from './operator/routes.js';
 import { registerPortalRoutes } from './portal/routes.js';
-import { randomBase62 } from './shared/ids.js';
+import { newRequestId } from './shared/ids.js';
 import { registerWebhookRoutes } from './webhooks/routes/index.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -42,7 +42,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.maxBodyBytes,
     // Always our own id: it keys usage records (metered exactly once), so a caller must not choose it.
-    genReqId: () => `req_${randomBase62(22)}`,
+    genReqId: () => newRequestId(),
     // Client addresses (per-address guards, audit log) come from X-Forwarded-For only behind trusted proxies.
     trustProxy,
     return503OnClosing: true,

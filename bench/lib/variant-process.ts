@@ -16,8 +16,12 @@ export interface VariantServer {
   dataDir: string;
 }
 
-/** `flags` are variant-server's own (`--meter noop`, `--limiter redis --redis-url …`). */
-export async function startVariantServer(upstreamV1: string, flags: string[]): Promise<VariantServer> {
+/** `flags` are variant-server's own; `readyTimeoutMs` allows for what it does before serving (e.g. seeding). */
+export async function startVariantServer(
+  upstreamV1: string,
+  flags: string[],
+  readyTimeoutMs = 30_000,
+): Promise<VariantServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'simo-bench-variant-'));
   const args = [
     '--import',
@@ -36,7 +40,7 @@ export async function startVariantServer(upstreamV1: string, flags: string[]): P
   const ready = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`bench server (${flags.join(' ')}) did not start`)),
-      30_000,
+      readyTimeoutMs,
     );
     // The server's own log lines share stdout; the ready line is the one with url and apiKey.
     lines.on('line', (line) => {

@@ -2,11 +2,12 @@
  * A gateway process started from source for phases that compare variants of the same gateway:
  *
  *   node --import tsx bench/lib/variant-server.ts --upstream URL --data-dir DIR
- *        [--meter credit|noop] [--limiter off|memory|redis] [--redis-url URL]
+ *        [--meter credit|noop] [--limiter off|memory|redis] [--redis-url URL] [--seed-usage N]
  *
  * `--meter noop` swaps in a meter that admits everything and records nothing; `--limiter off` turns the
  * limiter off (`limits.rateLimiting: false`), `redis` uses Redis with a fresh key prefix. The plan and
- * credit are large enough that nothing is refused. Prints one JSON line `{"url","apiKey"}` once
+ * credit are large enough that nothing is refused. `--seed-usage N` stores N usage records (and their
+ * ledger debits) of other tenants before serving. Prints one JSON line `{"url","apiKey"}` once
  * ready; stops on SIGTERM.
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startServer } from '../../src/server.js';
 import { randomBase62 } from '../../src/shared/ids.js';
+import { seedUsage } from './seed-usage.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     upstream: { type: 'string' },
     'data-dir': { type: 'string' },
     'redis-url': { type: 'string' },
+    'seed-usage': { type: 'string', default: '0' },
   },
 });
 const { meter, limiter } = values;
@@ -49,6 +52,8 @@ const config = loadConfig({
   },
 });
 const server = await startServer(config, createLogger('warn'));
+const seed = Number(values['seed-usage']);
+if (seed > 0) seedUsage(values['data-dir'], seed);
 if (meter === 'noop') server.container.meter = new NoopMeter();
 
 const res = await fetch(`${server.url}/register`, {

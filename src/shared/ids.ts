@@ -38,3 +38,16 @@ export function toBase62(value: number, width: number): string {
 
 /** Opaque public identifiers such as `ten_3xY…`, `key_…`, `evt_…`. */
 export const newId = (prefix: string) => `${prefix}_${randomBase62(20)}`;
+
+/** Characters of a request id's time prefix: base62 milliseconds, enough until the year 8888. */
+const TIME_CHARS = 8;
+/** Random characters after it (~83 bits): ids of one millisecond stay unguessable and unique. */
+const REQUEST_RANDOM_CHARS = 14;
+
+/**
+ * Public request ids, `req_` + 22 base62 characters: the creation time in milliseconds, then randomness.
+ * Base62 digits sort in ASCII order, so ids sort by time and each new usage record (and its ledger key)
+ * lands at the right edge of the unique index instead of on a random page of a table that keeps growing.
+ */
+export const newRequestId = (now = Date.now()) =>
+  `req_${toBase62(now, TIME_CHARS)}${randomBase62(REQUEST_RANDOM_CHARS)}`;

@@ -15,6 +15,7 @@ import { RedisUsageJournal } from './billing/redis-usage-journal.js';
 import { TokenCounter } from './billing/token-counter.js';
 import { DAY_MS, pruneUsageRecords } from './billing/usage-daily.js';
 import type { UsageJournalState } from './billing/usage-journal.js';
+import { ThreadUsageStore } from './billing/usage-store.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { ModelRouter } from './gateway/model-router.js';
@@ -139,9 +140,14 @@ export async function createContainer(
         },
       })
     : undefined;
+  // On a SQLite file, usage batches are committed by a thread of their own, off the event loop.
+  const usageStore = database.sqlitePath
+    ? new ThreadUsageStore({ path: database.sqlitePath, thresholds: config.usageThresholds }, logger)
+    : undefined;
   const meter = new CreditMeter(db, new TokenCounter(), logger, {
     thresholds: config.usageThresholds,
     walDir: config.dataDir,
+    ...(usageStore ? { store: usageStore } : {}),
     ...(journal ? { journal } : {}),
     onRecovered: (source, records) => metrics.usageRecordsRecovered.inc({ source }, records),
     onSettled: (row) => {

@@ -9,8 +9,9 @@ import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from './
 import type { TokenCounter } from './token-counter.js';
 import type { UsageJournal } from './usage-journal.js';
 import { type RecoverySource, UsageRecovery } from './usage-recovery.js';
+import { InlineUsageStore, type UsageStore } from './usage-store.js';
 import { UsageWal } from './usage-wal.js';
-import { type CommittedTotals, recordCost, writeUsageBatch } from './usage-writer.js';
+import { type CommittedTotals, recordCost } from './usage-writer.js';
 import { worstCase } from './worst-case.js';
 
 /** Tuning of the meter; the defaults suit production. */
@@ -33,6 +34,8 @@ export interface CreditMeterOptions {
   recoveryIntervalMs?: number;
   /** Told how many records each sweep replayed, and from where. */
   onRecovered?: (source: RecoverySource, records: number) => void;
+  /** Where batches are committed; default: this database connection (see ThreadUsageStore for SQLite files). */
+  store?: UsageStore;
 }
 
 /**
@@ -79,6 +82,7 @@ export class CreditMeter implements UsageMeter {
   private readonly flushDelayMs: number;
   private readonly maxBatch: number;
   private readonly balanceTtlMs: number;
+  private readonly store: UsageStore;
 
   constructor(
     private readonly db: Db,
@@ -100,6 +104,7 @@ export class CreditMeter implements UsageMeter {
     this.flushDelayMs = opts.flushDelayMs ?? 100;
     this.maxBatch = opts.maxBatch ?? 1000;
     this.balanceTtlMs = opts.balanceTtlMs ?? 1000;
+    this.store = opts.store ?? new InlineUsageStore(db, opts.thresholds);
   }
 
   /**
@@ -141,12 +146,13 @@ export class CreditMeter implements UsageMeter {
           credit.reserved -= reservation;
         }
         credit.pending += recordCost(row);
-        this.wal.append(row);
+        const written = this.wal.append(row);
         const journaled = this.opts.journal?.append(row);
         this.enqueue({ row, live: true, ...(journaled ? { journalId: journaled.id } : {}) });
         this.opts.onSettled?.(row);
-        // Durable beyond this machine before the response completes; one round trip shared per turn.
-        await journaled?.durable;
+        // Written ahead on this machine, and durable beyond it, before the response completes: one
+        // write and one round trip shared by every request settled in this turn of the event loop.
+        await Promise.all([written, journaled?.durable]);
       },
     };
   }
@@ -200,12 +206,13 @@ export class CreditMeter implements UsageMeter {
         'usage not committed at shutdown; it stays written ahead and is replayed by the next sweep',
       );
     this.wal.close(clean);
+    await this.store.close();
     await this.opts.journal?.close(clean);
   }
 
   /** Commits records another process settled; idempotent, so a record already stored is skipped. */
   private async replay(rows: NewUsageRecordRow[]): Promise<void> {
-    const totals = await writeUsageBatch(this.db, rows, this.opts.thresholds);
+    const totals = await this.store.write(rows);
     this.committed(
       rows.map((row) => ({ row, live: false })),
       totals,
@@ -237,11 +244,7 @@ export class CreditMeter implements UsageMeter {
    */
   private async commit(batch: Buffered[], isolating = false): Promise<Buffered[]> {
     try {
-      const totals = await writeUsageBatch(
-        this.db,
-        batch.map((b) => b.row),
-        this.opts.thresholds,
-      );
+      const totals = await this.store.write(batch.map((b) => b.row));
       this.committed(batch, totals);
       return [];
     } catch (err) {

@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../shared/module-worker.js';
 import { estimateTokens } from './token-estimate.js';
 import type { CountJob, CountResult } from './token-worker.js';
 import { familyOf, type TokenizerFamily } from './tokenizers.js';
@@ -193,18 +191,7 @@ class TokenWorkerClient {
   }
 }
 
-/**
- * Starts token-worker.js beside this file. Run from TypeScript sources (tests, `npm run dev`), the
- * worker has no TypeScript loader of its own, so it imports the source through tsx (a dev dependency).
- */
-function spawnTokenWorker(): Worker {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./token-worker.js', self));
-  const tsx = join(dirname(createRequire(self).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
-  const entry = new URL('./token-worker.ts', self).href;
-  const boot = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
-  return new Worker(boot, { eval: true });
-}
+const spawnTokenWorker = (): Worker => spawnModuleWorker(import.meta.url, 'token-worker');
 
 let shared: TokenWorkerClient | null = null;
 const tokenWorker = () => {

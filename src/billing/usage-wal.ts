@@ -5,9 +5,11 @@ import type { NewUsageRecordRow } from '../storage/tables.js';
 import { OwnerLock } from './owner-lock.js';
 
 /**
- * Write-ahead log of settled usage records. Every record is appended (one JSON line, a synchronous
- * write) before the client's response completes, so it is in the OS page cache and survives `kill -9`
- * of the process; it is lost only if the machine itself goes down before the batch is committed.
+ * Write-ahead log of settled usage records. Every record is appended (one JSON line) before the
+ * client's response completes, so it is in the OS page cache and survives `kill -9` of the process; it
+ * is lost only if the machine itself goes down before the batch is committed. The records settled in
+ * one turn of the event loop go out in one synchronous write at the end of it, and their responses
+ * wait for that write.
  *
  * The log is split into segments, one per database batch: a flush closes the current segment, and the
  * segment is deleted once its batch has committed. Each writer holds an OS file lock for as long as it
@@ -22,6 +24,8 @@ export class UsageWal {
   private seq = 0;
   private fd: number | null = null;
   private path: string | null = null;
+  /** Records appended this turn, written together by `writeGroup`. */
+  private group: Group | null = null;
 
   constructor(private readonly dir: string) {
     // Taken before the first segment exists: a segment without a lock file has no live writer.
@@ -34,18 +38,49 @@ export class UsageWal {
     }
   }
 
-  /** Appends one settled record; synchronous on purpose (see the class comment). */
-  append(row: NewUsageRecordRow): void {
-    if (this.fd === null) {
-      this.path = join(this.dir, `${PREFIX}${this.owner}-${String(++this.seq).padStart(8, '0')}${SUFFIX}`);
-      // Every tenant's usage: readable by the service's own user only, like the database.
-      this.fd = openSync(this.path, 'a', 0o600);
+  /**
+   * Appends one settled record to the current segment; resolves once it is written (at the end of
+   * this event-loop turn, together with the others of the turn, or at the next `rotate`).
+   */
+  append(row: NewUsageRecordRow): Promise<void> {
+    if (!this.group) {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const written = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.group = { lines: [], written, resolve, reject };
+      setImmediate(() => this.writeGroup());
     }
-    writeSync(this.fd, `${JSON.stringify(row)}\n`);
+    this.group.lines.push(`${JSON.stringify(row)}\n`);
+    return this.group.written;
   }
 
-  /** Ends the current segment and returns its path (null when nothing was written since the last rotation). */
+  /** Writes the records appended since the last write in one synchronous call. */
+  private writeGroup(): void {
+    const group = this.group;
+    if (!group) return;
+    this.group = null;
+    try {
+      if (this.fd === null) {
+        this.path = join(this.dir, `${PREFIX}${this.owner}-${String(++this.seq).padStart(8, '0')}${SUFFIX}`);
+        // Every tenant's usage: readable by the service's own user only, like the database.
+        this.fd = openSync(this.path, 'a', 0o600);
+      }
+      writeSync(this.fd, group.lines.join(''));
+      group.resolve();
+    } catch (err) {
+      group.reject(err as Error);
+    }
+  }
+
+  /**
+   * Ends the current segment (writing what this turn appended into it) and returns its path (null
+   * when nothing was written since the last rotation).
+   */
   rotate(): string | null {
+    this.writeGroup();
     if (this.fd === null) return null;
     closeSync(this.fd);
     const path = this.path;
@@ -131,6 +166,13 @@ export class UsageWal {
     }
     return rows;
   }
+}
+
+interface Group {
+  lines: string[];
+  written: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
 }
 
 /** Segments a dead writer left, with its lock held by the sweeping process. */

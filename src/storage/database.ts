@@ -21,6 +21,8 @@ export interface DatabaseHandle {
   migrate(): Promise<string[]>;
   /** PostgreSQL pool usage, for metrics; undefined on SQLite. */
   poolStats?(): { total: number; idle: number; waiting: number };
+  /** The SQLite file, for another connection to it (the usage writer thread); undefined on PostgreSQL and in memory. */
+  sqlitePath?: string;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -37,13 +39,20 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
-function openSqlite(opts: DatabaseOptions): Kysely<Database> {
+function sqlitePathOf(opts: DatabaseOptions): string {
   const file = opts.sqliteFile ?? 'simosphere.db';
-  let path = file;
-  if (file !== ':memory:') {
-    path = join(opts.dataDir, file);
-    restrictToOwner(opts.dataDir, path);
-  }
+  if (file === ':memory:') return file;
+  const path = join(opts.dataDir, file);
+  restrictToOwner(opts.dataDir, path);
+  return path;
+}
+
+/**
+ * One connection to a SQLite file (or `:memory:`) with the platform's settings. Several connections
+ * to one file (threads, processes) write in turn: transactions take the write lock when they begin
+ * (see withStatementCache) and wait up to five seconds for it.
+ */
+export function connectSqlite(path: string): Kysely<Database> {
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
@@ -77,7 +86,8 @@ const MIGRATION_LOCK_ID = 725_001;
 export function openDatabase(opts: DatabaseOptions): DatabaseHandle {
   const dialect: Dialect = opts.databaseUrl ? 'postgres' : 'sqlite';
   const postgres = dialect === 'postgres' ? openPostgres(opts.databaseUrl!, opts.poolSize ?? 10) : undefined;
-  const db = postgres ? postgres.db : openSqlite(opts);
+  const sqlitePath = postgres ? undefined : sqlitePathOf(opts);
+  const db = postgres ? postgres.db : connectSqlite(sqlitePath!);
   const migrations: Record<string, Migration> = migrationsFor({ dialect });
 
   return {
@@ -108,6 +118,7 @@ export function openDatabase(opts: DatabaseOptions): DatabaseHandle {
           waiting: postgres.pool.waitingCount,
         })
       : undefined,
+    ...(sqlitePath && sqlitePath !== ':memory:' ? { sqlitePath } : {}),
     async ping() {
       await sql`select 1`.execute(db);
     },

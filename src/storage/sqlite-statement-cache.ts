@@ -1,6 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
 
+const BEGIN_WRITE = 'begin immediate';
+
 /** Statements kept prepared; the app issues a few dozen distinct ones on its hot paths. */
 const DEFAULT_CAPACITY = 200;
 
@@ -11,12 +13,18 @@ const DEFAULT_CAPACITY = 200;
  *
  * Least-recently-used statements are dropped beyond `capacity`. A statement still being iterated
  * (a streamed select) is busy, so the same SQL meanwhile gets a fresh one instead of the cached one.
+ *
+ * Kysely begins transactions with a plain (deferred) `begin`; here they begin `immediate`, taking the
+ * write lock at once. Another connection to the file (the usage writer thread, another serving process)
+ * may commit meanwhile, and a deferred transaction that read before that commit could not write after it
+ * (SQLITE_BUSY, without waiting): an immediate one waits its turn (busy_timeout) and then sees it.
  */
 export function withStatementCache(db: BetterSqlite3.Database, capacity = DEFAULT_CAPACITY): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => db.close(),
-    prepare(sql) {
+    prepare(text) {
+      const sql = text === 'begin' ? BEGIN_WRITE : text;
       const cached = cache.get(sql);
       if (cached && !cached.busy) {
         // Re-insert to mark it most recently used (a Map iterates in insertion order).

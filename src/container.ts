@@ -19,6 +19,7 @@ import { ThreadUsageStore } from './billing/usage-store.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { ModelRouter } from './gateway/model-router.js';
+import { ResponseStore } from './gateway/responses/response-store.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { TenantAdmin } from './operator/tenant-admin.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
@@ -41,10 +42,14 @@ export interface Container {
   catalog: ModelCatalog;
   providers: Map<string, ProviderEntry>;
   router: ModelRouter;
+  /** Responses kept for the Responses API (`store`, `previous_response_id`). */
+  responses: ResponseStore;
   authenticator: ApiKeyAuthenticator;
   accounts: AccountService;
   limiter: RequestLimiter;
   meter: UsageMeter;
+  /** Counts tokens with the model's tokenizer, off the event loop (usage estimates, `count_tokens`). */
+  tokens: TokenCounter;
   /** Where settled usage waits for the database besides the local log: `redis`, `degraded` or `local`. */
   usageJournal(): UsageJournalState;
   /** Credits, balances, usage reports and invoices. */
@@ -144,7 +149,8 @@ export async function createContainer(
   const usageStore = database.sqlitePath
     ? new ThreadUsageStore({ path: database.sqlitePath, thresholds: config.usageThresholds }, logger)
     : undefined;
-  const meter = new CreditMeter(db, new TokenCounter(), logger, {
+  const tokens = new TokenCounter();
+  const meter = new CreditMeter(db, tokens, logger, {
     thresholds: config.usageThresholds,
     walDir: config.dataDir,
     ...(usageStore ? { store: usageStore } : {}),
@@ -171,6 +177,7 @@ export async function createContainer(
   const billing = new BillingService(db, meter, invoices, usdToMicros(config.signup.trialCredits));
   // Hourly housekeeping, idempotent on every replica: the previous month is invoiced once it is over,
   // and raw usage records past the retention period are pruned.
+  const responses = new ResponseStore(db, config.responseRetentionDays * DAY_MS);
   let monthClosing = Promise.resolve();
   const closeMonth = () => {
     monthClosing = invoices
@@ -181,7 +188,12 @@ export async function createContainer(
         const pruned = await pruneUsageRecords(db, Date.now() - config.usageRetentionDays * DAY_MS);
         if (pruned > 0) logger.info({ pruned }, 'pruned raw usage records past retention');
       })
-      .catch((err: unknown) => logger.error({ err }, 'usage retention failed'));
+      .catch((err: unknown) => logger.error({ err }, 'usage retention failed'))
+      .then(async () => {
+        const pruned = await responses.prune();
+        if (pruned > 0) logger.info({ pruned }, 'deleted stored responses past retention');
+      })
+      .catch((err: unknown) => logger.error({ err }, 'response retention failed'));
   };
   const background = opts.background ?? true;
   let invoiceTimer: NodeJS.Timeout | undefined;
@@ -210,10 +222,12 @@ export async function createContainer(
     catalog: new ModelCatalog(config.models),
     providers,
     router: new ModelRouter(providers, metrics),
+    responses,
     authenticator,
     accounts,
     limiter,
     meter: withTokenLimits(meter, limiter, config.plans),
+    tokens,
     usageJournal: () => journal?.state() ?? 'local',
     billing,
     revocations,

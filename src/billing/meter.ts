@@ -14,7 +14,8 @@ export interface AdmissionRequest {
   auth: AuthContext;
   requestId: string;
   model: ModelConfig;
-  endpoint: 'chat.completions' | 'embeddings';
+  /** The API surface, as usage records and reports name it. */
+  endpoint: 'chat.completions' | 'embeddings' | 'responses' | 'messages' | 'completions';
   prompt: PromptSize;
   /** The client's cap on completion tokens per choice; 0 when it gave none. */
   maxCompletionTokens: number;

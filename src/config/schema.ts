@@ -172,6 +172,11 @@ export const configSchema = z
      * daily roll-ups and the ledger, so pruning raw records loses no money.
      */
     usageRetentionDays: z.number().int().min(1).optional(),
+    /**
+     * Days a response created with `store` (the Responses API's default) is kept for
+     * `previous_response_id` and `GET /v1/responses/{id}`; then it is deleted.
+     */
+    responseRetentionDays: z.number().int().min(1).default(30),
     usageThresholds: z.array(z.number().positive().max(1)).default([0.5, 0.8, 1]),
     limits: z
       .object({

@@ -7,6 +7,7 @@ import type { CancelSource } from './attempt-signal.js';
 import type { ChatCompletionRequest } from './chat-schema.js';
 import type { RouteUsed } from './model-router.js';
 import { measureChatPrompt } from './prompt-size.js';
+import type { ChatChunk } from './translate/chat-shapes.js';
 
 /**
  * The chat pipeline without HTTP: resolve the model for the tenant, admit the request with the meter
@@ -27,7 +28,12 @@ export interface ChatCall {
    * any further call) the call is counted here.
    */
   counted?: CountedRequest | null;
+  /** The API surface the call came in on, for usage records; chat by default. */
+  endpoint?: InferenceEndpoint;
 }
+
+/** The surfaces served through the chat pipeline, as usage records name them. */
+export type InferenceEndpoint = 'chat.completions' | 'responses' | 'messages' | 'completions';
 
 /**
  * Admits a chat request with the rate limiter (429) and the meter (402, …); throws their ApiError
@@ -43,7 +49,7 @@ export async function admitChat(c: Container, call: ChatCall, streamed: boolean)
     auth: call.auth,
     requestId: call.requestId,
     model,
-    endpoint: 'chat.completions',
+    endpoint: call.endpoint ?? 'chat.completions',
     prompt: prompt.size,
     maxCompletionTokens: call.body.max_completion_tokens ?? call.body.max_tokens ?? 0,
     choices: call.body.n ?? 1,
@@ -85,6 +91,25 @@ export async function completeChat(c: Container, call: ChatCall): Promise<Record
  * when the iteration ends, however it ends (finished, failed, or abandoned by the consumer).
  */
 export async function streamChatText(c: Container, call: ChatCall): Promise<AsyncGenerator<string>> {
+  return textOf(await streamChatChunks(c, call));
+}
+
+async function* textOf(chunks: AsyncGenerator<ChatChunk>): AsyncGenerator<string> {
+  for await (const chunk of chunks) {
+    const delta =
+      chunk.choices?.map((ch) => (typeof ch.delta?.content === 'string' ? ch.delta.content : '')).join('') ??
+      '';
+    if (delta) yield delta;
+  }
+}
+
+/**
+ * A streamed completion as the upstream's parsed chunks (usage included), for surfaces that translate
+ * them (Responses, Messages, Completions). The ticket is settled when the iteration ends, however it
+ * ends, before the iterator reports done: a surface writes its closing event after that, so a client
+ * that saw the whole stream always has its usage record. An upstream failure mid-stream is thrown.
+ */
+export async function streamChatChunks(c: Container, call: ChatCall): Promise<AsyncGenerator<ChatChunk>> {
   const { model, promptText, ticket, body: admitted } = await admitChat(c, call, true);
   const body = { ...admitted, stream: true, stream_options: { include_usage: true } };
   const routed = await c.router
@@ -98,17 +123,17 @@ export async function streamChatText(c: Container, call: ChatCall): Promise<Asyn
     await ticket.settle(notAnswered(routed.error.status, call.startedAt, promptText));
     throw routed.error;
   }
-  return relayText(routed.first, routed.rest, routed.route, ticket, promptText, call.startedAt);
+  return relayChunks(routed.first, routed.rest, routed.route, ticket, promptText, call.startedAt);
 }
 
-async function* relayText(
+async function* relayChunks(
   first: string,
   rest: AsyncIterator<string>,
   route: RouteUsed,
   ticket: MeterTicket,
   promptText: string,
   startedAt: number,
-): AsyncGenerator<string> {
+): AsyncGenerator<ChatChunk> {
   const texts: string[] = [];
   let usage: { promptTokens?: unknown; completionTokens?: unknown } | null = null;
   let failed = true;
@@ -117,12 +142,20 @@ async function* relayText(
     while (data !== undefined) {
       const chunk = parseChunk(data);
       if (chunk?.error) throw new ApiError('upstream_error', 'The model server failed while answering.');
-      if (chunk?.usage)
-        usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-      const delta = chunk?.choices?.map((ch) => ch.delta?.content ?? '').join('') ?? '';
-      if (delta) {
-        texts.push(delta);
-        yield delta;
+      if (chunk) {
+        if (chunk.usage)
+          usage = {
+            promptTokens: chunk.usage.prompt_tokens,
+            completionTokens: chunk.usage.completion_tokens,
+          };
+        for (const ch of chunk.choices ?? []) {
+          const d = ch.delta;
+          if (typeof d?.content === 'string') texts.push(d.content);
+          if (typeof d?.refusal === 'string') texts.push(d.refusal);
+          for (const t of Array.isArray(d?.tool_calls) ? d.tool_calls : [])
+            if (typeof t.function?.arguments === 'string') texts.push(t.function.arguments);
+        }
+        yield chunk;
       }
       const next = await rest.next();
       data = next.done ? undefined : next.value;
@@ -134,15 +167,10 @@ async function* relayText(
   }
 }
 
-interface ChunkShape {
-  error?: unknown;
-  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
-  choices?: Array<{ delta?: { content?: string | null } }>;
-}
-
-function parseChunk(data: string): ChunkShape | undefined {
+function parseChunk(data: string): (ChatChunk & { error?: unknown }) | undefined {
   try {
-    return JSON.parse(data) as ChunkShape;
+    const chunk = JSON.parse(data) as unknown;
+    return chunk && typeof chunk === 'object' ? (chunk as ChatChunk & { error?: unknown }) : undefined;
   } catch {
     return undefined; // keep-alives and vendor comments carry nothing to relay
   }

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { anthropicErrorBody } from '../shared/anthropic-errors.js';
 import { ApiError } from '../shared/errors.js';
 
 /** Maps Fastify's own errors (body parsing, limits) onto our error codes. */
@@ -44,7 +45,11 @@ export function sendError(
       'www-authenticate',
       `Bearer resource_metadata="${publicUrl}/.well-known/oauth-protected-resource"`,
     );
-  return reply.code(apiError.status).type('application/json; charset=utf-8').send(apiError.toBody());
+  const body =
+    request.routeOptions?.config?.errorFormat === 'anthropic'
+      ? anthropicErrorBody(apiError, request.id)
+      : apiError.toBody();
+  return reply.code(apiError.status).type('application/json; charset=utf-8').send(body);
 }
 
 export function installErrorHandling(

@@ -33,5 +33,7 @@ export interface RouteDoc {
 declare module 'fastify' {
   interface FastifyContextConfig {
     openapi?: RouteDoc;
+    /** Errors of this route in Anthropic's envelope instead of OpenAI's (the Messages API). */
+    errorFormat?: 'anthropic';
   }
 }

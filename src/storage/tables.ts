@@ -253,6 +253,19 @@ export interface LoginAttemptsTable {
   updated_at: number;
 }
 
+/** A response kept for the Responses API (`store`); JSON text columns, one tenant's only. */
+export interface StoredResponsesTable {
+  id: string;
+  tenant_id: string;
+  previous_response_id: string | null;
+  /** The `response` object as the API answered it. */
+  response: string;
+  /** The input items of this response's own request, each with its id. */
+  input_items: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -271,6 +284,7 @@ export interface Database {
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
   billing_periods: BillingPeriodsTable;
+  stored_responses: StoredResponsesTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;

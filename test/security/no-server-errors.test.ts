@@ -68,9 +68,15 @@ it('answers every route, whatever the input, without a server error', async () =
             else if (res.status >= 400 && !res.headers.get('content-type')?.includes('json'))
               failures.push(`${res.status} non-JSON error ${where}`);
             else if (res.status >= 400) {
-              const err = (JSON.parse(text) as { error?: unknown }).error;
+              const parsed = JSON.parse(text) as { type?: unknown; error?: unknown };
+              const err = parsed.error;
               const envelope = typeof err === 'object' && err !== null ? err : {};
-              if (!['message', 'type', 'param', 'code'].every((k) => k in envelope))
+              // The Anthropic Messages surface answers in Anthropic's envelope, everything else in OpenAI's.
+              const keys = path.startsWith('/v1/messages')
+                ? ['message', 'type']
+                : ['message', 'type', 'param', 'code'];
+              const anthropicOk = !path.startsWith('/v1/messages') || parsed.type === 'error';
+              if (!anthropicOk || !keys.every((k) => k in envelope))
                 failures.push(`${res.status} bad envelope ${where}: ${text.slice(0, 200)}`);
             }
           }

@@ -186,16 +186,57 @@ describe('fake upstream', () => {
     const body = await json<Completion>(chat({ tools }));
     expect(body.choices[0]!.finish_reason).toBe('tool_calls');
     expect(body.choices[0]!.message.tool_calls).toEqual([
-      { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+      {
+        id: expect.stringMatching(/^call_/),
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{}' },
+      },
     ]);
     const chunks = chunksOf(sseEvents(await (await chat({ tools, stream: true })).text()));
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(calls.every((t) => t.index === 0)).toBe(true);
-    expect(calls[0]).toMatchObject({ id: 'call_1', function: { name: 'get_weather' } });
+    expect(calls[0]).toMatchObject({
+      id: expect.stringMatching(/^call_/),
+      function: { name: 'get_weather' },
+    });
     expect(calls.map((t) => t.function?.arguments ?? '').join('')).toBe('{}');
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
     const none = await json<Completion>(chat({ tools, tool_choice: 'none' }));
     expect(none.choices[0]!.finish_reason).toBe('stop');
+  });
+
+  it('calls the tool and arguments it is told to, in pieces, and answers in text after a tool result', async () => {
+    const tools = ['a', 'b'].map((name) => ({ type: 'function', function: { name } }));
+    const args = JSON.stringify({ city: 'Paris' });
+    const behavior = `tool:b,tool-args:${encodeURIComponent(args)}`;
+    const body = await json<Completion>(chat({ tools }, behavior));
+    expect(body.choices[0]!.message.tool_calls?.[0]).toMatchObject({
+      function: { name: 'b', arguments: args },
+    });
+    const chunks = chunksOf(sseEvents(await (await chat({ tools, stream: true }, behavior)).text()));
+    const pieces = chunks
+      .flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+      .map((t) => t.function?.arguments ?? '');
+    expect(pieces.filter((p) => p !== '').length).toBe(2);
+    expect(pieces.join('')).toBe(args);
+    const call = body.choices[0]!.message.tool_calls![0]!;
+    const after = await json<Completion>(
+      chat({
+        tools,
+        messages: [
+          { role: 'user', content: 'weather?' },
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: call.id, content: 'sunny' },
+        ],
+      }),
+    );
+    expect(after.choices[0]!.finish_reason).toBe('stop');
+    expect(after.choices[0]!.message.content).toBe('Hello from fake upstream');
+  });
+
+  it('reports cached prompt tokens when told to', async () => {
+    const body = await json<Completion & { usage: Record<string, unknown> }>(chat({}, 'cached:3'));
+    expect(body.usage).toMatchObject({ prompt_tokens: 3, prompt_tokens_details: { cached_tokens: 3 } });
   });
 
   it('returns an OpenAI error body for status:<code>', async () => {

@@ -9,6 +9,10 @@
  * Per-request behaviour comes from the `x-fake-behavior` header (comma-separated, e.g. `pace:20,words:5`;
  * `burst:N` streams unpaced in writes of N frames that each wait for the socket);
  * when a request has no such header, the default set with `POST /__control` applies instead.
+ *
+ * When tools are offered the fake calls one (the first, the one `tool_choice` names, or `tool:NAME`)
+ * with `{}` or `tool-args:<URI-encoded JSON>`, unless the last message is a tool result: then it
+ * answers in text, so an agent's round trip ends. `cached:N` reports N of the prompt tokens as cached.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -31,6 +35,9 @@ interface Behavior {
   noUsage?: boolean;
   content?: string;
   words?: number;
+  tool?: string;
+  toolArgs?: string;
+  cached?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -77,6 +84,9 @@ function parseBehavior(spec: string): Behavior {
     else if (key === 'burst') b.burst = toInt(value, key, 1);
     else if (key === 'drop-after') b.dropAfter = toInt(value, key);
     else if (key === 'words') b.words = toInt(value, key);
+    else if (key === 'tool') b.tool = value;
+    else if (key === 'tool-args') b.toolArgs = decodeURIComponent(value);
+    else if (key === 'cached') b.cached = toInt(value, key);
     else throw new Error(`unknown behavior "${part}"`);
   }
   return b;
@@ -158,33 +168,42 @@ function completionTokens(b: Behavior): string[] {
 }
 
 /** Name of the tool to "call", or undefined when the request should get a plain text answer. */
-function toolToCall(body: Json): string | undefined {
-  const { tools, tool_choice: choice } = body;
+function toolToCall(body: Json, b: Behavior): string | undefined {
+  const { tools, tool_choice: choice, messages } = body;
   if (!Array.isArray(tools) || tools.length === 0 || choice === 'none') return undefined;
+  const last = Array.isArray(messages) ? messages.at(-1) : undefined;
+  if (isRecord(last) && last.role === 'tool') return undefined;
   const named = isRecord(choice) && isRecord(choice.function) ? choice.function.name : undefined;
   const first = isRecord(tools[0]) && isRecord(tools[0].function) ? tools[0].function.name : undefined;
-  return String(named ?? first ?? 'tool');
+  return String(named ?? b.tool ?? first ?? 'tool');
 }
 
 async function chatCompletions(res: ServerResponse, body: Json, b: Behavior): Promise<void> {
   if (!Array.isArray(body.messages)) return sendError(res, 400, "'messages' must be an array");
   const model = typeof body.model === 'string' ? body.model : 'fake-model';
   const limit = toNumber(body.max_completion_tokens) ?? toNumber(body.max_tokens);
-  const tool = toolToCall(body);
+  const tool = toolToCall(body, b);
   let tokens = completionTokens(b);
   let finish = tool ? 'tool_calls' : 'stop';
   if (!tool && limit !== undefined && limit < tokens.length) {
     tokens = tokens.slice(0, Math.max(0, limit));
     finish = 'length';
   }
-  const prompt = promptTokens(body.messages);
+  const cached = b.cached ?? 0;
+  const prompt = Math.max(promptTokens(body.messages), cached);
   // `n` choices, each the same answer (tool calls always come as one).
   const n = tool ? 1 : Math.min(128, Math.max(1, Math.trunc(toNumber(body.n) ?? 1)));
   const completion = tool ? 1 : tokens.length * n;
-  const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const usage = {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(b.cached === undefined ? {} : { prompt_tokens_details: { cached_tokens: cached } }),
+  };
   const id = `chatcmpl-fake${(++seq).toString(36)}`;
   const created = Math.floor(Date.now() / 1000);
-  const call = { id: 'call_1', type: 'function', function: { name: tool, arguments: '{}' } };
+  const args = b.toolArgs ?? '{}';
+  const call = { id: `call_${seq}`, type: 'function', function: { name: tool, arguments: args } };
 
   if (body.stream !== true) {
     if (b.dropAfter !== undefined) return drop(res);
@@ -218,12 +237,15 @@ async function chatCompletions(res: ServerResponse, body: Json, b: Behavior): Pr
     frame([{ index, delta: d, logprobs: null, finish_reason: finishReason }]);
   const each = (make: (index: number) => string) => Array.from({ length: n }, (_, i) => make(i));
 
-  // Tool calls stream like OpenAI's: name first with empty arguments, then the arguments.
+  // Tool calls stream like OpenAI's: name first with empty arguments, then the arguments in pieces.
   const toolStart = { index: 0, ...call, function: { name: tool, arguments: '' } };
+  const half = Math.ceil(args.length / 2);
   const frames = tool
     ? [
         delta({ role: 'assistant', content: null, tool_calls: [toolStart] }),
-        delta({ tool_calls: [{ index: 0, function: { arguments: '{}' } }] }),
+        ...[args.slice(0, half), args.slice(half)]
+          .filter((piece) => piece !== '')
+          .map((piece) => delta({ tool_calls: [{ index: 0, function: { arguments: piece } }] })),
       ]
     : [
         ...each((i) => delta({ role: 'assistant', content: '' }, null, i)),

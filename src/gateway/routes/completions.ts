@@ -1,0 +1,89 @@
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import { z } from 'zod';
+import type { Container } from '../../container.js';
+import type { RouteDoc } from '../../http/route-docs.js';
+import { parseBody } from '../../http/validation.js';
+import { ApiError } from '../../shared/errors.js';
+import { type ChatCall, completeChat, streamChatChunks } from '../chat-service.js';
+import {
+  completionChunkOfChat,
+  completionOfChat,
+  completionsRequestSchema,
+  completionsToChat,
+  newCompletionId,
+} from '../translate/completions.js';
+import { ClientDisconnect } from './request-helpers.js';
+import { openSse } from './surface-stream.js';
+
+const completionSchema = z.looseObject({
+  id: z.string(),
+  object: z.literal('text_completion'),
+  created: z.int(),
+  model: z.string(),
+  choices: z.array(z.looseObject({ text: z.string(), index: z.int(), finish_reason: z.string().nullable() })),
+});
+
+const doc: RouteDoc = {
+  summary:
+    'Create a text completion (legacy OpenAI Completions API); `"stream": true` answers with Server-Sent Events',
+  tags: ['Inference'],
+  security: 'apiKey',
+  body: completionsRequestSchema,
+  response: completionSchema,
+  streams: true,
+};
+
+/** `POST /v1/completions`, streamed and not. */
+export function registerCompletionsRoute(
+  app: FastifyInstance,
+  c: Container,
+  preHandler: preHandlerHookHandler,
+): void {
+  app.post('/v1/completions', { preHandler, config: { openapi: doc } }, async (request, reply) => {
+    const req = parseBody(completionsRequestSchema, request.body);
+    const abort = new ClientDisconnect(reply);
+    const call: ChatCall = {
+      auth: request.auth!,
+      body: completionsToChat(req),
+      requestId: request.id,
+      signal: abort,
+      startedAt: request.startedAt,
+      counted: request.counted,
+      endpoint: 'completions',
+    };
+    const shape = {
+      id: newCompletionId(request.id),
+      model: req.model,
+      created: Math.floor(Date.now() / 1000),
+    };
+    if (req.stream !== true) {
+      try {
+        return reply.send(completionOfChat(await completeChat(c, call), shape));
+      } finally {
+        abort.dispose();
+      }
+    }
+    const chunks = await streamChatChunks(c, call).catch((err: unknown) => {
+      abort.dispose();
+      throw err;
+    });
+    const sse = openSse(reply, c.config.limits.writeTimeoutMs);
+    const includeUsage = req.stream_options?.include_usage === true;
+    try {
+      for await (const chunk of chunks) {
+        if (abort.aborted) break;
+        const out = completionChunkOfChat(chunk, { ...shape, includeUsage });
+        if (out) await sse.write(`data: ${JSON.stringify(out)}\n\n`);
+      }
+    } catch (err) {
+      const failure =
+        err instanceof ApiError
+          ? err
+          : new ApiError('upstream_error', 'The model server failed while streaming the answer.');
+      await sse.write(`data: ${JSON.stringify(failure.toBody())}\n\n`);
+    }
+    abort.dispose();
+    await sse.write('data: [DONE]\n\n');
+    sse.end();
+  });
+}

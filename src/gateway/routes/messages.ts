@@ -1,0 +1,137 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import { z } from 'zod';
+import type { Container } from '../../container.js';
+import type { RouteDoc } from '../../http/route-docs.js';
+import { parseBody } from '../../http/validation.js';
+import { anthropicErrorBody } from '../../shared/anthropic-errors.js';
+import { ApiError } from '../../shared/errors.js';
+import { type ChatCall, completeChat, streamChatChunks } from '../chat-service.js';
+import { measureChatPrompt } from '../prompt-size.js';
+import { normalUsage } from '../translate/chat-shapes.js';
+import {
+  countTokensRequestSchema,
+  type MessagesRequest,
+  messagesRequestSchema,
+  messagesToChat,
+} from '../translate/messages-request.js';
+import { MessagesStreamTranslator, messageOfChat, newMessageId } from '../translate/messages-response.js';
+import { ClientDisconnect } from './request-helpers.js';
+import { namedEvents, openSse } from './surface-stream.js';
+
+const messageSchema = z.looseObject({
+  id: z.string(),
+  type: z.literal('message'),
+  role: z.literal('assistant'),
+  model: z.string(),
+  content: z.array(z.looseObject({ type: z.string() })),
+  stop_reason: z.string().nullable(),
+  usage: z.looseObject({ input_tokens: z.int(), output_tokens: z.int() }),
+});
+
+const messagesDoc: RouteDoc = {
+  summary: 'Create a message (Anthropic Messages API); `"stream": true` answers with Server-Sent Events',
+  description:
+    "System prompt, text, image, `tool_use` and `tool_result` blocks, tools and `tool_choice`, `stop_sequences`; `max_tokens` is required. Authenticate with `x-api-key`; errors use Anthropic's envelope.",
+  tags: ['Inference'],
+  security: 'apiKey',
+  body: messagesRequestSchema,
+  response: messageSchema,
+  streams: true,
+};
+
+const countDoc: RouteDoc = {
+  summary: 'Count the input tokens of a message (Anthropic Messages API)',
+  tags: ['Inference'],
+  security: 'apiKey',
+  body: countTokensRequestSchema,
+  response: z.object({ input_tokens: z.int() }),
+};
+
+/** `POST /v1/messages` (Claude Code adds `?beta=true`) and `POST /v1/messages/count_tokens`. */
+export function registerMessagesRoutes(
+  app: FastifyInstance,
+  c: Container,
+  preHandler: preHandlerHookHandler,
+): void {
+  app.post(
+    '/v1/messages',
+    { preHandler, config: { openapi: messagesDoc, errorFormat: 'anthropic' } },
+    (request, reply) => createMessage(c, request, reply),
+  );
+  app.post(
+    '/v1/messages/count_tokens',
+    { preHandler, config: { openapi: countDoc, errorFormat: 'anthropic' } },
+    async (request) => {
+      const req = parseBody(countTokensRequestSchema, request.body);
+      const model = c.catalog.resolve(request.auth!.tenant, req.model, 'chat');
+      const prompt = measureChatPrompt(messagesToChat(req));
+      const counted = await c.tokens.count(model.id, prompt.text).catch(() => c.tokens.estimate(prompt.text));
+      return { input_tokens: counted + prompt.size.framingTokens };
+    },
+  );
+}
+
+async function createMessage(c: Container, request: FastifyRequest, reply: FastifyReply) {
+  const req = parseBody(messagesRequestSchema, request.body);
+  const abort = new ClientDisconnect(reply);
+  const call: ChatCall = {
+    auth: request.auth!,
+    body: messagesToChat(req),
+    requestId: request.id,
+    signal: abort,
+    startedAt: request.startedAt,
+    counted: request.counted,
+    endpoint: 'messages',
+  };
+  const id = newMessageId();
+  if (req.stream !== true) {
+    try {
+      const answer = await completeChat(c, call);
+      return reply.send(
+        messageOfChat(answer, {
+          id,
+          model: req.model,
+          stopSequences: req.stop_sequences,
+          usage: normalUsage(answer.usage as never),
+        }),
+      );
+    } finally {
+      abort.dispose();
+    }
+  }
+  return streamMessage(c, request, reply, req, call, abort, id);
+}
+
+async function streamMessage(
+  c: Container,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  req: MessagesRequest,
+  call: ChatCall,
+  abort: ClientDisconnect,
+  id: string,
+) {
+  const chunks = await streamChatChunks(c, call).catch((err: unknown) => {
+    abort.dispose();
+    throw err;
+  });
+  const sse = openSse(reply, c.config.limits.writeTimeoutMs);
+  const translator = new MessagesStreamTranslator(id, req.model, req.stop_sequences);
+  try {
+    await sse.write(namedEvents(translator.start()));
+    for await (const chunk of chunks) {
+      if (abort.aborted) break;
+      await sse.write(namedEvents(translator.chunk(chunk)));
+    }
+    if (!abort.aborted) await sse.write(namedEvents(translator.finish()));
+  } catch (err) {
+    const failure =
+      err instanceof ApiError
+        ? err
+        : new ApiError('upstream_error', 'The model server failed while streaming the answer.');
+    // Anthropic reports a failure after the stream started as one `error` event.
+    await sse.write(namedEvents([anthropicErrorBody(failure, request.id)]));
+  }
+  abort.dispose();
+  sse.end();
+}

@@ -1,0 +1,248 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import { z } from 'zod';
+import type { Container } from '../../container.js';
+import type { RouteDoc } from '../../http/route-docs.js';
+import { parseBody } from '../../http/validation.js';
+import { ApiError } from '../../shared/errors.js';
+import { type ChatCall, completeChat, streamChatChunks } from '../chat-service.js';
+import { withItemIds } from '../responses/response-store.js';
+import { normalUsage } from '../translate/chat-shapes.js';
+import {
+  inputItemsOf,
+  type ResponsesRequest,
+  responsesRequestSchema,
+  responsesToChat,
+} from '../translate/responses-request.js';
+import {
+  newResponseId,
+  outputOfChat,
+  ResponsesStreamTranslator,
+  responseObject,
+  statusOf,
+} from '../translate/responses-response.js';
+import { ClientDisconnect } from './request-helpers.js';
+import { namedEvents, openSse } from './surface-stream.js';
+
+const responseSchema = z.looseObject({
+  id: z.string(),
+  object: z.literal('response'),
+  created_at: z.int(),
+  status: z.string(),
+  model: z.string(),
+  output: z.array(z.looseObject({ type: z.string() })),
+  usage: z.looseObject({ input_tokens: z.int(), output_tokens: z.int(), total_tokens: z.int() }).nullable(),
+});
+
+const createDoc: RouteDoc = {
+  summary: 'Create a model response (OpenAI Responses API); `"stream": true` answers with Server-Sent Events',
+  description:
+    'Text or message input, `instructions`, function tools, `text.format`, `max_output_tokens`. With `store` (the default) the response is kept for `previous_response_id` and retrieval.',
+  tags: ['Inference'],
+  security: 'apiKey',
+  body: responsesRequestSchema,
+  response: responseSchema,
+  streams: true,
+};
+
+const idParams = z.object({ id: z.string().min(1) });
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  after: z.string().optional(),
+});
+
+/** `POST /v1/responses` and the stored responses: `GET|DELETE /v1/responses/{id}`, `…/input_items`. */
+export function registerResponsesRoutes(
+  app: FastifyInstance,
+  c: Container,
+  preHandler: preHandlerHookHandler,
+): void {
+  app.post('/v1/responses', { preHandler, config: { openapi: createDoc } }, (request, reply) =>
+    createResponse(c, request, reply),
+  );
+
+  app.get(
+    '/v1/responses/:id',
+    {
+      preHandler,
+      config: {
+        openapi: {
+          summary: 'Retrieve a stored response',
+          tags: ['Inference'],
+          security: 'apiKey',
+          response: responseSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = parseBody(idParams, request.params);
+      const stored = await c.responses.get(request.auth!.tenant.id, id);
+      if (!stored) throw responseNotFound(id);
+      return stored;
+    },
+  );
+
+  app.delete(
+    '/v1/responses/:id',
+    {
+      preHandler,
+      config: {
+        openapi: {
+          summary: 'Delete a stored response',
+          tags: ['Inference'],
+          security: 'apiKey',
+          response: z.object({ id: z.string(), object: z.literal('response'), deleted: z.boolean() }),
+        },
+      },
+    },
+    async (request) => {
+      const { id } = parseBody(idParams, request.params);
+      if (!(await c.responses.delete(request.auth!.tenant.id, id))) throw responseNotFound(id);
+      return { id, object: 'response', deleted: true };
+    },
+  );
+
+  app.get(
+    '/v1/responses/:id/input_items',
+    {
+      preHandler,
+      config: {
+        openapi: {
+          summary: "List the input items of a stored response's request",
+          tags: ['Inference'],
+          security: 'apiKey',
+          query: listQuery,
+          response: z.looseObject({
+            object: z.literal('list'),
+            data: z.array(z.looseObject({ id: z.string() })),
+            has_more: z.boolean(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { id } = parseBody(idParams, request.params);
+      const q = parseBody(listQuery, request.query ?? {});
+      const items = await c.responses.inputItems(request.auth!.tenant.id, id);
+      if (!items) throw responseNotFound(id);
+      const ordered = q.order === 'desc' ? [...items].reverse() : items;
+      const start = q.after === undefined ? 0 : ordered.findIndex((i) => i.id === q.after) + 1;
+      const page = ordered.slice(start, start + q.limit);
+      return {
+        object: 'list',
+        data: page,
+        first_id: page[0]?.id ?? null,
+        last_id: page.at(-1)?.id ?? null,
+        has_more: start + page.length < ordered.length,
+      };
+    },
+  );
+}
+
+const responseNotFound = (id: string) =>
+  new ApiError('not_found', `Response with id '${id}' not found.`, 'id');
+
+async function createResponse(c: Container, request: FastifyRequest, reply: FastifyReply) {
+  const auth = request.auth!;
+  const req = parseBody(responsesRequestSchema, request.body);
+  const store = req.store !== false;
+  let history: ReturnType<typeof inputItemsOf> = [];
+  if (req.previous_response_id) {
+    const found = await c.responses.conversation(auth.tenant.id, req.previous_response_id);
+    if (!found)
+      throw new ApiError(
+        'not_found',
+        `Previous response with id '${req.previous_response_id}' not found.`,
+        'previous_response_id',
+      );
+    history = found;
+  }
+  const body = responsesToChat(req, history);
+  const abort = new ClientDisconnect(reply);
+  const call: ChatCall = {
+    auth,
+    body,
+    requestId: request.id,
+    signal: abort,
+    startedAt: request.startedAt,
+    counted: request.counted,
+    endpoint: 'responses',
+  };
+  const id = newResponseId();
+  const createdAt = Math.floor(Date.now() / 1000);
+  // The answer was served and billed: a failure to keep it is logged, not turned into an error.
+  const save = (response: Record<string, unknown>) =>
+    store
+      ? c.responses
+          .save(
+            auth.tenant.id,
+            { ...response, id },
+            withItemIds(inputItemsOf(req)),
+            req.previous_response_id ?? null,
+          )
+          .catch((err: unknown) => request.log.error({ err, reqId: request.id }, 'storing a response failed'))
+      : Promise.resolve();
+
+  if (req.stream !== true) {
+    try {
+      const answer = await completeChat(c, call);
+      const { output, finish } = outputOfChat(answer);
+      const response = responseObject(req, {
+        id,
+        createdAt,
+        model: req.model,
+        status: statusOf(finish),
+        output,
+        usage: normalUsage(answer.usage as never),
+        finish,
+        store,
+      });
+      await save(response);
+      return reply.send(response);
+    } finally {
+      abort.dispose();
+    }
+  }
+  return streamResponse(c, reply, req, call, abort, { id, createdAt, store, save });
+}
+
+async function streamResponse(
+  c: Container,
+  reply: FastifyReply,
+  req: ResponsesRequest,
+  call: ChatCall,
+  abort: ClientDisconnect,
+  r: {
+    id: string;
+    createdAt: number;
+    store: boolean;
+    save: (response: Record<string, unknown>) => Promise<unknown>;
+  },
+) {
+  const chunks = await streamChatChunks(c, call).catch((err: unknown) => {
+    abort.dispose();
+    throw err;
+  });
+  const sse = openSse(reply, c.config.limits.writeTimeoutMs);
+  const translator = new ResponsesStreamTranslator(req, r.id, r.createdAt, req.model, r.store);
+  let failure: { code: string; message: string } | undefined;
+  try {
+    await sse.write(namedEvents(translator.start()));
+    for await (const chunk of chunks) {
+      if (abort.aborted) break;
+      await sse.write(namedEvents(translator.chunk(chunk)));
+    }
+  } catch (err) {
+    failure = {
+      code: 'server_error',
+      message: err instanceof ApiError ? err.message : 'The model server failed while streaming the answer.',
+    };
+  }
+  abort.dispose();
+  if (abort.aborted || sse.res.destroyed) return;
+  const closing = translator.finish(failure);
+  const response = translator.result();
+  if (response && !failure) await r.save(response);
+  await sse.write(namedEvents(closing));
+  sse.end();
+}

@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { buildAgentCard, hybridAgentCardJson } from '../a2a/agent-card.js';
 import type { Container } from '../container.js';
-import type { RouteDoc } from '../http/route-docs.js';
+import { defineRoute, publicRoute } from '../http/define-route.js';
 import { buildMcpServerCard, SERVER_CARD_MEDIA_TYPE } from '../mcp/server-card.js';
 import { docsContextFrom } from './docs-content.js';
 import { buildLlmsFullTxt, buildLlmsTxt } from './llms-txt.js';
@@ -21,9 +21,30 @@ import {
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-const doc = (summary: string, responseContentType: string): { openapi: RouteDoc } => ({
-  openapi: { summary, tags: ['Discovery'], security: 'none', responseContentType },
-});
+/** What a discovery route says about its document in /openapi.json. */
+interface DocumentText {
+  summary: string;
+  description: string;
+  contentType: string;
+}
+
+type Send = (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+
+/** A public `GET` of one generated document (ETag, `304`, CORS: see `sendDocument`). */
+function documentRoute(app: FastifyInstance, url: string, text: DocumentText, send: Send): void {
+  defineRoute(app, {
+    method: 'GET',
+    url,
+    guard: publicRoute,
+    doc: {
+      summary: text.summary,
+      description: text.description,
+      tags: ['Discovery'],
+      responseContentType: text.contentType,
+    },
+    handler: async (request, reply) => send(request, reply),
+  });
+}
 
 /**
  * The discovery documents agents read before they have a key: OpenAPI, llms.txt, the well-known
@@ -38,51 +59,95 @@ export function registerDiscoveryRoutes(app: FastifyInstance, c: Container, regi
 
   // Built on first use: by then every route (and its metadata) has been registered.
   let openapi: string | undefined;
-  app.get('/openapi.json', { config: doc('This OpenAPI 3.1 document', 'application/json') }, (req, reply) => {
-    // Compact: the document is large (75 KB against 190 KB indented) and read by programs.
-    openapi ??= JSON.stringify(
-      buildOpenApiDocument(registry.list(), {
-        title: config.brand.name,
-        version,
-        publicUrl: config.publicUrl,
-        supportEmail: config.brand.supportEmail,
-      }),
-    );
-    return sendDocument(req, reply, openapi, { contentType: JSON_TYPE, maxAge: 300 });
-  });
+  documentRoute(
+    app,
+    '/openapi.json',
+    {
+      summary: 'This OpenAPI 3.1 document',
+      description:
+        'Every public operation with its request and response schemas, generated from the schemas that validate the requests.',
+      contentType: 'application/json',
+    },
+    (req, reply) => {
+      // Compact: the document is large (75 KB against 190 KB indented) and read by programs.
+      openapi ??= JSON.stringify(
+        buildOpenApiDocument(registry.list(), {
+          title: config.brand.name,
+          version,
+          publicUrl: config.publicUrl,
+          supportEmail: config.brand.supportEmail,
+        }),
+      );
+      return sendDocument(req, reply, openapi, { contentType: JSON_TYPE, maxAge: 300 });
+    },
+  );
 
   const llms = buildLlmsTxt(docs);
   const llmsFull = buildLlmsFullTxt(docs);
-  app.get(
+  documentRoute(
+    app,
     '/llms.txt',
-    { config: doc('Documentation index for language models (llms.txt)', TEXT) },
+    {
+      summary: 'Documentation index for language models (llms.txt)',
+      description: 'A short markdown index of the documentation, with links, in the llms.txt format.',
+      contentType: TEXT,
+    },
     (req, reply) => sendDocument(req, reply, llms, { contentType: TEXT }),
   );
-  app.get(
+  documentRoute(
+    app,
     '/llms-full.txt',
-    { config: doc('The whole developer documentation as markdown', TEXT) },
+    {
+      summary: 'The whole developer documentation as markdown',
+      description:
+        'The developer documentation in one markdown file, for language models and offline reading.',
+      contentType: TEXT,
+    },
     (req, reply) => sendDocument(req, reply, llmsFull, { contentType: TEXT }),
   );
 
   const card = json(hybridAgentCardJson(buildAgentCard(config, version)));
   for (const path of ['/.well-known/agent-card.json', '/.well-known/agent.json'])
-    app.get(
+    documentRoute(
+      app,
       path,
-      { config: doc('A2A agent card (v1.0 and v0.3 fields)', 'application/json') },
+      {
+        summary: 'A2A agent card (v1.0 and v0.3 fields)',
+        description: `The A2A agent card of \`/a2a\`: skills, transports and security, for A2A clients of either protocol version.${
+          path.endsWith('agent.json') ? ' The path older A2A clients read.' : ''
+        }`,
+        contentType: 'application/json',
+      },
       (req, reply) =>
         sendDocument(req, reply, card, { contentType: JSON_TYPE, headers: { vary: 'A2A-Version' } }),
     );
 
   const serverCard = json(buildMcpServerCard(config, version));
   for (const path of ['/.well-known/mcp/server-card.json', '/mcp/server-card']) {
-    app.get(path, { config: doc('MCP server card', SERVER_CARD_MEDIA_TYPE) }, (req, reply) =>
-      sendDocument(req, reply, serverCard, { contentType: SERVER_CARD_MEDIA_TYPE }),
+    documentRoute(
+      app,
+      path,
+      {
+        summary: 'MCP server card',
+        description: `Describes the MCP server at \`/mcp\` (transport, tools, authentication) before a client connects${
+          path.startsWith('/mcp') ? '; the same card as `/.well-known/mcp/server-card.json`' : ''
+        }.`,
+        contentType: SERVER_CARD_MEDIA_TYPE,
+      },
+      (req, reply) => sendDocument(req, reply, serverCard, { contentType: SERVER_CARD_MEDIA_TYPE }),
     );
     // Browsers preflight a cross-origin request that sends If-None-Match.
-    app.options(
-      path,
-      { config: { openapi: { ...doc('CORS preflight', TEXT).openapi, hidden: true } } },
-      (_req, reply) =>
+    defineRoute(app, {
+      method: 'OPTIONS',
+      url: path,
+      guard: publicRoute,
+      doc: {
+        summary: 'CORS preflight',
+        description: 'Lets browser-based agents read the card cross-origin.',
+        tags: ['Discovery'],
+        hidden: true,
+      },
+      handler: async (_req, reply) =>
         reply
           .code(204)
           .header('access-control-allow-origin', '*')
@@ -90,15 +155,20 @@ export function registerDiscoveryRoutes(app: FastifyInstance, c: Container, regi
           .header('access-control-allow-headers', 'If-None-Match, A2A-Version')
           .header('access-control-max-age', '86400')
           .send(),
-    );
+    });
   }
 
   for (const suffix of PROTECTED_RESOURCES) {
     const body = json(protectedResourceMetadata(config, suffix));
-    const summary = `OAuth protected resource metadata (RFC 9728) for ${config.publicUrl}${suffix}`;
-    app.get(
+    documentRoute(
+      app,
       `/.well-known/oauth-protected-resource${suffix}`,
-      { config: doc(summary, 'application/json') },
+      {
+        summary: `OAuth protected resource metadata (RFC 9728) for ${config.publicUrl}${suffix}`,
+        description:
+          'How to authenticate to this resource (bearer API keys), the document a 401 points to in `WWW-Authenticate`.',
+        contentType: 'application/json',
+      },
       (req, reply) => sendDocument(req, reply, body, { contentType: JSON_TYPE }),
     );
   }
@@ -106,9 +176,15 @@ export function registerDiscoveryRoutes(app: FastifyInstance, c: Container, regi
   const catalog = json(apiCatalog(config));
   const catalogLink = `<${config.publicUrl}/.well-known/api-catalog>; rel="api-catalog"`;
   // HEAD (answered by Fastify from this GET route) carries the same Link header, as RFC 9727 asks.
-  app.get(
+  documentRoute(
+    app,
     '/.well-known/api-catalog',
-    { config: doc('API catalog (RFC 9727 linkset)', API_CATALOG_MEDIA_TYPE) },
+    {
+      summary: 'API catalog (RFC 9727 linkset)',
+      description:
+        'Links to this API, its OpenAPI document, documentation and status; `HEAD` carries the same `Link`.',
+      contentType: API_CATALOG_MEDIA_TYPE,
+    },
     (req, reply) =>
       sendDocument(req, reply, catalog, {
         contentType: API_CATALOG_MEDIA_TYPE,
@@ -125,22 +201,39 @@ export function registerDiscoveryRoutes(app: FastifyInstance, c: Container, regi
     documentation: `${config.publicUrl}/docs`,
     sign_up: `${config.publicUrl}/register`,
   });
-  app.get(
+  documentRoute(
+    app,
     '/v1',
-    { config: doc('Where the API is described and how to get a key', 'application/json') },
+    {
+      summary: 'Where the API is described and how to get a key',
+      description:
+        'The base URL clients are given answers with links to the OpenAPI document, the docs and sign-up.',
+      contentType: 'application/json',
+    },
     (req, reply) => sendDocument(req, reply, apiRoot, { contentType: JSON_TYPE }),
   );
 
   const plugin = json(aiPluginManifest(config));
-  app.get(
+  documentRoute(
+    app,
     '/.well-known/ai-plugin.json',
-    { config: doc('Legacy OpenAI plugin manifest', 'application/json') },
+    {
+      summary: 'Legacy OpenAI plugin manifest',
+      description:
+        'The ChatGPT plugin manifest some agent frameworks still read; it points to `/openapi.json`.',
+      contentType: 'application/json',
+    },
     (req, reply) => sendDocument(req, reply, plugin, { contentType: JSON_TYPE }),
   );
   const logo = logoSvg(config);
-  app.get(
+  documentRoute(
+    app,
     '/logo.svg',
-    { config: doc('Logo referenced by the plugin manifest', 'image/svg+xml') },
+    {
+      summary: 'Logo referenced by the plugin manifest',
+      description: 'The platform logo as SVG.',
+      contentType: 'image/svg+xml',
+    },
     (req, reply) => sendDocument(req, reply, logo, { contentType: 'image/svg+xml', maxAge: 86400 }),
   );
 }

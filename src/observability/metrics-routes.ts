@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Container } from '../container.js';
 import { assertAddressAllowed } from '../http/address-guard.js';
 import { bearerTokenCheck } from '../http/bearer-token.js';
+import { defineRoute, guard } from '../http/define-route.js';
 import { ApiError } from '../shared/errors.js';
 
 /**
@@ -33,7 +34,7 @@ export function registerMetricsRoute(
   const token = c.config.metrics.token;
   const check = token ? bearerTokenCheck(token) : undefined;
   // A wrong token counts against the caller's address like any failed authentication.
-  const preHandler = async (request: FastifyRequest) => {
+  const metricsToken = async (request: FastifyRequest) => {
     if (!check) return;
     assertAddressAllowed(c.limiter, request.addressKey);
     const outcome = check(request.headers.authorization);
@@ -44,20 +45,19 @@ export function registerMetricsRoute(
       'The metrics need "Authorization: Bearer <SIMO_METRICS_TOKEN>".',
     );
   };
-  app.get(
-    '/metrics',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Prometheus metrics (bearer SIMO_METRICS_TOKEN when configured)',
-          tags: ['Operations'],
-          security: 'none',
-          responseContentType: 'text/plain',
-        },
-      },
+  defineRoute(app, {
+    method: 'GET',
+    url: '/metrics',
+    // Documented as public: the token is optional and set by whoever runs the platform.
+    guard: guard('none', metricsToken),
+    doc: {
+      summary: 'Prometheus metrics (bearer SIMO_METRICS_TOKEN when configured)',
+      description:
+        'Request counts and latencies per route, upstream calls, rate-limit decisions, credits, webhook deliveries and the database pool, in the Prometheus text format.',
+      tags: ['Operations'],
+      responseContentType: 'text/plain',
     },
-    async (_request, reply) => {
+    handler: async (_request, reply) => {
       const pool = c.database.poolStats?.();
       if (pool) {
         metrics.dbPoolConnections.set({ state: 'total' }, pool.total);
@@ -66,5 +66,5 @@ export function registerMetricsRoute(
       }
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     },
-  );
+  });
 }

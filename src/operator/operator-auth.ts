@@ -1,7 +1,8 @@
-import type { FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Container } from '../container.js';
 import { assertAddressAllowed } from '../http/address-guard.js';
 import { bearerTokenCheck } from '../http/bearer-token.js';
+import { type Guard, type GuardHook, guard } from '../http/define-route.js';
 import { ApiError } from '../shared/errors.js';
 
 /**
@@ -10,7 +11,7 @@ import { ApiError } from '../shared/errors.js';
  * unconfigured install exposes nothing. A wrong token counts as a failed authentication of the
  * caller's address, so the token cannot be guessed faster than API keys can.
  */
-export function operatorAuth(c: Pick<Container, 'config' | 'limiter'>): preHandlerHookHandler {
+export function operatorAuth(c: Pick<Container, 'config' | 'limiter'>): GuardHook {
   const configured = c.config.adminToken;
   const check = configured ? bearerTokenCheck(configured) : null;
   return async function authenticateOperator(request: FastifyRequest): Promise<void> {
@@ -31,4 +32,9 @@ export function operatorAuth(c: Pick<Container, 'config' | 'limiter'>): preHandl
       throw new ApiError('invalid_admin_token', 'Incorrect operator token.');
     }
   };
+}
+
+/** The guard of every `/operator/*` route: the operator token (see `operatorAuth`). */
+export function operatorGuard(c: Pick<Container, 'config' | 'limiter'>): Guard {
+  return guard('operator', operatorAuth(c));
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../container.js';
-import { parseBody } from '../http/validation.js';
-import { operatorAuth } from './operator-auth.js';
+import { defineRoute } from '../http/define-route.js';
+import { operatorGuard } from './operator-auth.js';
 import {
   createdTenantSchema,
   createTenantRequestSchema,
@@ -17,25 +17,22 @@ const TAGS = ['Operator'];
 
 /** `/operator/tenants*`: the platform operator's tenant management (Bearer SIMO_ADMIN_TOKEN). */
 export function registerOperatorRoutes(app: FastifyInstance, c: Container): void {
-  const preHandler = operatorAuth(c);
+  const operator = operatorGuard(c);
   const view = (t: Parameters<typeof tenantView>[0]) => tenantView(t, c.config.plans);
 
-  app.get(
-    '/operator/tenants',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'List tenants',
-          tags: TAGS,
-          security: 'operator',
-          query: tenantListQuerySchema,
-          response: tenantListSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'GET',
+    url: '/operator/tenants',
+    guard: operator,
+    doc: {
+      summary: 'List tenants',
+      description:
+        'Every tenant of the platform in id order, a page at a time (pass `next_cursor` as `after`).',
+      tags: TAGS,
     },
-    async (request) => {
-      const q = parseBody(tenantListQuerySchema, request.query);
+    schema: { querystring: tenantListQuerySchema, response: { 200: tenantListSchema } },
+    handler: async (request) => {
+      const q = request.query;
       const { tenants, hasMore } = await c.tenantAdmin.list({ limit: q.limit, after: q.after });
       return {
         object: 'list' as const,
@@ -44,25 +41,21 @@ export function registerOperatorRoutes(app: FastifyInstance, c: Container): void
         next_cursor: hasMore ? (tenants.at(-1)?.id ?? null) : null,
       };
     },
-  );
+  });
 
-  app.post(
-    '/operator/tenants',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Create a tenant and its first API key (shown once)',
-          tags: TAGS,
-          security: 'operator',
-          body: createTenantRequestSchema,
-          response: createdTenantSchema,
-          responseStatus: 201,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: '/operator/tenants',
+    guard: operator,
+    doc: {
+      summary: 'Create a tenant and its first API key (shown once)',
+      description:
+        'Creates a tenant on the given plan (the sign-up plan by default) with one API key, which is in this response only.',
+      tags: TAGS,
     },
-    async (request, reply) => {
-      const body = parseBody(createTenantRequestSchema, request.body);
+    schema: { body: createTenantRequestSchema, response: { 201: createdTenantSchema } },
+    handler: async (request, reply) => {
+      const { body } = request;
       const account = await c.accounts.createAccount({
         email: body.email,
         ...(body.plan ? { plan: body.plan } : {}),
@@ -75,38 +68,36 @@ export function registerOperatorRoutes(app: FastifyInstance, c: Container): void
         .header('cache-control', 'no-store')
         .send({ tenant: view(account.tenant), key_id: account.keyId, api_key: account.apiKey });
     },
-  );
+  });
 
-  app.get<{ Params: { id: string } }>(
-    '/operator/tenants/:id',
-    {
-      preHandler,
-      config: {
-        openapi: { summary: 'Get a tenant', tags: TAGS, security: 'operator', response: tenantSchema },
-      },
+  defineRoute(app, {
+    method: 'GET',
+    url: '/operator/tenants/:id',
+    guard: operator,
+    doc: {
+      summary: 'Get a tenant',
+      description: 'One tenant: plan, effective rate limit, allowed models and whether it is suspended.',
+      tags: TAGS,
     },
-    async (request) => view(await c.tenantAdmin.get(parseBody(tenantIdParams, request.params).id)),
-  );
+    schema: { params: tenantIdParams, response: { 200: tenantSchema } },
+    handler: async (request) => view(await c.tenantAdmin.get(request.params.id)),
+  });
 
-  app.patch<{ Params: { id: string } }>(
-    '/operator/tenants/:id',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Change plan, rpm override, allowed models or suspension',
-          tags: TAGS,
-          security: 'operator',
-          body: updateTenantRequestSchema,
-          response: tenantSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'PATCH',
+    url: '/operator/tenants/:id',
+    guard: operator,
+    doc: {
+      summary: 'Change plan, rpm override, allowed models or suspension',
+      description:
+        'Only the fields sent change; `null` clears an override. A suspension or a new limit holds on every replica before this answers.',
+      tags: TAGS,
     },
-    async (request) => {
-      const { id } = parseBody(tenantIdParams, request.params);
-      const body = parseBody(updateTenantRequestSchema, request.body);
+    schema: { params: tenantIdParams, body: updateTenantRequestSchema, response: { 200: tenantSchema } },
+    handler: async (request) => {
+      const { body } = request;
       const updated = await c.tenantAdmin.update(
-        id,
+        request.params.id,
         {
           ...(body.plan !== undefined ? { plan: body.plan } : {}),
           ...(body.rpm !== undefined ? { rpmOverride: body.rpm } : {}),
@@ -118,5 +109,5 @@ export function registerOperatorRoutes(app: FastifyInstance, c: Container): void
       );
       return view(updated);
     },
-  );
+  });
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
-import { tenantAuth } from '../../http/tenant-auth.js';
-import { parseBody } from '../../http/validation.js';
+import { type Authenticated, defineRoute, type Guard } from '../../http/define-route.js';
 import { readAuditLog } from '../audit-log.js';
 
 export const auditQuerySchema = z.object({
@@ -33,22 +32,18 @@ export const auditPageSchema = z.object({
 });
 
 /** `GET /admin/audit`: the tenant's own audit entries, newest first, cursor-paginated. */
-export function registerAuditRoute(app: FastifyInstance, c: Container): void {
-  app.get(
-    '/admin/audit',
-    {
-      preHandler: tenantAuth(c),
-      config: {
-        openapi: {
-          summary: "The tenant's audit log, newest first",
-          tags: ['Audit'],
-          security: 'tenant',
-          query: auditQuerySchema,
-          response: auditPageSchema,
-        },
-      },
+export function registerAuditRoute(app: FastifyInstance, c: Container, tenant: Guard<Authenticated>): void {
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/audit',
+    guard: tenant,
+    doc: {
+      summary: "The tenant's audit log, newest first",
+      description:
+        'Sign-ins, key and webhook changes and operator actions on the tenant, a page at a time (pass `next_cursor` as `after`).',
+      tags: ['Audit'],
     },
-    async (request) =>
-      readAuditLog(c.database, request.auth!.tenant.id, parseBody(auditQuerySchema, request.query)),
-  );
+    schema: { querystring: auditQuerySchema, response: { 200: auditPageSchema } },
+    handler: async (request) => readAuditLog(c.database, request.auth.tenant.id, request.query),
+  });
 }

@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { checkFormCsrf } from '../../http/form-csrf.js';
 import { ApiError } from '../../shared/errors.js';
 
 /**
@@ -40,4 +41,21 @@ export const formErrorMessage = (code: unknown): string | undefined =>
 
 export function redirectWithError(reply: FastifyReply, path: string, code: FormErrorCode): FastifyReply {
   return reply.header('cache-control', 'no-store').redirect(`${path}?error=${code}`, 303);
+}
+
+/** A form post must carry the pre-session CSRF token (checked before its fields are validated). */
+export async function formCsrfGuard(request: FastifyRequest): Promise<void> {
+  if (isFormPost(request) && !checkFormCsrf(request))
+    throw new ApiError('csrf_failed', 'Missing or invalid CSRF token.');
+}
+
+/**
+ * The error handler of a route shared by a form and API callers: a form post that fails (CSRF,
+ * validation, refusal) goes back to `path` with the error code; API callers get the JSON error.
+ */
+export function formErrorsRedirectTo(path: string, which: (err: unknown) => boolean = () => true) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (isFormPost(request) && which(error)) return redirectWithError(reply, path, formErrorCode(error));
+    throw error;
+  };
 }

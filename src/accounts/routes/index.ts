@@ -12,5 +12,5 @@ export function registerAccountRoutes(app: FastifyInstance, c: Container): void 
   registerSignUpRoute(app, c);
   registerLoginRoutes(app, c);
   registerKeyRoutes(app, { keys: c.keys, tenant });
-  registerAuditRoute(app, c);
+  registerAuditRoute(app, c, tenant);
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { assertAddressAllowed } from '../../http/address-guard.js';
-import { checkFormCsrf } from '../../http/form-csrf.js';
+import { defineRoute, guard, noContent, publicRoute } from '../../http/define-route.js';
 import {
   assertSessionCsrf,
   clearSessionCookie,
@@ -10,10 +10,9 @@ import {
   sessionFromRequest,
   writeSessionCookie,
 } from '../../http/session-auth.js';
-import { parseBody } from '../../http/validation.js';
 import { ApiError } from '../../shared/errors.js';
 import { recordAudit } from '../audit-log.js';
-import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
+import { formCsrfGuard, formErrorsRedirectTo, isFormPost } from './form-flow.js';
 
 export const loginRequestSchema = z.object({
   email: z.string().max(320),
@@ -28,47 +27,41 @@ export const loginResponseSchema = z.object({
   csrf_token: z.string().describe('Send as x-csrf-token on state-changing calls made with the cookie'),
 });
 
+/** `POST /logout` reads the session itself: without one it still clears the cookie. */
+const sessionCookie = guard('session');
+
 /** `POST /login` and `POST /logout`: the dashboard session cookie for forms and API callers. */
 export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
-  app.post(
-    '/login',
-    {
-      config: {
-        openapi: {
-          summary: 'Sign in: sets the dashboard session cookie',
-          tags: ['Accounts'],
-          security: 'none',
-          body: loginRequestSchema,
-          response: loginResponseSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: '/login',
+    guard: publicRoute,
+    doc: {
+      summary: 'Sign in: sets the dashboard session cookie',
+      description:
+        'Checks the email and password and starts a dashboard session (HttpOnly cookie). Send `csrf_token` as `x-csrf-token` on state-changing calls made with the cookie. Repeated failures are throttled per email and per address.',
+      tags: ['Accounts'],
     },
-    async (request, reply) => {
-      const form = isFormPost(request);
-      try {
-        if (form && !checkFormCsrf(request))
-          throw new ApiError('csrf_failed', 'Missing or invalid CSRF token.');
-        return await login(c, request, reply, form);
-      } catch (err) {
-        if (form) return redirectWithError(reply, '/login', formErrorCode(err));
-        throw err;
-      }
-    },
-  );
+    // The login form posts here too: its CSRF token is checked before its fields.
+    preValidation: [formCsrfGuard],
+    // A form that fails goes back to the form with the reason; an API caller gets the JSON error.
+    errorHandler: formErrorsRedirectTo('/login'),
+    schema: { body: loginRequestSchema, response: { 200: loginResponseSchema } },
+    handler: async (request, reply) => login(c, request, reply, request.body, isFormPost(request)),
+  });
 
-  app.post(
-    '/logout',
-    {
-      config: {
-        openapi: {
-          summary: 'Sign out: ends the dashboard session',
-          tags: ['Accounts'],
-          security: 'session',
-          responseStatus: 204,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: '/logout',
+    guard: sessionCookie,
+    doc: {
+      summary: 'Sign out: ends the dashboard session',
+      description:
+        'Ends the session of the cookie (the CSRF token is required when there is one) and clears the cookie.',
+      tags: ['Accounts'],
     },
-    async (request, reply) => {
+    schema: { response: { 204: noContent } },
+    handler: async (request, reply) => {
       const session = await sessionFromRequest(c, request);
       if (session) {
         assertSessionCsrf(request, session);
@@ -85,11 +78,16 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
       reply.header('cache-control', 'no-store');
       return isFormPost(request) ? reply.redirect('/', 303) : reply.code(204).send();
     },
-  );
+  });
 }
 
-async function login(c: Container, request: FastifyRequest, reply: FastifyReply, form: boolean) {
-  const body = parseBody(loginRequestSchema, request.body);
+async function login(
+  c: Container,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: z.output<typeof loginRequestSchema>,
+  form: boolean,
+) {
   const email = body.email.trim().toLowerCase();
   const address = request.addressKey;
   // One address guessing passwords across many emails meets the same guard as API-key guessing.

@@ -1,13 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
-import { checkFormCsrf } from '../../http/form-csrf.js';
+import { defineRoute, publicRoute } from '../../http/define-route.js';
 import { putFlash, writeSessionCookie } from '../../http/session-auth.js';
-import { parseBody } from '../../http/validation.js';
 import { ApiError } from '../../shared/errors.js';
 import { formatMicros } from '../../shared/money.js';
 import { nounFor } from '../../shared/plural.js';
-import { formErrorCode, isFormPost, redirectWithError } from './form-flow.js';
+import {
+  formCsrfGuard,
+  formErrorCode,
+  formErrorsRedirectTo,
+  isFormPost,
+  redirectWithError,
+} from './form-flow.js';
 
 export const registerRequestSchema = z.object({
   email: z.string().max(320).describe('Owner email; also the login'),
@@ -37,24 +42,29 @@ export interface SignUpFlash {
  * once (from the in-memory flash store, so it is never stored).
  */
 export function registerSignUpRoute(app: FastifyInstance, c: Container): void {
-  app.post(
-    '/register',
-    {
-      config: {
-        openapi: {
-          summary: 'Create an account (tenant, owner and first API key)',
-          tags: ['Accounts'],
-          security: 'none',
-          body: registerRequestSchema,
-          response: registerResponseSchema,
-          responseStatus: 201,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: '/register',
+    guard: publicRoute,
+    doc: {
+      summary: 'Create an account (tenant, owner and first API key)',
+      description:
+        'Signs up a new tenant on the sign-up plan with trial credits. The API key is in this response only; the password signs in to the dashboard. A few sign-ups per minute per client address.',
+      tags: ['Accounts'],
     },
-    async (request, reply) =>
-      isFormPost(request) ? signUpByForm(c, request, reply) : signUpByApi(c, request, reply),
-  );
+    // The sign-up form posts here too: its CSRF token is checked before its fields.
+    preValidation: [formCsrfGuard],
+    // A form that fails goes back to the form with the reason; an API caller gets the JSON error.
+    errorHandler: formErrorsRedirectTo('/register', (err) => err instanceof ApiError),
+    schema: { body: registerRequestSchema, response: { 201: registerResponseSchema } },
+    handler: async (request, reply) =>
+      isFormPost(request)
+        ? signUpByForm(c, request, reply, request.body)
+        : signUpByApi(c, request, reply, request.body),
+  });
 }
+
+type SignUp = z.output<typeof registerRequestSchema>;
 
 /** Every sign-up grants trial credits, so each client address gets only a few a minute. */
 async function assertSignupAllowed(
@@ -74,8 +84,7 @@ async function assertSignupAllowed(
   );
 }
 
-async function signUpByApi(c: Container, request: FastifyRequest, reply: FastifyReply) {
-  const body = parseBody(registerRequestSchema, request.body);
+async function signUpByApi(c: Container, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
   await assertSignupAllowed(c, request, reply);
   const account = await c.accounts.createAccount({
     email: body.email,
@@ -97,11 +106,9 @@ async function signUpByApi(c: Container, request: FastifyRequest, reply: Fastify
     } satisfies z.infer<typeof registerResponseSchema>);
 }
 
-async function signUpByForm(c: Container, request: FastifyRequest, reply: FastifyReply) {
-  if (!checkFormCsrf(request)) return redirectWithError(reply, '/register', 'csrf_failed');
+async function signUpByForm(c: Container, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
   let account: Awaited<ReturnType<Container['accounts']['createAccount']>>;
   try {
-    const body = parseBody(registerRequestSchema, request.body);
     await assertSignupAllowed(c, request, reply);
     account = await c.accounts.createAccount({
       email: body.email,

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Container } from '../../container.js';
-import { parseBody } from '../../http/validation.js';
-import { operatorAuth } from '../../operator/operator-auth.js';
+import { defineRoute } from '../../http/define-route.js';
+import { operatorGuard } from '../../operator/operator-auth.js';
 import { ApiError } from '../../shared/errors.js';
 import { formatMicros, parseUsdToMicros } from '../../shared/money.js';
 import {
@@ -13,27 +14,26 @@ import {
 
 const TAGS = ['Operator'];
 
+const tenantParams = z.object({ id: z.string().describe('The tenant id') });
+
 /** `POST /operator/tenants/{id}/credits` and `POST /operator/invoices/close` (Bearer SIMO_ADMIN_TOKEN). */
 export function registerOperatorBillingRoutes(app: FastifyInstance, c: Container): void {
-  const preHandler = operatorAuth(c);
+  const operator = operatorGuard(c);
 
-  app.post<{ Params: { id: string } }>(
-    '/operator/tenants/:id/credits',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary:
-            'Grant credits to a tenant (a negative amount records an adjustment); `Idempotency-Key` honoured',
-          tags: TAGS,
-          security: 'operator',
-          body: grantRequestSchema,
-          response: grantResponseSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: '/operator/tenants/:id/credits',
+    guard: operator,
+    doc: {
+      summary:
+        'Grant credits to a tenant (a negative amount records an adjustment); `Idempotency-Key` honoured',
+      description:
+        "Adds `amount` USD to the tenant's credit ledger. Sent again with the same `Idempotency-Key` header, the grant is applied once and the answer says so (`applied: false`).",
+      tags: TAGS,
     },
-    async (request) => {
-      const body = parseBody(grantRequestSchema, request.body);
+    schema: { params: tenantParams, body: grantRequestSchema, response: { 200: grantResponseSchema } },
+    handler: async (request) => {
+      const { body } = request;
       const amountMicros = parseUsdToMicros(body.amount);
       if (amountMicros === null || amountMicros === 0)
         throw new ApiError(
@@ -42,8 +42,9 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, c: Container
           'amount',
         );
       const key = request.headers['idempotency-key'];
+      const tenantId = request.params.id;
       const result = await c.billing.grant({
-        tenantId: request.params.id,
+        tenantId,
         amountMicros,
         note: body.note ?? null,
         actor: 'operator',
@@ -52,32 +53,28 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, c: Container
       });
       return {
         object: 'credit_grant' as const,
-        tenant_id: request.params.id,
+        tenant_id: tenantId,
         kind: result.kind,
         amount: formatMicros(amountMicros),
         applied: result.applied,
         balance: result.balance,
       };
     },
-  );
+  });
 
-  app.post(
-    '/operator/invoices/close',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Close a month: one invoice per tenant with usage in it (closing again is a no-op)',
-          tags: TAGS,
-          security: 'operator',
-          body: closeRequestSchema,
-          response: closeResponseSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: '/operator/invoices/close',
+    guard: operator,
+    doc: {
+      summary: 'Close a month: one invoice per tenant with usage in it (closing again is a no-op)',
+      description:
+        'Writes the invoices of `period` (YYYY-MM, a month that is over) for every tenant that used the API in it. The hourly job does the same; this is for operators who do not wait.',
+      tags: TAGS,
     },
-    async (request) => {
-      const body = parseBody(closeRequestSchema, request.body);
-      const result = await c.billing.invoices.close(body.period);
+    schema: { body: closeRequestSchema, response: { 200: closeResponseSchema } },
+    handler: async (request) => {
+      const result = await c.billing.invoices.close(request.body.period);
       return {
         object: 'invoice_close' as const,
         period: result.period,
@@ -85,5 +82,5 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, c: Container
         data: result.created,
       };
     },
-  );
+  });
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { findTenant } from '../../accounts/tenant-store.js';
 import type { Container } from '../../container.js';
-import { tenantAuth } from '../../http/tenant-auth.js';
-import { parseBody } from '../../http/validation.js';
+import { defineRoute } from '../../http/define-route.js';
+import { tenantGuard } from '../../http/tenant-auth.js';
 import { notFound } from '../../shared/errors.js';
 import { listInvoices, readBalance, usageReport } from '../billing-queries.js';
 import { renderInvoiceHtml } from '../invoice-html.js';
@@ -26,87 +26,84 @@ const TAGS = ['Billing'];
 
 /** `/admin/balance`, `/admin/usage`, `/admin/invoices*`: a tenant's own money. */
 export function registerTenantBillingRoutes(app: FastifyInstance, c: Container): void {
-  const preHandler = tenantAuth(c);
+  const tenant = tenantGuard(c);
 
-  app.get(
-    '/admin/balance',
-    {
-      preHandler,
-      config: {
-        openapi: { summary: 'Credit balance (USD)', tags: TAGS, security: 'tenant', response: balanceSchema },
-      },
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/balance',
+    guard: tenant,
+    doc: {
+      summary: 'Credit balance (USD)',
+      description:
+        'Granted, consumed and reserved (held by requests in flight) credit, and what is available for new requests.',
+      tags: TAGS,
     },
-    async (request) => readBalance(c, request.auth!.tenant.id),
-  );
+    schema: { response: { 200: balanceSchema } },
+    handler: async (request) => readBalance(c, request.auth.tenant.id),
+  });
 
-  app.get(
-    '/admin/usage',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Usage per model (or per day and model): requests, tokens and cost',
-          tags: TAGS,
-          security: 'tenant',
-          query: usageQuerySchema,
-          response: usageReportSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/usage',
+    guard: tenant,
+    doc: {
+      summary: 'Usage per model (or per day and model): requests, tokens and cost',
+      description:
+        'Settled usage between `from` and `to` (this month by default), grouped by model or by day and model, with a total.',
+      tags: TAGS,
     },
-    async (request) => usageReport(c, request.auth!.tenant.id, parseBody(usageQuerySchema, request.query)),
-  );
+    schema: { querystring: usageQuerySchema, response: { 200: usageReportSchema } },
+    handler: async (request) => usageReport(c, request.auth.tenant.id, request.query),
+  });
 
-  app.get(
-    '/admin/invoices',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Closed monthly invoices, newest first',
-          tags: TAGS,
-          security: 'tenant',
-          response: invoiceListSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/invoices',
+    guard: tenant,
+    doc: {
+      summary: 'Closed monthly invoices, newest first',
+      description: 'Every invoice of the tenant; a month gets its invoice once it is over and closed.',
+      tags: TAGS,
     },
-    async (request) => listInvoices(c, request.auth!.tenant.id),
-  );
+    schema: { response: { 200: invoiceListSchema } },
+    handler: async (request) => listInvoices(c, request.auth.tenant.id),
+  });
 
-  app.get<{ Params: { id: string } }>(
-    '/admin/invoices/:id',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary:
-            'One invoice as JSON, or as a printable HTML page (`?format=html` or `/admin/invoices/{id}.html`)',
-          tags: TAGS,
-          security: 'tenant',
-          query: invoiceQuerySchema,
-          response: invoiceSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/invoices/:id',
+    guard: tenant,
+    doc: {
+      summary:
+        'One invoice as JSON, or as a printable HTML page (`?format=html` or `/admin/invoices/{id}.html`)',
+      description:
+        'The invoice with its lines per model. The HTML page is self-contained and may not be framed by other sites.',
+      tags: TAGS,
     },
-    async (request, reply) => {
-      const { id: rawId } = parseBody(invoiceParams, request.params);
-      const q = parseBody(invoiceQuerySchema, request.query ?? {});
-      const html = q.format === 'html' || rawId.endsWith('.html');
+    schema: {
+      params: invoiceParams,
+      querystring: invoiceQuerySchema,
+      response: { 200: invoiceSchema },
+    },
+    handler: async (request, reply) => {
+      const rawId = request.params.id;
+      const html = request.query.format === 'html' || rawId.endsWith('.html');
       const id = rawId.replace(/\.html$/, '');
-      const tenantId = request.auth!.tenant.id;
+      const tenantId = request.auth.tenant.id;
       const invoice = await c.billing.invoices.get(tenantId, id);
       if (!invoice) throw notFound('The invoice');
       if (!html) return invoice;
       const tenant = await findTenant(c.database.db, tenantId);
+      const page = renderInvoiceHtml(invoice, c.config.brand, {
+        name: tenant?.name ?? tenantId,
+        email: tenant?.email ?? '',
+      });
       // No other site may frame the invoice (clickjacking); it loads nothing but its inline styles.
+      // The page is a string sent as is (no serializer): the 200 schema describes the JSON form.
       return reply
         .type('text/html; charset=utf-8')
         .headers(INVOICE_PAGE_HEADERS)
-        .send(
-          renderInvoiceHtml(invoice, c.config.brand, {
-            name: tenant?.name ?? tenantId,
-            email: tenant?.email ?? '',
-          }),
-        );
+        .send(page as never);
     },
-  );
+  });
 }

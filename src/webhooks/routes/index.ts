@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Container } from '../../container.js';
-import { tenantActor, tenantAuth } from '../../http/tenant-auth.js';
-import { parseBody } from '../../http/validation.js';
+import { type Authenticated, defineRoute, type Guard, type TypedRequest } from '../../http/define-route.js';
+import { tenantActor, tenantGuard } from '../../http/tenant-auth.js';
 import { deliveryLog, getWebhook, listWebhooks } from '../webhook-queries.js';
 import type { Caller } from '../webhook-service.js';
 import {
@@ -22,139 +22,167 @@ import {
 
 const TAGS = ['Webhooks'];
 
-const callerOf = (request: FastifyRequest): Caller => ({
-  tenantId: request.auth!.tenant.id,
+// biome-ignore lint/complexity/noBannedTypes: any route's request, whatever its schema
+const callerOf = (request: TypedRequest<{}> & Authenticated): Caller => ({
+  tenantId: request.auth.tenant.id,
   actor: tenantActor(request),
   ip: request.ip,
 });
 
 /** Tenant self-service webhook endpoints: `/admin/webhooks*` (API key with `admin` scope, or session). */
-export function registerWebhookRoutes(app: FastifyInstance, c: Container): void {
-  const preHandler = tenantAuth(c);
+export function registerWebhookRoutes(
+  app: FastifyInstance,
+  c: Container,
+  tenant: Guard<Authenticated> = tenantGuard(c),
+): void {
   const service = c.webhooks.service;
   const readers = { webhooks: service };
-  const doc = (summary: string, extra: Record<string, unknown> = {}) => ({
-    openapi: { summary, tags: TAGS, security: 'tenant' as const, ...extra },
-  });
 
-  app.post(
-    '/admin/webhooks',
-    {
-      preHandler,
-      config: doc('Register a webhook endpoint (its signing secret is shown once)', {
-        body: createWebhookRequestSchema,
-        response: webhookWithSecretSchema,
-        responseStatus: 201,
-      }),
+  defineRoute(app, {
+    method: 'POST',
+    url: '/admin/webhooks',
+    guard: tenant,
+    doc: {
+      summary: 'Register a webhook endpoint (its signing secret is shown once)',
+      description:
+        'Events of the chosen types are POSTed to `url`, signed with the secret in this response (the only time it is shown). Private and loopback addresses are refused unless the operator allows them.',
+      tags: TAGS,
     },
-    async (request, reply) => {
-      const body = parseBody(createWebhookRequestSchema, request.body);
-      const { endpoint, secret } = await service.create(callerOf(request), body);
+    schema: { body: createWebhookRequestSchema, response: { 201: webhookWithSecretSchema } },
+    handler: async (request, reply) => {
+      const { endpoint, secret } = await service.create(callerOf(request), request.body);
       return reply
         .code(201)
         .header('cache-control', 'no-store')
         .send({ ...webhookView(endpoint), secret });
     },
-  );
+  });
 
-  app.get(
-    '/admin/webhooks',
-    { preHandler, config: doc("List the tenant's webhook endpoints", { response: webhookListSchema }) },
-    async (request) => listWebhooks(readers, request.auth!.tenant.id),
-  );
-
-  app.get(
-    '/admin/webhooks/:id',
-    { preHandler, config: doc('Get a webhook endpoint', { response: webhookSchema }) },
-    async (request) => {
-      const { id } = parseBody(webhookIdParams, request.params);
-      return getWebhook(readers, request.auth!.tenant.id, id);
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/webhooks',
+    guard: tenant,
+    doc: {
+      summary: "List the tenant's webhook endpoints",
+      description:
+        'Every endpoint with its event types, whether it is enabled, and its recent failure streak.',
+      tags: TAGS,
     },
-  );
+    schema: { response: { 200: webhookListSchema } },
+    handler: async (request) => listWebhooks(readers, request.auth.tenant.id),
+  });
 
-  app.delete(
-    '/admin/webhooks/:id',
-    { preHandler, config: doc('Delete a webhook endpoint', { response: deletedWebhookSchema }) },
-    async (request) => {
-      const { id } = parseBody(webhookIdParams, request.params);
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/webhooks/:id',
+    guard: tenant,
+    doc: {
+      summary: 'Get a webhook endpoint',
+      description: 'One endpoint of the tenant; its signing secret is never shown again.',
+      tags: TAGS,
+    },
+    schema: { params: webhookIdParams, response: { 200: webhookSchema } },
+    handler: async (request) => getWebhook(readers, request.auth.tenant.id, request.params.id),
+  });
+
+  defineRoute(app, {
+    method: 'DELETE',
+    url: '/admin/webhooks/:id',
+    guard: tenant,
+    doc: {
+      summary: 'Delete a webhook endpoint',
+      description: 'No further events are sent to it, including retries still pending.',
+      tags: TAGS,
+    },
+    schema: { params: webhookIdParams, response: { 200: deletedWebhookSchema } },
+    handler: async (request) => {
+      const { id } = request.params;
       await service.remove(callerOf(request), id);
       return { id, object: 'webhook_endpoint' as const, deleted: true as const };
     },
-  );
+  });
 
-  app.post(
-    '/admin/webhooks/:id/test',
-    {
-      preHandler,
-      config: doc('Send a webhook.test event to this endpoint', {
-        response: testSentSchema,
-        responseStatus: 202,
-      }),
+  defineRoute(app, {
+    method: 'POST',
+    url: '/admin/webhooks/:id/test',
+    guard: tenant,
+    doc: {
+      summary: 'Send a webhook.test event to this endpoint',
+      description:
+        'Queues a `webhook.test` event for this endpoint only; its attempts appear in the delivery log like any other.',
+      tags: TAGS,
     },
-    async (request, reply) => {
-      const { id } = parseBody(webhookIdParams, request.params);
-      const sent = await service.sendTest(callerOf(request), id);
+    schema: { params: webhookIdParams, response: { 202: testSentSchema } },
+    handler: async (request, reply) => {
+      const sent = await service.sendTest(callerOf(request), request.params.id);
       return reply
         .code(202)
         .send({ object: 'webhook_test' as const, event_id: sent.eventId, delivery_id: sent.deliveryId });
     },
-  );
+  });
 
-  app.get(
-    '/admin/webhooks/:id/deliveries',
-    {
-      preHandler,
-      config: doc('Delivery log: every attempt, newest first', {
-        query: deliveryQuerySchema,
-        response: deliveryLogSchema,
-      }),
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/webhooks/:id/deliveries',
+    guard: tenant,
+    doc: {
+      summary: 'Delivery log: every attempt, newest first',
+      description:
+        'Each attempt with its status code, latency and the start of the response, and the deliveries waiting for a retry.',
+      tags: TAGS,
     },
-    async (request) => {
-      const { id } = parseBody(webhookIdParams, request.params);
-      return deliveryLog(readers, request.auth!.tenant.id, id, parseBody(deliveryQuerySchema, request.query));
+    schema: {
+      params: webhookIdParams,
+      querystring: deliveryQuerySchema,
+      response: { 200: deliveryLogSchema },
     },
-  );
+    handler: async (request) =>
+      deliveryLog(readers, request.auth.tenant.id, request.params.id, request.query),
+  });
 
-  app.post(
-    '/admin/webhooks/:id/deliveries/:delivery/redeliver',
-    {
-      preHandler,
-      config: doc('Deliver a past event again (by delivery id or event id)', {
-        response: redeliveredSchema,
-        responseStatus: 202,
-      }),
+  defineRoute(app, {
+    method: 'POST',
+    url: '/admin/webhooks/:id/deliveries/:delivery/redeliver',
+    guard: tenant,
+    doc: {
+      summary: 'Deliver a past event again (by delivery id or event id)',
+      description: 'Queues the same event, with the same id, for another delivery to this endpoint.',
+      tags: TAGS,
     },
-    async (request, reply) => {
-      const { id, delivery } = parseBody(redeliverParams, request.params);
+    schema: { params: redeliverParams, response: { 202: redeliveredSchema } },
+    handler: async (request, reply) => {
+      const { id, delivery } = request.params;
       const row = await service.redeliver(callerOf(request), id, delivery);
       return reply.code(202).send(deliveryView(row));
     },
-  );
+  });
 
-  app.post(
-    '/admin/webhooks/:id/rotate-secret',
-    {
-      preHandler,
-      config: doc('Replace the signing secret (the new one is shown once)', {
-        response: webhookWithSecretSchema,
-      }),
+  defineRoute(app, {
+    method: 'POST',
+    url: '/admin/webhooks/:id/rotate-secret',
+    guard: tenant,
+    doc: {
+      summary: 'Replace the signing secret (the new one is shown once)',
+      description: 'Deliveries from now on are signed with the new secret, which is in this response only.',
+      tags: TAGS,
     },
-    async (request, reply) => {
-      const { id } = parseBody(webhookIdParams, request.params);
-      const { endpoint, secret } = await service.rotateSecret(callerOf(request), id);
+    schema: { params: webhookIdParams, response: { 200: webhookWithSecretSchema } },
+    handler: async (request, reply) => {
+      const { endpoint, secret } = await service.rotateSecret(callerOf(request), request.params.id);
       return reply.header('cache-control', 'no-store').send({ ...webhookView(endpoint), secret });
     },
-  );
+  });
 
-  app.post(
-    '/admin/webhooks/:id/enable',
-    {
-      preHandler,
-      config: doc('Re-enable an endpoint disabled after sustained failure', { response: webhookSchema }),
+  defineRoute(app, {
+    method: 'POST',
+    url: '/admin/webhooks/:id/enable',
+    guard: tenant,
+    doc: {
+      summary: 'Re-enable an endpoint disabled after sustained failure',
+      description: 'Deliveries resume and the failure streak starts again from zero.',
+      tags: TAGS,
     },
-    async (request) => {
-      const { id } = parseBody(webhookIdParams, request.params);
-      return webhookView(await service.enable(callerOf(request), id));
-    },
-  );
+    schema: { params: webhookIdParams, response: { 200: webhookSchema } },
+    handler: async (request) => webhookView(await service.enable(callerOf(request), request.params.id)),
+  });
 }

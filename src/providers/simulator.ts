@@ -17,6 +17,14 @@ export class SimulatorProvider implements ProviderAdapter {
   async chatCompletion(call: UpstreamCall): Promise<UpstreamJsonResult> {
     const { body } = call;
     const answer = planAnswer(body);
+    const message = answer.toolCall
+      ? {
+          role: 'assistant',
+          content: null,
+          refusal: null,
+          tool_calls: [toolCallOf(answer.toolCall, call.requestId)],
+        }
+      : { role: 'assistant', content: answer.tokens.join(''), refusal: null };
     return {
       ok: true,
       status: 200,
@@ -25,15 +33,11 @@ export class SimulatorProvider implements ProviderAdapter {
         object: 'chat.completion',
         created: nowSeconds(),
         model: String(body.model),
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: answer.tokens.join(''), refusal: null },
-            logprobs: null,
-            finish_reason: answer.finishReason,
-          },
-        ],
-        usage: usageOf(answer.promptTokens, answer.tokens.length),
+        choices: [{ index: 0, message, logprobs: null, finish_reason: answer.finishReason }],
+        usage: usageOf(
+          answer.promptTokens,
+          answer.toolCall ? completionOfCall(answer.toolCall) : answer.tokens.length,
+        ),
         system_fingerprint: 'simulator',
       },
     };
@@ -97,7 +101,19 @@ export class SimulatorProvider implements ProviderAdapter {
         ...(includeUsage ? { usage: null } : {}),
       });
 
-    yield chunk({ role: 'assistant', content: '' }, null);
+    if (answer.toolCall) {
+      // Like OpenAI: the call's id and name first, then its arguments.
+      const { id, function: fn } = toolCallOf(answer.toolCall, call.requestId);
+      yield chunk(
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ index: 0, id, type: 'function', function: { name: fn.name, arguments: '' } }],
+        },
+        null,
+      );
+      yield chunk({ tool_calls: [{ index: 0, function: { arguments: fn.arguments } }] }, null);
+    } else yield chunk({ role: 'assistant', content: '' }, null);
     for (const token of answer.tokens) {
       if (this.tokenDelayMs > 0) await sleep(this.tokenDelayMs, undefined, { signal });
       if (signal.aborted) return;
@@ -108,7 +124,10 @@ export class SimulatorProvider implements ProviderAdapter {
       yield JSON.stringify({
         ...base,
         choices: [],
-        usage: usageOf(answer.promptTokens, answer.tokens.length),
+        usage: usageOf(
+          answer.promptTokens,
+          answer.toolCall ? completionOfCall(answer.toolCall) : answer.tokens.length,
+        ),
       });
   }
 }
@@ -116,13 +135,23 @@ export class SimulatorProvider implements ProviderAdapter {
 interface PlannedAnswer {
   tokens: string[];
   promptTokens: number;
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | 'tool_calls';
+  /** When tools are offered: the one the simulator calls, with its arguments. */
+  toolCall?: { name: string; arguments: string };
 }
 
 /** Decides the whole answer up front, so streamed and non-streamed answers are identical. */
 function planAnswer(body: Record<string, unknown>): PlannedAnswer {
   const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];
   const promptText = messages.map((m) => textOf(m.content)).join(' ');
+  const toolCall = plannedToolCall(body, messages);
+  if (toolCall)
+    return {
+      tokens: [],
+      promptTokens: countWords(promptText) + 3 * messages.length,
+      finishReason: 'tool_calls',
+      toolCall,
+    };
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const question = textOf(lastUser?.content).trim().replace(/\s+/g, ' ').slice(0, 200);
   const sentence = question
@@ -138,6 +167,56 @@ function planAnswer(body: Record<string, unknown>): PlannedAnswer {
     finishReason: tokens.length < all.length ? 'length' : 'stop',
   };
 }
+
+/**
+ * The simulator calls a tool whenever tools are offered and `tool_choice` is not `none`, unless the
+ * last message is a tool result (then it answers in text, so an agent's loop ends): the tool
+ * `tool_choice` names, or the first. Its arguments fill the schema's required properties with
+ * placeholder values of their type.
+ */
+function plannedToolCall(
+  body: Record<string, unknown>,
+  messages: Array<Record<string, unknown>>,
+): { name: string; arguments: string } | undefined {
+  const tools = Array.isArray(body.tools)
+    ? (body.tools as Array<{ function?: Record<string, unknown> }>)
+    : [];
+  if (tools.length === 0 || body.tool_choice === 'none' || messages.at(-1)?.role === 'tool') return undefined;
+  const choice = body.tool_choice as { function?: { name?: unknown } } | undefined;
+  const named = typeof choice?.function?.name === 'string' ? choice.function.name : undefined;
+  const tool = tools.find((t) => t.function?.name === named) ?? tools[0];
+  const fn = tool?.function;
+  if (typeof fn?.name !== 'string') return undefined;
+  return { name: fn.name, arguments: JSON.stringify(placeholderArguments(fn.parameters)) };
+}
+
+function placeholderArguments(schema: unknown): Record<string, unknown> {
+  const s = (schema ?? {}) as { properties?: Record<string, { type?: unknown }>; required?: unknown };
+  const required = Array.isArray(s.required)
+    ? s.required.filter((r): r is string => typeof r === 'string')
+    : [];
+  const args: Record<string, unknown> = {};
+  for (const name of required) {
+    const type = s.properties?.[name]?.type;
+    args[name] =
+      type === 'number' || type === 'integer'
+        ? 1
+        : type === 'boolean'
+          ? true
+          : type === 'array'
+            ? []
+            : type === 'object'
+              ? {}
+              : 'example';
+  }
+  return args;
+}
+
+const toolCallOf = (t: { name: string; arguments: string }, requestId: string) => ({
+  id: `call_${requestId.replace(/[^A-Za-z0-9]/g, '').slice(-16)}`,
+  type: 'function',
+  function: { name: t.name, arguments: t.arguments },
+});
 
 function maxTokensOf(body: Record<string, unknown>): number | undefined {
   const v = body.max_completion_tokens ?? body.max_tokens;
@@ -156,6 +235,9 @@ function textOf(content: unknown): string {
       .join(' ');
   return '';
 }
+
+/** A tool call's tokens, the simulator's way: its name and one per argument character group. */
+const completionOfCall = (t: { name: string; arguments: string }) => 1 + Math.ceil(t.arguments.length / 4);
 
 const countWords = (text: string) => (text.trim() === '' ? 0 : text.trim().split(/\s+/).length);
 

@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Db } from '../shared/db.js';
-import { ApiError } from '../shared/errors.js';
 import { costPicos, moneyOf, safeTokenCount } from '../shared/money.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
-import { balanceOf, readTotals } from './credit-store.js';
+import { type CreditBook, LocalCreditBook } from './credit-book.js';
 import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from './meter.js';
 import type { TokenCounter } from './token-counter.js';
 import type { UsageJournal } from './usage-journal.js';
@@ -12,7 +11,6 @@ import { type RecoverySource, UsageRecovery } from './usage-recovery.js';
 import { InlineUsageStore, type UsageStore } from './usage-store.js';
 import { UsageWal } from './usage-wal.js';
 import { type CommittedTotals, recordCost } from './usage-writer.js';
-import { worstCase } from './worst-case.js';
 
 /** Tuning of the meter; the defaults suit production. */
 export interface CreditMeterOptions {
@@ -36,22 +34,8 @@ export interface CreditMeterOptions {
   onRecovered?: (source: RecoverySource, records: number) => void;
   /** Where batches are committed; default: this database connection (see ThreadUsageStore for SQLite files). */
   store?: UsageStore;
-}
-
-/**
- * What this process knows about a tenant's credit, in pico-dollars. `balance` is the database's
- * (granted − consumed); `pending` is usage settled here but not yet committed; `reserved` is the worst
- * case of requests in flight. A request is admitted when balance − pending − reserved covers its own
- * worst case, so together they can never spend more than the balance.
- */
-interface TenantCredit {
-  balance: bigint;
-  pending: bigint;
-  reserved: bigint;
-  loadedAt: number;
-  /** Bumped by every commit or invalidation, so a slower read that started earlier is discarded. */
-  epoch: number;
-  loading: Promise<void> | null;
+  /** Who may spend what; default: this process's own book (LocalCreditBook). */
+  book?: CreditBook;
 }
 
 interface Buffered {
@@ -67,11 +51,12 @@ interface Buffered {
  * admitted request, written ahead to disk before the response completes and batched into the database
  * (record + debit + thresholds in one transaction per batch) off the hot path.
  *
- * Reservations live in this process: with several replicas, each holds the worst cases of its own
- * requests in flight, and sees the others' debits once they commit and its balance cache expires.
+ * Reservations live in its CreditBook: this process's own by default, shared by every serving worker of
+ * a machine through their primary (`--workers`). Replicas on other machines each hold the worst cases of
+ * their own requests in flight, and see the others' debits once they commit and the balance cache expires.
  */
 export class CreditMeter implements UsageMeter {
-  private readonly tenants = new Map<string, TenantCredit>();
+  private readonly book: CreditBook;
   private readonly wal: UsageWal;
   private readonly recovery: UsageRecovery;
   private buffer: Buffered[] = [];
@@ -81,7 +66,6 @@ export class CreditMeter implements UsageMeter {
   private writing: Promise<void> = Promise.resolve();
   private readonly flushDelayMs: number;
   private readonly maxBatch: number;
-  private readonly balanceTtlMs: number;
   private readonly store: UsageStore;
 
   constructor(
@@ -97,13 +81,14 @@ export class CreditMeter implements UsageMeter {
       self: this.wal.owner,
       ...(opts.journal ? { journal: opts.journal } : {}),
       replay: (rows) => this.replay(rows),
+      onOwnerRecovered: (owner) => this.book.recovered(owner),
       logger,
       ...(opts.recoveryIntervalMs ? { intervalMs: opts.recoveryIntervalMs } : {}),
       ...(opts.onRecovered ? { onRecovered: opts.onRecovered } : {}),
     });
     this.flushDelayMs = opts.flushDelayMs ?? 100;
     this.maxBatch = opts.maxBatch ?? 1000;
-    this.balanceTtlMs = opts.balanceTtlMs ?? 1000;
+    this.book = opts.book ?? new LocalCreditBook(db, opts.balanceTtlMs ?? 1000);
     this.store = opts.store ?? new InlineUsageStore(db, opts.thresholds);
   }
 
@@ -122,16 +107,7 @@ export class CreditMeter implements UsageMeter {
 
   async admit(req: AdmissionRequest): Promise<MeterTicket> {
     const tenantId = req.auth.tenant.id;
-    const credit = await this.credit(tenantId);
-    const available = credit.balance - credit.pending - credit.reserved;
-    if (available <= 0n)
-      throw new ApiError(
-        'insufficient_credits',
-        'Your credit balance is exhausted. Add credits to continue using the API.',
-      );
-    // Checked and reserved in one synchronous step: concurrent admissions see each other's reservations.
-    const { reservation, completionCap } = worstCase(req, available);
-    credit.reserved += reservation;
+    const { reservation, completionCap } = await this.book.admit(tenantId, req);
 
     let settled = false;
     return {
@@ -142,10 +118,11 @@ export class CreditMeter implements UsageMeter {
         let row: NewUsageRecordRow;
         try {
           row = await this.recordOf(req, outcome);
-        } finally {
-          credit.reserved -= reservation;
+        } catch (err) {
+          this.book.settled(tenantId, reservation, 0n);
+          throw err;
         }
-        credit.pending += recordCost(row);
+        this.book.settled(tenantId, reservation, recordCost(row));
         const written = this.wal.append(row);
         const journaled = this.opts.journal?.append(row);
         this.enqueue({ row, live: true, ...(journaled ? { journalId: journaled.id } : {}) });
@@ -159,21 +136,22 @@ export class CreditMeter implements UsageMeter {
 
   /** Forgets a tenant's cached balance (after a grant), so the next admission reads it again. */
   invalidate(tenantId: string): void {
-    const credit = this.tenants.get(tenantId);
-    if (credit) {
-      credit.loadedAt = 0;
-      credit.epoch++;
-    }
+    this.book.invalidate(tenantId);
   }
 
   /** What this process has reserved for a tenant's requests in flight, in pico-dollars. */
   reservedFor(tenantId: string): bigint {
-    return this.tenants.get(tenantId)?.reserved ?? 0n;
+    return this.book.reservedFor(tenantId);
   }
 
   /** Usage settled here but not committed yet, in pico-dollars. */
   pendingFor(tenantId: string): bigint {
-    return this.tenants.get(tenantId)?.pending ?? 0n;
+    return this.book.pendingFor(tenantId);
+  }
+
+  /** The name of this process's write-ahead writer (its segments and lock file carry it). */
+  get walOwner(): string {
+    return this.wal.owner;
   }
 
   flush(): Promise<void> {
@@ -271,51 +249,16 @@ export class CreditMeter implements UsageMeter {
    * the same, and its tenant's balance is read again, since it then has no fresh totals.
    */
   private committed(batch: Buffered[], totals: Map<string, CommittedTotals>): void {
-    for (const b of batch) {
-      if (!b.live) continue;
-      const credit = this.tenants.get(b.row.tenant_id);
-      if (!credit) continue;
-      credit.pending -= recordCost(b.row);
-      if (!totals.has(b.row.tenant_id) && recordCost(b.row) > 0n) this.invalidate(b.row.tenant_id);
-    }
-    for (const [tenantId, t] of totals) {
-      const credit = this.tenants.get(tenantId);
-      if (!credit) continue;
-      credit.balance = balanceOf(t);
-      credit.loadedAt = Date.now();
-      credit.epoch++;
-    }
+    this.book.committed(
+      batch.flatMap((b) => (b.live ? [{ tenantId: b.row.tenant_id, cost: recordCost(b.row) }] : [])),
+      totals,
+    );
   }
 
   private enqueue(b: Buffered): void {
     this.buffer.push(b);
     if (this.buffer.length >= this.maxBatch) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushDelayMs);
-  }
-
-  private async credit(tenantId: string): Promise<TenantCredit> {
-    let credit = this.tenants.get(tenantId);
-    if (!credit) {
-      credit = { balance: 0n, pending: 0n, reserved: 0n, loadedAt: 0, epoch: 0, loading: null };
-      this.tenants.set(tenantId, credit);
-    }
-    if (Date.now() - credit.loadedAt > this.balanceTtlMs) {
-      const c = credit;
-      c.loading ??= (async () => {
-        const epoch = c.epoch;
-        try {
-          const totals = await readTotals(this.db, tenantId);
-          if (c.epoch === epoch) {
-            c.balance = balanceOf(totals);
-            c.loadedAt = Date.now();
-          }
-        } finally {
-          c.loading = null;
-        }
-      })();
-      await c.loading;
-    }
-    return credit;
   }
 
   /** Tokens of a text when an upstream reported none; bounded in time by the counter, never throws. */

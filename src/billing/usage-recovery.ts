@@ -16,6 +16,8 @@ export interface UsageRecoveryOptions {
   replay: (rows: NewUsageRecordRow[]) => Promise<void>;
   logger: Logger;
   onRecovered?: (source: RecoverySource, records: number) => void;
+  /** Told when everything a dead writer of this data dir left is committed (its name, see UsageWal.owner). */
+  onOwnerRecovered?: (owner: string) => void;
   /** Time between sweeps once started. Default 1 s. */
   intervalMs?: number;
 }
@@ -85,6 +87,7 @@ export class UsageRecovery {
         }
         orphan.done();
         orphans.shift();
+        this.opts.onOwnerRecovered?.(orphan.owner);
       }
     } finally {
       // After a failure the locks of what is left are released, for the next sweep to retry.

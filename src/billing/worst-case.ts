@@ -1,6 +1,15 @@
+import type { ModelConfig } from '../config/schema.js';
 import { ApiError } from '../shared/errors.js';
 import { floorToMicros, formatMicros, picosPerToken } from '../shared/money.js';
 import type { AdmissionRequest } from './meter.js';
+
+/** What pricing a request's worst case takes: its size and model, not who sent it. */
+export type PricedRequest = Pick<
+  AdmissionRequest,
+  'endpoint' | 'prompt' | 'maxCompletionTokens' | 'choices'
+> & {
+  model: Pick<ModelConfig, 'pricing' | 'contextWindow'>;
+};
 
 /** What admitting a request holds back, and the completion cap it must be sent with. */
 export interface WorstCase {
@@ -16,7 +25,7 @@ export interface WorstCase {
  * set no cap gets the one the balance affords, unless it affords the whole context window (no answer
  * is longer). Throws 402 `insufficient_credits`, saying what the balance affords, when it cannot pay.
  */
-export function worstCase(req: AdmissionRequest, available: bigint): WorstCase {
+export function worstCase(req: PricedRequest, available: bigint): WorstCase {
   const { pricing, contextWindow } = req.model;
   const promptCost = BigInt(req.prompt.boundTokens) * picosPerToken(pricing.inputPerMTok);
   if (req.endpoint === 'embeddings') {
@@ -47,7 +56,7 @@ export function worstCase(req: AdmissionRequest, available: bigint): WorstCase {
 const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
 const usd = (picos: bigint) => `$${formatMicros(floorToMicros(picos))}`;
 
-function chatRefused(req: AdmissionRequest, available: bigint, affordable: number, requested: number) {
+function chatRefused(req: PricedRequest, available: bigint, affordable: number, requested: number) {
   const choices = Math.max(1, req.choices);
   const prompt = `up to ${req.prompt.boundTokens} prompt tokens`;
   if (requested === 0)
@@ -65,7 +74,7 @@ function chatRefused(req: AdmissionRequest, available: bigint, affordable: numbe
   );
 }
 
-function embeddingsRefused(req: AdmissionRequest, available: bigint) {
+function embeddingsRefused(req: PricedRequest, available: bigint) {
   const price = picosPerToken(req.model.pricing.inputPerMTok);
   return new ApiError(
     'insufficient_credits',

@@ -53,6 +53,8 @@ export function registerA2aRoutes(app: FastifyInstance, c: Container): void {
         openapi: {
           summary:
             'A2A agent (JSON-RPC 2.0): SendMessage/SendStreamingMessage and message/send/message/stream',
+          description:
+            'Chat with the models as an A2A agent; streaming methods answer with Server-Sent Events. `A2A-Version: 1.0` selects the v1.0 methods, otherwise v0.3 applies. Metered like `/v1`.',
           tags: ['Agents'],
           security: 'apiKey',
           responseContentType: 'application/json',

@@ -51,7 +51,10 @@ export function openApiComponents() {
       },
     },
     responses: {
-      BadRequest: errorResponse('Malformed JSON, wrong types or values (`param` names the field)'),
+      BadRequest: errorResponse(
+        'Malformed JSON, wrong types or values (`param` names the field), or a malformed URL',
+      ),
+      MalformedUrl: errorResponse('The URL cannot be read (bad percent-encoding, a NUL character)'),
       Unauthorized: errorResponse('Missing, unknown, rotated or revoked API key', {
         'WWW-Authenticate': header('`Bearer resource_metadata="…/.well-known/oauth-protected-resource"`', {
           type: 'string',

@@ -6,6 +6,29 @@ import type { DocumentedRoute } from './route-registry.js';
 
 type JsonObject = Record<string, unknown>;
 
+/** Every tag an operation may carry, in the order the document lists them, with what it groups. */
+export const OPENAPI_TAGS: Record<string, string> = {
+  Inference: 'The OpenAI-compatible data plane (`/v1`), and the Anthropic Messages API beside it',
+  Agents: 'MCP and A2A endpoints',
+  Accounts: 'Sign-up, sign-in and the dashboard session',
+  'API keys': "The tenant's API keys: create, rotate, revoke",
+  Billing: 'Credit balance, usage reports and monthly invoices',
+  Webhooks: 'Signed event notifications: endpoints, test events and the delivery log',
+  Audit: "The tenant's audit log",
+  Operator: 'Platform operation behind the operator token (`SIMO_ADMIN_TOKEN`)',
+  Discovery: 'Documents for agents and crawlers',
+  Operations: 'Health checks and metrics',
+};
+
+/** The declared tags in use, in declaration order; a tag not declared is listed bare (and linted). */
+function tagsOf(used: Set<string>): JsonObject[] {
+  const declared = Object.entries(OPENAPI_TAGS)
+    .filter(([name]) => used.has(name))
+    .map(([name, description]) => ({ name, description }));
+  const undeclared = [...used].filter((name) => !Object.hasOwn(OPENAPI_TAGS, name)).map((name) => ({ name }));
+  return [...declared, ...undeclared];
+}
+
 /** What the document says about the platform itself. */
 export interface OpenApiInfo {
   title: string;
@@ -61,9 +84,30 @@ export function toSchema(
   delete json.$schema;
   const defs = json.$defs as Record<string, unknown> | undefined;
   delete json.$defs;
-  if (!defs) return json;
-  for (const [name, def] of Object.entries(defs)) components[name] = def;
-  return JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonObject;
+  if (!defs) return withoutVacuousAnyOf(json) as JsonObject;
+  for (const [name, def] of Object.entries(defs)) components[name] = withoutVacuousAnyOf(def);
+  return withoutVacuousAnyOf(
+    JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/')),
+  ) as JsonObject;
+}
+
+const isEmptySchema = (v: unknown) =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
+
+/**
+ * `anyOf` with a member that accepts anything (zod writes `z.unknown().nullable()` as
+ * `anyOf: [{}, {type: "null"}]`) accepts anything: linters flag it as illogical, so it becomes `{}`
+ * (its description and other keywords kept).
+ */
+function withoutVacuousAnyOf(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutVacuousAnyOf);
+  if (node === null || typeof node !== 'object') return node;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'anyOf' && Array.isArray(value) && value.some(isEmptySchema)) continue;
+    out[key] = withoutVacuousAnyOf(value);
+  }
+  return out;
 }
 
 function operationId(method: string, path: string): string {
@@ -99,7 +143,9 @@ function errorResponses(route: DocumentedRoute, schema: RouteSchema, hasPathPara
   const out: JsonObject = {};
   const doc = route.doc;
   const security = doc?.security ?? 'none';
-  if (schema.body || schema.querystring || schema.params) out['400'] = ref('BadRequest');
+  // Every operation can answer 400: a URL the router cannot read (or with a NUL) is refused before
+  // any route runs; with a body, query or path parameters, so is a value their schema refuses.
+  out['400'] = ref(schema.body || schema.querystring || schema.params ? 'BadRequest' : 'MalformedUrl');
   if (security !== 'none') {
     out['401'] = ref('Unauthorized');
     out['403'] = ref('Forbidden');
@@ -182,11 +228,14 @@ function operation(
 export function buildOpenApiDocument(routes: readonly DocumentedRoute[], info: OpenApiInfo): JsonObject {
   const schemas: Record<string, unknown> = {};
   const paths: Record<string, JsonObject> = {};
+  const usedTags = new Set<string>();
   for (const route of routes) {
     if (route.doc?.hidden) continue;
     const { path, params } = toOpenApiPath(route.url);
     const item = paths[path] ?? {};
-    item[route.method.toLowerCase()] = operation(route, path, params, schemas);
+    const op = operation(route, path, params, schemas);
+    for (const tag of op.tags as string[]) usedTags.add(tag);
+    item[route.method.toLowerCase()] = op;
     paths[path] = item;
   }
   const components = openApiComponents();
@@ -198,15 +247,10 @@ export function buildOpenApiDocument(routes: readonly DocumentedRoute[], info: O
       summary: 'OpenAI-compatible inference API with tenant self-service and agent discovery',
       description: `Docs: ${info.publicUrl}/docs. Get a key with POST ${info.publicUrl}/register.`,
       contact: { email: info.supportEmail },
+      license: { name: 'Apache License 2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: info.publicUrl }],
-    tags: [
-      { name: 'Inference', description: 'The OpenAI-compatible data plane (`/v1`)' },
-      { name: 'Accounts', description: 'Sign-up and API keys' },
-      { name: 'Discovery', description: 'Documents for agents and crawlers' },
-      { name: 'Agents', description: 'MCP and A2A endpoints' },
-      { name: 'Operations', description: 'Health checks' },
-    ],
+    tags: tagsOf(usedTags),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: { ...components, schemas: { ...components.schemas, ...schemas } },
     externalDocs: { url: `${info.publicUrl}/docs`, description: 'Developer documentation' },

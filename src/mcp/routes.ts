@@ -43,6 +43,8 @@ export function registerMcpRoutes(app: FastifyInstance, c: Container): void {
         openapi: {
           summary:
             'MCP server (Streamable HTTP, JSON-RPC): tools chat_completion, list_models, get_usage, get_balance',
+          description:
+            'A stateless MCP server: each POST carries JSON-RPC requests (a batch allowed) and gets their answers. Tool calls go through the same rate limit and metering as `/v1`.',
           tags: ['Agents'],
           security: 'apiKey',
           responseContentType: 'application/json',

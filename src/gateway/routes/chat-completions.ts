@@ -13,6 +13,8 @@ import { ClientDisconnect } from './request-helpers.js';
 
 const chatCompletionsDoc: RouteDoc = {
   summary: 'Create a chat completion (OpenAI-compatible); `"stream": true` answers with Server-Sent Events',
+  description:
+    'Messages, tools, `response_format`, `max_tokens`, `n`, `stop` and the other OpenAI fields; fields the platform does not know are passed on to the model server. The worst-case cost is held against the credit balance first and the real usage is billed.',
   tags: ['Inference'],
   security: 'apiKey',
   body: chatCompletionRequestSchema,

@@ -26,6 +26,8 @@ const completionSchema = z.looseObject({
 const doc: RouteDoc = {
   summary:
     'Create a text completion (legacy OpenAI Completions API); `"stream": true` answers with Server-Sent Events',
+  description:
+    'A `prompt` (text, texts or token ids) completed by a chat model through the same pipeline, rate limit and metering as chat completions.',
   tags: ['Inference'],
   security: 'apiKey',
   body: completionsRequestSchema,

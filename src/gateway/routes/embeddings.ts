@@ -16,6 +16,8 @@ export function registerEmbeddingsRoute(
 ): void {
   const openapi = {
     summary: 'Create embeddings (OpenAI-compatible)',
+    description:
+      'One or many inputs (text or token ids) embedded by an embedding model of the catalog; usage counts prompt tokens only.',
     tags: ['Inference'],
     security: 'apiKey' as const,
     body: embeddingsRequestSchema,

@@ -41,6 +41,8 @@ const messagesDoc: RouteDoc = {
 
 const countDoc: RouteDoc = {
   summary: 'Count the input tokens of a message (Anthropic Messages API)',
+  description:
+    "The input tokens the message would use with the model's tokenizer; no model is called and nothing is billed.",
   tags: ['Inference'],
   security: 'apiKey',
   body: countTokensRequestSchema,

@@ -9,8 +9,19 @@ export function registerModelRoutes(
   preHandler: preHandlerHookHandler,
 ): void {
   const tags = ['Inference'];
-  const listDoc = { summary: 'List the models this tenant may use', tags, security: 'apiKey' as const };
-  const getDoc = { summary: 'Describe one model (ids contain slashes)', tags, security: 'apiKey' as const };
+  const listDoc = {
+    summary: 'List the models this tenant may use',
+    description:
+      "The catalog models the tenant's plan allows, with context window and USD prices per million tokens.",
+    tags,
+    security: 'apiKey' as const,
+  };
+  const getDoc = {
+    summary: 'Describe one model (ids contain slashes)',
+    description: 'One model of the catalog; a model the tenant may not use answers 404 `model_not_found`.',
+    tags,
+    security: 'apiKey' as const,
+  };
   app.get(
     '/v1/models',
     { preHandler, config: { openapi: { ...listDoc, response: modelListSchema } } },

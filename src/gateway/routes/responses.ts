@@ -68,6 +68,7 @@ export function registerResponsesRoutes(
       config: {
         openapi: {
           summary: 'Retrieve a stored response',
+          description: 'A response created with `store` (the default), as `POST /v1/responses` answered it.',
           tags: ['Inference'],
           security: 'apiKey',
           response: responseSchema,
@@ -89,6 +90,7 @@ export function registerResponsesRoutes(
       config: {
         openapi: {
           summary: 'Delete a stored response',
+          description: 'It can no longer be retrieved or continued with `previous_response_id`.',
           tags: ['Inference'],
           security: 'apiKey',
           response: z.object({ id: z.string(), object: z.literal('response'), deleted: z.boolean() }),
@@ -109,6 +111,7 @@ export function registerResponsesRoutes(
       config: {
         openapi: {
           summary: "List the input items of a stored response's request",
+          description: 'The input items of the request that created the response, a page at a time.',
           tags: ['Inference'],
           security: 'apiKey',
           query: listQuery,

@@ -8,8 +8,9 @@ import type { ChatCompletionRequest } from '../chat-schema.js';
  */
 const block = z.looseObject({ type: z.string() });
 
+/** `system` turns mid-conversation come from a beta Claude Code uses; they become system messages. */
 const message = z.looseObject({
-  role: z.enum(['user', 'assistant']),
+  role: z.enum(['user', 'assistant', 'system']),
   content: z.union([z.string(), z.array(block)]),
 });
 
@@ -72,6 +73,7 @@ export function messagesToChat(req: CountTokensRequest & Partial<MessagesRequest
   if (sys !== '') messages.push({ role: 'system', content: sys });
   req.messages.forEach((m, i) => {
     if (m.role === 'assistant') addAssistant(messages, m.content as string | Block[]);
+    else if (m.role === 'system') messages.push({ role: 'system', content: textOfBlocks(m.content as string | Block[]) });
     else addUser(messages, m.content as string | Block[], i);
   });
   const body: ChatCompletionRequest = { model: req.model, messages };
@@ -174,6 +176,11 @@ function addUser(messages: ChatMessage[], content: string | Block[], index: numb
     role: 'user',
     content: onlyText ? parts.map((p) => p.text as string).join('\n') : parts,
   });
+}
+
+function textOfBlocks(content: string | Block[]): string {
+  if (typeof content === 'string') return content;
+  return content.flatMap((p) => (p.type === 'text' && typeof p.text === 'string' ? [p.text] : [])).join('\n');
 }
 
 function toolResultText(b: Block): string {

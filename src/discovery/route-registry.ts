@@ -20,8 +20,10 @@ export interface DocumentedRoute {
 export class RouteRegistry {
   private readonly routes: DocumentedRoute[] = [];
 
-  /** Installs the `onRoute` hook; call before any route is registered. */
+  /** Installs the `onRoute` hook (call before any route is registered) and decorates `app.routeRegistry`. */
   attach(app: FastifyInstance): void {
+    const registry: RouteRegistry = this;
+    app.decorate('routeRegistry', registry);
     app.addHook('onRoute', (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       const doc = (route.config as { openapi?: RouteDoc } | undefined)?.openapi;
@@ -34,5 +36,12 @@ export class RouteRegistry {
 
   list(): readonly DocumentedRoute[] {
     return this.routes;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered on the app, as documented (see `RouteRegistry`). */
+    routeRegistry: RouteRegistry;
   }
 }

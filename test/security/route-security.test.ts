@@ -1,0 +1,228 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DocumentedRoute } from '../../src/discovery/route-registry.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+/**
+ * The security of every route, generated from the route registry: whatever a new route declares
+ * (`apiKey`, `tenant`, `session`, `operator`), it is held to the same refusals here without anyone
+ * writing a test for it. In-process (`app.inject`): what is checked is the guard, not the socket.
+ *
+ * - `apiKey` and `tenant`: no key → 401; an unknown key → 401; a key without the route's scope → 403
+ *   carrying the rate-limit headers (the request is counted first); a suspended tenant's key → 403.
+ * - `tenant` with the dashboard cookie: a suspended tenant → 403; a state-changing call without the
+ *   CSRF token → 403 `csrf_failed`; with it, the guard lets the call through, with rate-limit headers.
+ * - `session`: a state-changing call with the cookie but without the CSRF token → 403 `csrf_failed`.
+ * - `operator`: no token, a wrong one, or a tenant's API key → 401.
+ * - public routes never ask for credentials.
+ */
+const ADMIN_TOKEN = 'operator-token-'.padEnd(48, 'x');
+const RATE_LIMIT_HEADERS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
+
+let t: TestApp;
+let app: FastifyInstance;
+
+interface Caller {
+  fullKey: string;
+  inferenceKey: string;
+  adminKey: string;
+  cookie: string;
+  csrf: string;
+}
+let active: Caller;
+let suspended: Caller;
+
+// Failed authentications count against the caller's address: each refused call gets its own.
+let addresses = 0;
+const freshAddress = () => `10.${(++addresses >> 16) & 255}.${(addresses >> 8) & 255}.${addresses & 255}`;
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A concrete URL for a route pattern: `:id` → `x`, `*` → `x/y`. */
+const concrete = (url: string) => url.replace(/:[A-Za-z_]+(\([^)]*\))?/g, 'x').replace(/\*$/, 'x/y');
+
+function call(route: DocumentedRoute, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  const options: InjectOptions = {
+    method: route.method as InjectOptions['method'],
+    url: concrete(route.url),
+    remoteAddress: freshAddress(),
+    headers,
+  };
+  if (STATE_CHANGING.has(route.method)) {
+    options.headers = { 'content-type': 'application/json', ...headers };
+    options.payload = '{}';
+  }
+  return app.inject(options);
+}
+
+/** The OpenAI error code, or the type of an Anthropic-shaped error. */
+function errorCode(res: LightMyRequestResponse): string | undefined {
+  const body = res.json() as { error?: { code?: string | null; type?: string } };
+  return body.error?.code ?? body.error?.type ?? undefined;
+}
+
+async function json(options: InjectOptions) {
+  const res = await app.inject({ remoteAddress: '127.0.0.1', ...options });
+  expect(res.statusCode, `${options.method} ${options.url}: ${res.body}`).toBeLessThan(300);
+  return res.json() as Record<string, unknown>;
+}
+
+/** A tenant with a key of each scope and a dashboard session, and a generous rate limit. */
+async function newCaller(email: string): Promise<Caller> {
+  const password = 'correct horse battery staple';
+  const signedUp = await json({ method: 'POST', url: '/register', payload: { email, password } });
+  const fullKey = signedUp.api_key as string;
+  await json({
+    method: 'PATCH',
+    url: `/operator/tenants/${signedUp.tenant_id}`,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    payload: { rpm: 1_000_000 },
+  });
+  const keyWith = async (scope: string) =>
+    (
+      await json({
+        method: 'POST',
+        url: '/admin/keys',
+        headers: { authorization: `Bearer ${fullKey}` },
+        payload: { name: scope, scopes: [scope] },
+      })
+    ).api_key as string;
+  const login = await app.inject({ method: 'POST', url: '/login', payload: { email, password } });
+  expect(login.statusCode).toBe(200);
+  const cookie = login.cookies.find((c) => c.name === 'simo_session');
+  return {
+    fullKey,
+    inferenceKey: await keyWith('inference'),
+    adminKey: await keyWith('admin'),
+    cookie: `simo_session=${cookie?.value}`,
+    csrf: (login.json() as { csrf_token: string }).csrf_token,
+  };
+}
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { SIMO_ADMIN_TOKEN: ADMIN_TOKEN } });
+  app = t.app;
+  active = await newCaller('active@example.com');
+  suspended = await newCaller('suspended@example.com');
+  const tenant = (await json({
+    method: 'POST',
+    url: '/login',
+    payload: { email: 'suspended@example.com', password: 'correct horse battery staple' },
+  })) as { tenant_id: string };
+  await json({
+    method: 'PATCH',
+    url: `/operator/tenants/${tenant.tenant_id}`,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    payload: { suspended: true },
+  });
+});
+afterAll(() => t?.close());
+
+// Built at collection time from a throwaway app: the same registration code, so the same routes.
+const routes = await (async () => {
+  const probe = await startTestApp({ env: { SIMO_ADMIN_TOKEN: ADMIN_TOKEN } });
+  const list = probe.app.routeRegistry.list().filter((r) => r.method !== 'HEAD');
+  await probe.close();
+  return list;
+})();
+const secured = (security: string) =>
+  routes.filter((r) => r.doc?.security === security).map((r) => [`${r.method} ${r.url}`, r] as const);
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+describe.each(secured('apiKey'))('%s (API key)', (_name, route) => {
+  it('refuses a missing or unknown key with 401', async () => {
+    const missing = await call(route);
+    expect(missing.statusCode, missing.body).toBe(401);
+    const unknown = await call(route, bearer(`sk-simo-${'0'.repeat(40)}`));
+    expect(unknown.statusCode, unknown.body).toBe(401);
+  });
+
+  it("refuses a key without the 'inference' scope with 403, counted (rate-limit headers set)", async () => {
+    const res = await call(route, bearer(active.adminKey));
+    expect(res.statusCode, res.body).toBe(403);
+    expect(errorCode(res)).toMatch(/^(key_scope|permission_error)$/);
+    for (const header of RATE_LIMIT_HEADERS) expect(res.headers[header], header).toBeDefined();
+  });
+
+  it("refuses a suspended tenant's key with 403", async () => {
+    const res = await call(route, bearer(suspended.fullKey));
+    expect(res.statusCode, res.body).toBe(403);
+  });
+});
+
+describe.each(secured('tenant'))('%s (admin key or session)', (_name, route) => {
+  it('refuses a missing or unknown key with 401', async () => {
+    const missing = await call(route);
+    expect(missing.statusCode, missing.body).toBe(401);
+    expect(errorCode(missing)).toBe('missing_api_key');
+    const unknown = await call(route, bearer(`sk-simo-${'0'.repeat(40)}`));
+    expect(unknown.statusCode, unknown.body).toBe(401);
+  });
+
+  it("refuses a key without the 'admin' scope with 403, counted (rate-limit headers set)", async () => {
+    const res = await call(route, bearer(active.inferenceKey));
+    expect(res.statusCode, res.body).toBe(403);
+    expect(errorCode(res)).toBe('key_scope');
+    for (const header of RATE_LIMIT_HEADERS) expect(res.headers[header], header).toBeDefined();
+  });
+
+  it('refuses a suspended tenant, by key and by session, with 403', async () => {
+    const byKey = await call(route, bearer(suspended.adminKey));
+    expect(byKey.statusCode, byKey.body).toBe(403);
+    expect(errorCode(byKey)).toBe('tenant_suspended');
+    const bySession = await call(route, { cookie: suspended.cookie, 'x-csrf-token': suspended.csrf });
+    expect(bySession.statusCode, bySession.body).toBe(403);
+    expect(errorCode(bySession)).toBe('tenant_suspended');
+  });
+
+  it('lets a session through the guard, rate-limited; a state-changing call needs the CSRF token', async () => {
+    if (STATE_CHANGING.has(route.method)) {
+      const forged = await call(route, { cookie: active.cookie });
+      expect(forged.statusCode, forged.body).toBe(403);
+      expect(errorCode(forged)).toBe('csrf_failed');
+    }
+    const res = await call(route, { cookie: active.cookie, 'x-csrf-token': active.csrf });
+    expect([401, 403], res.body).not.toContain(res.statusCode);
+    for (const header of RATE_LIMIT_HEADERS) expect(res.headers[header], header).toBeDefined();
+  });
+});
+
+describe.each(secured('session'))('%s (session)', (_name, route) => {
+  it.runIf(STATE_CHANGING.has(route.method))(
+    'refuses the cookie without the CSRF token with 403',
+    async () => {
+      const res = await call(route, { cookie: active.cookie });
+      expect(res.statusCode, res.body).toBe(403);
+      expect(errorCode(res)).toBe('csrf_failed');
+    },
+  );
+});
+
+describe.each(secured('operator'))('%s (operator token)', (_name, route) => {
+  it("refuses no token, a wrong token and a tenant's API key with 401", async () => {
+    for (const headers of [{}, bearer('not-the-operator-token'), bearer(active.fullKey)]) {
+      const res = await call(route, headers);
+      expect(res.statusCode, res.body).toBe(401);
+      expect(errorCode(res)).toBe('invalid_admin_token');
+    }
+  });
+});
+
+describe('public routes', () => {
+  it.each(secured('none').filter(([, r]) => !r.doc?.hidden))(
+    '%s asks for no credentials',
+    async (_n, route) => {
+      const res = await call(route);
+      expect([401, 403], res.body).not.toContain(res.statusCode);
+    },
+  );
+
+  it('the suite covers every documented route', () => {
+    const undeclared = routes.filter((r) => !r.doc).map((r) => `${r.method} ${r.url}`);
+    expect(undeclared).toEqual([]);
+    expect(secured('apiKey').length).toBeGreaterThan(3);
+    expect(secured('tenant').length).toBeGreaterThan(10);
+    expect(secured('operator').length).toBeGreaterThan(3);
+  });
+});

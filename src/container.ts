@@ -18,13 +18,13 @@ import type { UsageJournalState } from './billing/usage-journal.js';
 import { ThreadUsageStore } from './billing/usage-store.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
+import { InferencePipeline } from './gateway/inference-pipeline.js';
 import { ModelRouter } from './gateway/model-router.js';
 import { ResponseStore } from './gateway/responses/response-store.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { TenantAdmin } from './operator/tenant-admin.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
 import { createLimiter } from './ratelimit/create-limiter.js';
-import { withTokenLimits } from './ratelimit/token-debit.js';
 import type { RequestLimiter } from './ratelimit/types.js';
 import { closeRedis, connectRedis, createRedisClient, waitForRedis } from './redis/client.js';
 import { createRevocationBus } from './redis/redis-revocation-bus.js';
@@ -50,6 +50,8 @@ export interface Container {
   meter: UsageMeter;
   /** Counts tokens with the model's tokenizer, off the event loop (usage estimates, `count_tokens`). */
   tokens: TokenCounter;
+  /** Every model call of every surface: limit, admit, route, relay, settle. */
+  pipeline: InferencePipeline;
   /** Where settled usage waits for the database besides the local log: `redis`, `degraded` or `local`. */
   usageJournal(): UsageJournalState;
   /** Credits, balances, usage reports and invoices. */
@@ -214,7 +216,7 @@ export async function createContainer(
   const auditSignals = new AuditSignals(db, config.auditRules, logger);
 
   let closed: Promise<void> | undefined;
-  return {
+  const services: Omit<Container, 'pipeline'> = {
     config,
     logger,
     metrics,
@@ -226,7 +228,7 @@ export async function createContainer(
     authenticator,
     accounts,
     limiter,
-    meter: withTokenLimits(meter, limiter, config.plans),
+    meter,
     tokens,
     usageJournal: () => journal?.state() ?? 'local',
     billing,
@@ -258,4 +260,6 @@ export async function createContainer(
       return closed;
     },
   };
+  // The pipeline reads the services themselves, the meter at each call (a benchmark may swap it).
+  return Object.assign(services, { pipeline: new InferencePipeline(services) });
 }

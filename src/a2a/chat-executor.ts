@@ -7,8 +7,9 @@ import {
   type RequestContext,
 } from '@a2a-js/sdk/server';
 import type { Container } from '../container.js';
+import { answerText, type ChatChunk, contentDelta } from '../gateway/chat-chunks.js';
 import type { ChatCompletionRequest } from '../gateway/chat-schema.js';
-import { completeChat, streamChatText } from '../gateway/chat-service.js';
+import { type ChatCall, type ChunkSink, midStreamFailure } from '../gateway/inference-pipeline.js';
 import { ApiError } from '../shared/errors.js';
 import { TenantUser } from './tenant-user.js';
 
@@ -70,7 +71,7 @@ export class ChatAgentExecutor implements AgentExecutor {
       const text = userText(ctx);
       if (!text) throw new ApiError('invalid_parameter', 'Send at least one text part.', 'message.parts');
       const body: ChatCompletionRequest = { model: model.id, messages: [{ role: 'user', content: text }] };
-      const call = {
+      const call: ChatCall = {
         auth: user.auth,
         body,
         requestId: user.requestId,
@@ -79,13 +80,11 @@ export class ChatAgentExecutor implements AgentExecutor {
         counted: user.counted,
       };
       if (!streaming) {
-        const answer = await completeChat(this.c, call);
-        const choice = (answer.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0];
-        const content = typeof choice?.message?.content === 'string' ? choice.message.content : '';
-        bus.publish(AgentEvent.message(agentMessage(ctx, content)));
+        const answer = await this.c.pipeline.complete(call);
+        bus.publish(AgentEvent.message(agentMessage(ctx, answerText(answer.body))));
         return;
       }
-      await this.stream(ctx, bus, await streamChatText(this.c, call), progress);
+      await this.stream(ctx, bus, call, progress);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       // Expected refusals (no credit, unknown model, upstream down) are told to the caller as text.
@@ -103,45 +102,58 @@ export class ChatAgentExecutor implements AgentExecutor {
     void bus; // the stream loop publishes the final state when it notices the abort
   }
 
+  /**
+   * Relays the answer as a task whose `answer` artifact grows delta by delta; the task is published
+   * once the model has started answering, so a refusal before that is a failed task of its own.
+   */
   private async stream(
     ctx: RequestContext,
     bus: ExecutionEventBus,
-    deltas: AsyncGenerator<string>,
+    call: ChatCall,
     progress: { taskPublished: boolean },
   ) {
     const { taskId, contextId } = ctx;
-    bus.publish(
-      AgentEvent.task({
-        id: taskId,
-        contextId,
-        status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: now() },
-        artifacts: [],
-        history: [ctx.userMessage],
-        metadata: undefined,
-      }),
-    );
-    progress.taskPublished = true;
     let first = true;
-    for await (const delta of deltas) {
-      bus.publish(
-        AgentEvent.artifactUpdate({
-          taskId,
-          contextId,
-          artifact: {
-            artifactId: 'answer',
-            name: 'answer',
-            description: 'The model’s answer',
-            parts: [textPart(delta)],
+    const sink: ChunkSink = {
+      open() {
+        bus.publish(
+          AgentEvent.task({
+            id: taskId,
+            contextId,
+            status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: now() },
+            artifacts: [],
+            history: [ctx.userMessage],
             metadata: undefined,
-            extensions: [],
-          },
-          append: !first,
-          lastChunk: false,
-          metadata: undefined,
-        }),
-      );
-      first = false;
-    }
+          }),
+        );
+        progress.taskPublished = true;
+      },
+      chunk(chunk: ChatChunk) {
+        const delta = contentDelta(chunk);
+        if (!delta) return;
+        bus.publish(
+          AgentEvent.artifactUpdate({
+            taskId,
+            contextId,
+            artifact: {
+              artifactId: 'answer',
+              name: 'answer',
+              description: 'The model’s answer',
+              parts: [textPart(delta)],
+              metadata: undefined,
+              extensions: [],
+            },
+            append: !first,
+            lastChunk: false,
+            metadata: undefined,
+          }),
+        );
+        first = false;
+      },
+      failed() {},
+    };
+    const summary = await this.c.pipeline.stream(call, sink);
+    if (summary.upstreamFailed) throw midStreamFailure();
     const canceled = this.running.get(taskId)?.signal.aborted === true;
     bus.publish(
       AgentEvent.statusUpdate({

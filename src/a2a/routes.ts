@@ -16,8 +16,8 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../container.js';
 import { platformVersion } from '../discovery/platform-version.js';
-import { clientAbortSignal } from '../gateway/routes/request-helpers.js';
 import { apiKeyAuth } from '../http/api-key-auth.js';
+import { clientAbortSignal } from '../http/client-disconnect.js';
 import { writeOrCut } from '../http/stream-write.js';
 import { A2A_PATH, buildAgentCard } from './agent-card.js';
 import { ChatAgentExecutor, STREAMING_STATE_KEY } from './chat-executor.js';

@@ -1,6 +1,6 @@
 import type { User } from '@a2a-js/sdk/server';
 import type { AuthContext } from '../accounts/authenticator.js';
-import type { CountedRequest } from '../http/model-call-limit.js';
+import type { CountedRequest } from '../ratelimit/model-call-limit.js';
 
 /** The A2A SDK's notion of the caller, carrying our authenticated tenant and key. */
 export class TenantUser implements User {

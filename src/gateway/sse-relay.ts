@@ -1,133 +1,74 @@
 import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import type { ModelConfig } from '../config/schema.js';
 import { writeOrCut } from '../http/stream-write.js';
-import type { ApiError } from '../shared/errors.js';
-
-/** What a finished relay learned, for metering. */
-export interface RelaySummary {
-  usage: { promptTokens: number; completionTokens: number } | null;
-  /** Generated text (content, refusals, tool-call arguments) for token estimates. */
-  completionText: string;
-  /** The client went away before the end. */
-  clientAborted: boolean;
-  /** The upstream failed after the stream started. */
-  upstreamFailed: boolean;
-}
-
-export interface RelayOptions {
-  res: ServerResponse;
-  first: string;
-  rest: AsyncIterator<string>;
-  publicModel: string;
-  /** Whether the client asked for `stream_options.include_usage`. */
-  clientWantsUsage: boolean;
-  /** Called when the upstream fails mid-stream, to build the in-stream error event. */
-  midStreamError: () => ApiError;
-  isClientGone: () => boolean;
-  /** A client that accepts no data for this long is cut off, which ends the relay like a client abort. */
-  writeTimeoutMs: number;
-  /**
-   * Runs after the last chunk and before `[DONE]` ends the response (also when the client is gone),
-   * so the request is metered durably before the client can consider it complete.
-   */
-  beforeDone?: (summary: RelaySummary) => Promise<void>;
-}
-
-interface ChunkShape {
-  model?: unknown;
-  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
-  choices?: Array<{
-    delta?: {
-      content?: unknown;
-      refusal?: unknown;
-      tool_calls?: Array<{ function?: { arguments?: unknown } }>;
-    };
-  }>;
-  error?: unknown;
-}
+import { type ChatChunk, isUsageOnly } from './chat-chunks.js';
+import { type ChunkSink, midStreamFailure } from './inference-pipeline.js';
 
 const DONE = 'data: [DONE]\n\n';
 
 /**
- * Relays upstream chunks to the client as they arrive: renames the model to its public id, keeps the
- * usage chunk only when the client asked for it, and always ends with `data: [DONE]`.
+ * Renders a streamed chat completion as OpenAI's Server-Sent Events: renames the model to its public
+ * id, keeps the usage chunk only when the client asked for it, and ends with `data: [DONE]` (`end`,
+ * after the pipeline has settled the call, so a client that saw the whole stream has its usage record).
  */
-export async function relayChatStream(opts: RelayOptions): Promise<RelaySummary> {
-  const summary: RelaySummary = {
-    usage: null,
-    completionText: '',
-    clientAborted: false,
-    upstreamFailed: false,
-  };
-  const texts: string[] = [];
-  /** Relays one upstream event; false when it carried nothing to relay. */
-  const handle = async (data: string): Promise<boolean> => {
-    let chunk: ChunkShape;
-    try {
-      chunk = JSON.parse(data) as ChunkShape;
-    } catch {
-      return false; // Not JSON (a keep-alive or vendor comment): nothing to relay.
-    }
-    if (chunk.error) {
-      summary.upstreamFailed = true;
-      await writeOrCut(
-        opts.res,
-        `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`,
-        opts.writeTimeoutMs,
-      );
-      return true;
-    }
-    for (const choice of chunk.choices ?? []) {
-      const d = choice.delta;
-      if (!d) continue;
-      if (typeof d.content === 'string') texts.push(d.content);
-      if (typeof d.refusal === 'string') texts.push(d.refusal);
-      for (const call of d.tool_calls ?? [])
-        if (typeof call.function?.arguments === 'string') texts.push(call.function.arguments);
-    }
-    const usage = chunk.usage;
-    if (usage && typeof usage.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number')
-      summary.usage = { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
-    if (!opts.clientWantsUsage) {
-      if (usage && (chunk.choices?.length ?? 0) === 0) return false; // the usage chunk we asked for ourselves
+export class ChatSseRelay implements ChunkSink {
+  private res: ServerResponse | undefined;
+  private publicModel = '';
+  private wrote = false;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    /** Whether the client asked for `stream_options.include_usage`. */
+    private readonly clientWantsUsage: boolean,
+    /** A client that accepts no data for this long is cut off, which ends the stream like an abort. */
+    private readonly writeTimeoutMs: number,
+  ) {}
+
+  open(model: ModelConfig): void {
+    this.publicModel = model.id;
+    const reply = this.reply;
+    reply.hijack();
+    this.res = reply.raw;
+    this.res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    // No flushHeaders(): the first event is written in this same tick, and Node sends the headers
+    // with it in one write instead of a system call of their own.
+  }
+
+  chunk(chunk: ChatChunk): Promise<void> | void {
+    if (!this.clientWantsUsage) {
+      if (isUsageOnly(chunk)) return; // the usage chunk we asked for ourselves
       delete chunk.usage;
     }
-    chunk.model = opts.publicModel;
-    await writeOrCut(opts.res, `data: ${JSON.stringify(chunk)}\n\n`, opts.writeTimeoutMs);
-    return true;
-  };
+    chunk.model = this.publicModel;
+    return this.write(`data: ${JSON.stringify(chunk)}\n\n`);
+  }
 
-  try {
-    // The response headers go out together with the first event (one write); when that event
-    // carried nothing to relay, they are sent on their own so the client sees the stream start.
-    if (!(await handle(opts.first))) opts.res.flushHeaders();
-    while (!summary.upstreamFailed) {
-      if (opts.isClientGone()) {
-        summary.clientAborted = true;
-        break;
-      }
-      const next = await opts.rest.next();
-      if (next.done) break;
-      await handle(next.value);
-    }
-  } catch {
-    if (opts.isClientGone()) summary.clientAborted = true;
-    else {
-      summary.upstreamFailed = true;
-      await writeOrCut(
-        opts.res,
-        `data: ${JSON.stringify(opts.midStreamError().toBody())}\n\n`,
-        opts.writeTimeoutMs,
-      );
-    }
-  } finally {
-    // Closing the iterator releases the upstream connection when we stop early.
-    await opts.rest.return?.().catch(() => undefined);
+  started(): void {
+    // When the first event carried nothing to relay, the headers go out on their own.
+    if (!this.wrote) this.res?.flushHeaders();
   }
-  summary.completionText = texts.join('');
-  await opts.beforeDone?.(summary);
-  if (!opts.res.destroyed) {
-    await writeOrCut(opts.res, DONE, opts.writeTimeoutMs);
-    opts.res.end();
+
+  failed(): Promise<void> {
+    return this.write(`data: ${JSON.stringify(midStreamFailure().toBody())}\n\n`);
   }
-  return summary;
+
+  /** Ends the response, unless the client is gone. */
+  async end(): Promise<void> {
+    const res = this.res;
+    if (!res || res.destroyed) return;
+    await writeOrCut(res, DONE, this.writeTimeoutMs);
+    res.end();
+  }
+
+  private write(text: string): Promise<void> {
+    this.wrote = true;
+    return writeOrCut(this.res!, text, this.writeTimeoutMs);
+  }
 }

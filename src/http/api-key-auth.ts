@@ -3,11 +3,11 @@ import type { ApiKeyScope } from '../accounts/api-key-store.js';
 import { type ApiKeyAuthenticator, type AuthContext, extractApiKey } from '../accounts/authenticator.js';
 import type { AuditSignals } from '../audit-flags/audit-signals.js';
 import { rateLimitHeaders } from '../ratelimit/headers.js';
+import { CountedRequest, rateLimitExceeded } from '../ratelimit/model-call-limit.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from '../shared/errors.js';
 import { assertAddressAllowed } from './address-guard.js';
 import { type Authenticated, type Guard, type GuardHook, guard } from './define-route.js';
-import { CountedRequest, rateLimitExceeded } from './model-call-limit.js';
 
 /**
  * Counts the request against the tenant's limits and sets the rate-limit headers on the reply

@@ -1,5 +1,5 @@
 import type { AuthContext } from '../accounts/authenticator.js';
-import type { CountedRequest } from './model-call-limit.js';
+import type { CountedRequest } from '../ratelimit/model-call-limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -3,10 +3,10 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AuthContext } from '../accounts/authenticator.js';
 import type { Container } from '../container.js';
+import { answerText } from '../gateway/chat-chunks.js';
 import { chatCompletionRequestSchema } from '../gateway/chat-schema.js';
-import { completeChat } from '../gateway/chat-service.js';
-import type { CountedRequest } from '../http/model-call-limit.js';
 import { parseBody } from '../http/validation.js';
+import type { CountedRequest } from '../ratelimit/model-call-limit.js';
 import { ApiError } from '../shared/errors.js';
 import { balanceReport, usageReport } from './account-reports.js';
 
@@ -92,7 +92,7 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
           ...(args.temperature !== undefined ? { temperature: args.temperature } : {}),
         });
         calls += 1;
-        const answer = await completeChat(c, {
+        const answer = await c.pipeline.complete({
           auth: caller.auth,
           body,
           // A batch may hold several calls; each is its own usage record.
@@ -101,11 +101,10 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
           startedAt: calls === 1 ? caller.startedAt : performance.now(),
           counted: caller.counted,
         });
-        const choice = (answer.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0];
-        const text = typeof choice?.message?.content === 'string' ? choice.message.content : '';
+        const text = answerText(answer.body);
         return {
           content: [{ type: 'text', text }],
-          structuredContent: { model: answer.model, content: text, usage: answer.usage ?? null },
+          structuredContent: { model: answer.body.model, content: text, usage: answer.body.usage ?? null },
         };
       }),
   );

@@ -1,15 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
-import type { MeterTicket } from '../../billing/meter.js';
-import type { ModelConfig } from '../../config/schema.js';
-import type { Container } from '../../container.js';
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
-import { ApiError } from '../../shared/errors.js';
-import { type ChatCompletionRequest, chatCompletionRequestSchema } from '../chat-schema.js';
-import { admitChat, completeChat, notAnswered, streamOutcome } from '../chat-service.js';
+import { chatCompletionRequestSchema } from '../chat-schema.js';
+import type { InferencePipeline } from '../inference-pipeline.js';
 import { chatCompletionResponseSchema } from '../response-schemas.js';
-import { relayChatStream } from '../sse-relay.js';
-import { ClientDisconnect } from './request-helpers.js';
+import { ChatSseRelay } from '../sse-relay.js';
 
 const chatCompletionsDoc: RouteDoc = {
   summary: 'Create a chat completion (OpenAI-compatible); `"stream": true` answers with Server-Sent Events',
@@ -22,109 +18,47 @@ const chatCompletionsDoc: RouteDoc = {
   streams: true,
 };
 
-/** `POST /v1/chat/completions`, streamed and not. */
+/** What the chat route reads. */
+export interface ChatRouteDeps {
+  pipeline: InferencePipeline;
+  config: { limits: { writeTimeoutMs: number } };
+}
+
+/** `POST /v1/chat/completions`, streamed and not: the request parsed into a pipeline call, rendered back. */
 export function registerChatCompletionsRoute(
   app: FastifyInstance,
-  c: Container,
-  preHandler: preHandlerHookHandler,
+  deps: ChatRouteDeps,
+  preHandler: preHandlerHookHandler | preHandlerHookHandler[],
 ): void {
+  const { pipeline } = deps;
   app.post(
     '/v1/chat/completions',
     { preHandler, config: { openapi: chatCompletionsDoc } },
     async (request, reply) => {
-      const auth = request.auth!;
       const body = parseBody(chatCompletionRequestSchema, request.body);
-      const abort = new ClientDisconnect(reply);
+      const signal = new ClientDisconnect(reply);
       const call = {
-        auth,
+        auth: request.auth!,
         body,
         requestId: request.id,
-        signal: abort,
+        signal,
         startedAt: request.startedAt,
         counted: request.counted,
       };
-      if (body.stream !== true) {
-        try {
-          return reply.send(await completeChat(c, call));
-        } finally {
-          abort.dispose();
-        }
+      try {
+        if (body.stream !== true) return reply.send((await pipeline.complete(call)).body);
+        const sse = new ChatSseRelay(
+          reply,
+          body.stream_options?.include_usage === true,
+          deps.config.limits.writeTimeoutMs,
+        );
+        const summary = await pipeline.stream(call, sse);
+        await sse.end();
+        if (summary.clientAborted)
+          request.log.debug({ reqId: request.id }, 'client left mid-stream; upstream aborted');
+      } finally {
+        signal.dispose();
       }
-      const admitted = await admitChat(c, call, true).catch((err: unknown) => {
-        abort.dispose();
-        throw err;
-      });
-      const { model, promptText, ticket } = admitted;
-      return streamCompletion(c, request, reply, admitted.body, model, ticket, promptText, abort);
     },
   );
-}
-
-async function streamCompletion(
-  c: Container,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  body: ChatCompletionRequest,
-  model: ModelConfig,
-  ticket: MeterTicket,
-  promptText: string,
-  abort: ClientDisconnect,
-) {
-  const clientWantsUsage = body.stream_options?.include_usage === true;
-  // We always ask for usage so every stream can be billed exactly; the extra chunk is dropped if unasked.
-  const upstreamBody = {
-    ...body,
-    stream: true,
-    stream_options: { ...(body.stream_options ?? {}), include_usage: true },
-  };
-  const routed = await c.router.stream(model, upstreamBody, abort, request.id).catch(async (err: unknown) => {
-    // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
-    abort.dispose();
-    await ticket.settle(notAnswered(500, request.startedAt, promptText));
-    throw err;
-  });
-  if (!routed.ok) {
-    abort.dispose();
-    await ticket.settle(notAnswered(routed.error.status, request.startedAt, promptText));
-    throw routed.error;
-  }
-
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  // No flushHeaders(): the first event is written in this same tick, and Node sends the headers
-  // with it in one write instead of a system call of their own.
-  const summary = await relayChatStream({
-    res,
-    first: routed.first,
-    rest: routed.rest,
-    publicModel: model.id,
-    clientWantsUsage,
-    midStreamError: () =>
-      new ApiError('upstream_error', 'The model server failed while streaming the answer.'),
-    isClientGone: () => abort.aborted,
-    writeTimeoutMs: c.config.limits.writeTimeoutMs,
-    // Metered before `[DONE]`: a client that saw the whole stream always has its usage record.
-    // After an abort or failure the upstream's usage never came; what was generated is estimated.
-    beforeDone: (summary) =>
-      ticket.settle(
-        streamOutcome(
-          routed.route,
-          request.startedAt,
-          promptText,
-          summary.completionText,
-          summary.usage,
-          summary.upstreamFailed,
-        ),
-      ),
-  });
-  abort.dispose();
-  if (summary.clientAborted)
-    request.log.debug({ reqId: request.id }, 'client left mid-stream; upstream aborted');
 }

@@ -1,10 +1,10 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
+import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
-import { ApiError } from '../../shared/errors.js';
-import { type ChatCall, completeChat, streamChatChunks } from '../chat-service.js';
+import { type ChatCall, midStreamFailure } from '../inference-pipeline.js';
 import {
   completionChunkOfChat,
   completionOfChat,
@@ -12,8 +12,7 @@ import {
   completionsToChat,
   newCompletionId,
 } from '../translate/completions.js';
-import { ClientDisconnect } from './request-helpers.js';
-import { openSse } from './surface-stream.js';
+import { openSse, type SseWriter } from './surface-stream.js';
 
 const completionSchema = z.looseObject({
   id: z.string(),
@@ -58,34 +57,26 @@ export function registerCompletionsRoute(
       model: req.model,
       created: Math.floor(Date.now() / 1000),
     };
-    if (req.stream !== true) {
-      try {
-        return reply.send(completionOfChat(await completeChat(c, call), shape));
-      } finally {
-        abort.dispose();
-      }
-    }
-    const chunks = await streamChatChunks(c, call).catch((err: unknown) => {
-      abort.dispose();
-      throw err;
-    });
-    const sse = openSse(reply, c.config.limits.writeTimeoutMs);
-    const includeUsage = req.stream_options?.include_usage === true;
+    const { pipeline } = c;
     try {
-      for await (const chunk of chunks) {
-        if (abort.aborted) break;
-        const out = completionChunkOfChat(chunk, { ...shape, includeUsage });
-        if (out) await sse.write(`data: ${JSON.stringify(out)}\n\n`);
-      }
-    } catch (err) {
-      const failure =
-        err instanceof ApiError
-          ? err
-          : new ApiError('upstream_error', 'The model server failed while streaming the answer.');
-      await sse.write(`data: ${JSON.stringify(failure.toBody())}\n\n`);
+      if (req.stream !== true)
+        return reply.send(completionOfChat((await pipeline.complete(call)).body, shape));
+      const chunkShape = { ...shape, includeUsage: req.stream_options?.include_usage === true };
+      let sse!: SseWriter;
+      await pipeline.stream(call, {
+        open: () => {
+          sse = openSse(reply, c.config.limits.writeTimeoutMs);
+        },
+        chunk: (chunk) => {
+          const out = completionChunkOfChat(chunk, chunkShape);
+          if (out) return sse.write(`data: ${JSON.stringify(out)}\n\n`);
+        },
+        failed: () => sse.write(`data: ${JSON.stringify(midStreamFailure().toBody())}\n\n`),
+      });
+      await sse.write('data: [DONE]\n\n');
+      sse.end();
+    } finally {
+      abort.dispose();
     }
-    abort.dispose();
-    await sse.write('data: [DONE]\n\n');
-    sse.end();
   });
 }

@@ -10,14 +10,14 @@ import { registerResponsesRoutes } from './responses.js';
 
 /**
  * The data plane: the OpenAI-compatible `/v1` API, plus the Responses, Anthropic Messages and legacy
- * Completions surfaces, each translated onto the chat pipeline.
+ * Completions surfaces, each translated onto the inference pipeline.
  */
-export function registerGatewayRoutes(app: FastifyInstance, c: Container): void {
-  const inference = apiKeyAuth(c, 'inference');
-  registerModelRoutes(app, c, inference);
-  registerChatCompletionsRoute(app, c, inference);
-  registerEmbeddingsRoute(app, c, inference);
-  registerResponsesRoutes(app, c, inference);
-  registerMessagesRoutes(app, c, inference);
-  registerCompletionsRoute(app, c, inference);
+export function registerGatewayRoutes(app: FastifyInstance, container: Container): void {
+  const inference = apiKeyAuth(container, 'inference');
+  registerModelRoutes(app, container, inference);
+  registerChatCompletionsRoute(app, container, inference);
+  registerEmbeddingsRoute(app, container, inference);
+  registerResponsesRoutes(app, container, inference);
+  registerMessagesRoutes(app, container, inference);
+  registerCompletionsRoute(app, container, inference);
 }

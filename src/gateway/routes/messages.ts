@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
+import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
 import { anthropicErrorBody } from '../../shared/anthropic-errors.js';
-import { ApiError } from '../../shared/errors.js';
-import { type ChatCall, completeChat, streamChatChunks } from '../chat-service.js';
+import { type ChatCall, midStreamFailure } from '../inference-pipeline.js';
 import { measureChatPrompt } from '../prompt-size.js';
 import { normalUsage } from '../translate/chat-shapes.js';
 import {
@@ -15,8 +15,7 @@ import {
   messagesToChat,
 } from '../translate/messages-request.js';
 import { MessagesStreamTranslator, messageOfChat, newMessageId } from '../translate/messages-response.js';
-import { ClientDisconnect } from './request-helpers.js';
-import { namedEvents, openSse } from './surface-stream.js';
+import { namedEvents, openSse, type SseWriter } from './surface-stream.js';
 
 const messageSchema = z.looseObject({
   id: z.string(),
@@ -86,22 +85,20 @@ async function createMessage(c: Container, request: FastifyRequest, reply: Fasti
     endpoint: 'messages',
   };
   const id = newMessageId();
-  if (req.stream !== true) {
-    try {
-      const answer = await completeChat(c, call);
-      return reply.send(
-        messageOfChat(answer, {
-          id,
-          model: req.model,
-          stopSequences: req.stop_sequences,
-          usage: normalUsage(answer.usage as never),
-        }),
-      );
-    } finally {
-      abort.dispose();
-    }
+  try {
+    if (req.stream === true) return await streamMessage(c, request, reply, req, call, id);
+    const answer = (await c.pipeline.complete(call)).body;
+    return reply.send(
+      messageOfChat(answer, {
+        id,
+        model: req.model,
+        stopSequences: req.stop_sequences,
+        usage: normalUsage(answer.usage as never),
+      }),
+    );
+  } finally {
+    abort.dispose();
   }
-  return streamMessage(c, request, reply, req, call, abort, id);
 }
 
 async function streamMessage(
@@ -110,30 +107,19 @@ async function streamMessage(
   reply: FastifyReply,
   req: MessagesRequest,
   call: ChatCall,
-  abort: ClientDisconnect,
   id: string,
 ) {
-  const chunks = await streamChatChunks(c, call).catch((err: unknown) => {
-    abort.dispose();
-    throw err;
-  });
-  const sse = openSse(reply, c.config.limits.writeTimeoutMs);
   const translator = new MessagesStreamTranslator(id, req.model, req.stop_sequences);
-  try {
-    await sse.write(namedEvents(translator.start()));
-    for await (const chunk of chunks) {
-      if (abort.aborted) break;
-      await sse.write(namedEvents(translator.chunk(chunk)));
-    }
-    if (!abort.aborted) await sse.write(namedEvents(translator.finish()));
-  } catch (err) {
-    const failure =
-      err instanceof ApiError
-        ? err
-        : new ApiError('upstream_error', 'The model server failed while streaming the answer.');
+  let sse!: SseWriter;
+  const summary = await c.pipeline.stream(call, {
+    open: () => {
+      sse = openSse(reply, c.config.limits.writeTimeoutMs);
+      return sse.write(namedEvents(translator.start()));
+    },
+    chunk: (chunk) => sse.write(namedEvents(translator.chunk(chunk))),
     // Anthropic reports a failure after the stream started as one `error` event.
-    await sse.write(namedEvents([anthropicErrorBody(failure, request.id)]));
-  }
-  abort.dispose();
+    failed: () => sse.write(namedEvents([anthropicErrorBody(midStreamFailure(), request.id)])),
+  });
+  if (!summary.upstreamFailed && !call.signal.aborted) await sse.write(namedEvents(translator.finish()));
   sse.end();
 }

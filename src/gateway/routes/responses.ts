@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
+import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
 import { ApiError } from '../../shared/errors.js';
-import { type ChatCall, completeChat, streamChatChunks } from '../chat-service.js';
+import { type ChatCall, midStreamFailure } from '../inference-pipeline.js';
 import { withItemIds } from '../responses/response-store.js';
 import { normalUsage } from '../translate/chat-shapes.js';
 import {
@@ -20,8 +21,7 @@ import {
   responseObject,
   statusOf,
 } from '../translate/responses-response.js';
-import { ClientDisconnect } from './request-helpers.js';
-import { namedEvents, openSse } from './surface-stream.js';
+import { namedEvents, openSse, type SseWriter } from './surface-stream.js';
 
 const responseSchema = z.looseObject({
   id: z.string(),
@@ -186,27 +186,25 @@ async function createResponse(c: Container, request: FastifyRequest, reply: Fast
           .catch((err: unknown) => request.log.error({ err, reqId: request.id }, 'storing a response failed'))
       : Promise.resolve();
 
-  if (req.stream !== true) {
-    try {
-      const answer = await completeChat(c, call);
-      const { output, finish } = outputOfChat(answer);
-      const response = responseObject(req, {
-        id,
-        createdAt,
-        model: req.model,
-        status: statusOf(finish),
-        output,
-        usage: normalUsage(answer.usage as never),
-        finish,
-        store,
-      });
-      await save(response);
-      return reply.send(response);
-    } finally {
-      abort.dispose();
-    }
+  try {
+    if (req.stream === true) return await streamResponse(c, reply, req, call, { id, createdAt, store, save });
+    const answer = (await c.pipeline.complete(call)).body;
+    const { output, finish } = outputOfChat(answer);
+    const response = responseObject(req, {
+      id,
+      createdAt,
+      model: req.model,
+      status: statusOf(finish),
+      output,
+      usage: normalUsage(answer.usage as never),
+      finish,
+      store,
+    });
+    await save(response);
+    return reply.send(response);
+  } finally {
+    abort.dispose();
   }
-  return streamResponse(c, reply, req, call, abort, { id, createdAt, store, save });
 }
 
 async function streamResponse(
@@ -214,7 +212,6 @@ async function streamResponse(
   reply: FastifyReply,
   req: ResponsesRequest,
   call: ChatCall,
-  abort: ClientDisconnect,
   r: {
     id: string;
     createdAt: number;
@@ -222,27 +219,20 @@ async function streamResponse(
     save: (response: Record<string, unknown>) => Promise<unknown>;
   },
 ) {
-  const chunks = await streamChatChunks(c, call).catch((err: unknown) => {
-    abort.dispose();
-    throw err;
-  });
-  const sse = openSse(reply, c.config.limits.writeTimeoutMs);
   const translator = new ResponsesStreamTranslator(req, r.id, r.createdAt, req.model, r.store);
   let failure: { code: string; message: string } | undefined;
-  try {
-    await sse.write(namedEvents(translator.start()));
-    for await (const chunk of chunks) {
-      if (abort.aborted) break;
-      await sse.write(namedEvents(translator.chunk(chunk)));
-    }
-  } catch (err) {
-    failure = {
-      code: 'server_error',
-      message: err instanceof ApiError ? err.message : 'The model server failed while streaming the answer.',
-    };
-  }
-  abort.dispose();
-  if (abort.aborted || sse.res.destroyed) return;
+  let sse!: SseWriter;
+  await c.pipeline.stream(call, {
+    open: () => {
+      sse = openSse(reply, c.config.limits.writeTimeoutMs);
+      return sse.write(namedEvents(translator.start()));
+    },
+    chunk: (chunk) => sse.write(namedEvents(translator.chunk(chunk))),
+    failed: () => {
+      failure = { code: 'server_error', message: midStreamFailure().message };
+    },
+  });
+  if (call.signal.aborted || sse.res.destroyed) return;
   const closing = translator.finish(failure);
   const response = translator.result();
   if (response && !failure) await r.save(response);

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { AuthContext } from '../accounts/authenticator.js';
-import { rateLimitHeaders } from '../ratelimit/headers.js';
-import type { LimitDecision, RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from '../shared/errors.js';
 import { nounFor } from '../shared/plural.js';
+import { rateLimitHeaders } from './headers.js';
+import type { LimitDecision, RequestLimiter } from './types.js';
 
 /** The 429 of a refused decision, carrying the decision's headers (Retry-After included). */
 export function rateLimitExceeded(
@@ -26,7 +26,7 @@ export function rateLimitExceeded(
 /**
  * The one rate-limit unit an HTTP request was counted for by its pre-handler. It covers the first
  * model call the request makes, so a `/v1` request is counted once; every further call (a JSON-RPC
- * batch can hold a hundred) is counted on its own by `admitModelCall`.
+ * batch can hold a hundred) is counted on its own by `limitModelCall`.
  */
 export class CountedRequest {
   private spent = false;
@@ -54,7 +54,7 @@ export class CountedRequest {
  * pre-handler counts a request; throws the 429 when the budget is spent. Callers skip it for the call
  * their request's `CountedRequest` covers.
  */
-export async function admitModelCall(
+export async function limitModelCall(
   limiter: RequestLimiter,
   auth: AuthContext,
   counted: CountedRequest | null | undefined,

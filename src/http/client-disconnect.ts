@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import type { CancelSource } from '../attempt-signal.js';
+import type { CancelSource } from '../gateway/attempt-signal.js';
 
 /** A request's client-disconnect signal; `dispose` stops watching the connection. */
 export interface ClientAbort {

@@ -1,0 +1,375 @@
+import type { AuthContext } from '../accounts/authenticator.js';
+import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from '../billing/meter.js';
+import type { ModelConfig } from '../config/schema.js';
+import { type CountedRequest, limitModelCall } from '../ratelimit/model-call-limit.js';
+import type { RequestLimiter } from '../ratelimit/types.js';
+import { ApiError } from '../shared/errors.js';
+import type { CancelSource } from './attempt-signal.js';
+import type { ModelCatalog } from './catalog.js';
+import {
+  type ChatChunk,
+  collectDeltaText,
+  completionTextOf,
+  parseChunk,
+  type ReportedUsage,
+  reportedUsage,
+} from './chat-chunks.js';
+import type { ChatCompletionRequest, EmbeddingsRequest } from './chat-schema.js';
+import type { ModelRouter, RoutedJson, RoutedStream, RouteUsed } from './model-router.js';
+import { type MeasuredPrompt, measureChatPrompt, measureEmbeddingsInput } from './prompt-size.js';
+
+/**
+ * What the pipeline reads. The container satisfies it; `meter` is read per call, so a process may
+ * swap it (the benchmark's no-op meter).
+ */
+export interface PipelineDeps {
+  catalog: ModelCatalog;
+  router: ModelRouter;
+  limiter: RequestLimiter;
+  meter: UsageMeter;
+  auditSignals: { onPrompt(auth: AuthContext, text: string): void };
+  config: { plans: Record<string, { tpm?: number | undefined }> };
+}
+
+/** Who calls and how the call can end early: what every surface hands the pipeline. */
+export interface InferenceCall {
+  auth: AuthContext;
+  /** Keys the usage record: one per model call. */
+  requestId: string;
+  /** `performance.now()` when the request arrived, for latency. */
+  startedAt: number;
+  /** Fires when the caller gave up: the upstream request is cancelled, a stream stops. */
+  signal: CancelSource;
+  /**
+   * The HTTP request's own rate-limit count, which covers its first model call. Without it (or for
+   * any further call) the call is counted here.
+   */
+  counted?: CountedRequest | null;
+}
+
+/** A chat call: the request body in Chat Completions terms, as every chat surface translates it. */
+export interface ChatCall extends InferenceCall {
+  body: ChatCompletionRequest;
+  /** The surface the call came in on, as usage records name it; chat by default. */
+  endpoint?: ChatEndpoint;
+}
+
+/** The surfaces served by chat models, as usage records name them. */
+export type ChatEndpoint = Exclude<AdmissionRequest['endpoint'], 'embeddings'>;
+
+export interface EmbeddingsCall extends InferenceCall {
+  body: EmbeddingsRequest;
+}
+
+/** A whole answer: the upstream's JSON, `model` renamed to the public id. */
+export interface JsonAnswer {
+  body: Record<string, unknown>;
+  usage: ReportedUsage | null;
+  route: RouteUsed;
+}
+
+/**
+ * Where a streamed answer goes. The pipeline calls `open` once the route has produced its first event,
+ * then `chunk` for every parsed chunk (the usage-only chunk included), and `failed` when the upstream
+ * dies mid-stream; a surface renders them in its wire format.
+ */
+export interface ChunkSink {
+  open(model: ModelConfig, route: RouteUsed): Promise<void> | void;
+  chunk(chunk: ChatChunk): Promise<void> | void;
+  /** After the first event was handled, relayed or not (an SSE surface flushes its headers). */
+  started?(): void;
+  /** The upstream failed after the stream started; no further chunk comes. */
+  failed(): Promise<void> | void;
+}
+
+/** How a relayed stream ended; the call is already settled when this is returned. */
+export interface StreamSummary {
+  usage: ReportedUsage | null;
+  /** Generated text (content, refusals, tool-call arguments), for token estimates. */
+  completionText: string;
+  /** The caller went away before the end. */
+  clientAborted: boolean;
+  /** The upstream failed after the stream started. */
+  upstreamFailed: boolean;
+}
+
+/**
+ * The one inference pipeline: resolve the model for the tenant → limit (rpm, tpm) → admit (credits) →
+ * route with fallback → relay → settle. Every surface (`/v1/chat/completions`, `/v1/embeddings`, MCP,
+ * A2A, the playground) parses its request into a call and renders the result; none of them meters.
+ * An admitted call is settled exactly once whichever way it ends: refused by every route, thrown,
+ * answered, abandoned by its caller, or cut off mid-stream.
+ */
+export class InferencePipeline {
+  /** Tokens are debited per call only when some plan limits them. */
+  private readonly debitsTokens: boolean;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.debitsTokens = Object.values(deps.config.plans).some((p) => p.tpm);
+  }
+
+  /** A non-streamed chat completion. */
+  async complete(call: ChatCall): Promise<JsonAnswer> {
+    const admitted = await this.admitChat(call, false);
+    const routed = await admitted.route(() =>
+      this.deps.router.json(admitted.model, 'chatCompletion', admitted.body, call.signal, call.requestId),
+    );
+    const usage = reportedUsage(routed.body.usage as ChatChunk['usage']);
+    return admitted.answer(routed, completionTextOf(routed.body), usage);
+  }
+
+  /** Embeddings. Token-id inputs longer than the model's context are refused before any upstream. */
+  async embed(call: EmbeddingsCall): Promise<JsonAnswer> {
+    await this.limit(call);
+    const model = this.deps.catalog.resolve(call.auth.tenant, call.body.model, 'embedding');
+    assertTokenInputsFit(call.body.input, model.contextWindow);
+    const admitted = await this.admit(
+      call,
+      model,
+      'embeddings',
+      measureEmbeddingsInput(call.body.input),
+      call.body,
+      {
+        maxCompletionTokens: 0,
+        choices: 1,
+        streamed: false,
+      },
+    );
+    const routed = await admitted.route(() =>
+      this.deps.router.json(model, 'embeddings', call.body, call.signal, call.requestId),
+    );
+    // Embeddings have no completion: usage reports prompt tokens only.
+    const promptTokens = (routed.body.usage as { prompt_tokens?: unknown } | undefined)?.prompt_tokens;
+    const usage = typeof promptTokens === 'number' ? { promptTokens, completionTokens: 0 } : null;
+    return admitted.answer(routed, '', usage);
+  }
+
+  /**
+   * A streamed chat completion, relayed chunk by chunk into `sink` at the pace the sink takes them.
+   * Resolves once the stream is over and settled; throws (settled already) when no route answered.
+   */
+  async stream(call: ChatCall, sink: ChunkSink): Promise<StreamSummary> {
+    const admitted = await this.admitChat(call, true);
+    // Usage is always asked for, so every stream is billed exactly; a surface drops the chunk if unasked.
+    const body = {
+      ...admitted.body,
+      stream: true,
+      stream_options: { ...(admitted.body.stream_options ?? {}), include_usage: true },
+    };
+    const routed = await admitted.route(() =>
+      this.deps.router.stream(admitted.model, body, call.signal, call.requestId),
+    );
+    const summary: StreamSummary = {
+      usage: null,
+      completionText: '',
+      clientAborted: false,
+      upstreamFailed: false,
+    };
+    const texts: string[] = [];
+    const fail = () => {
+      summary.upstreamFailed = true;
+      return sink.failed();
+    };
+    /** One upstream event: parsed once, tallied, handed on. */
+    const relay = (data: string): Promise<void> | void => {
+      const chunk = parseChunk(data);
+      if (chunk === undefined) return undefined;
+      if (chunk.error) return fail();
+      collectDeltaText(chunk, texts);
+      const usage = reportedUsage(chunk.usage);
+      if (usage) summary.usage = usage;
+      return sink.chunk(chunk);
+    };
+    const { rest } = routed;
+    try {
+      await sink.open(admitted.model, routed.route);
+      await relay(routed.first);
+      sink.started?.();
+      while (!summary.upstreamFailed) {
+        if (call.signal.aborted) {
+          summary.clientAborted = true;
+          break;
+        }
+        const next = await rest.next();
+        if (next.done) break;
+        await relay(next.value);
+      }
+    } catch {
+      if (call.signal.aborted) summary.clientAborted = true;
+      else await fail();
+    } finally {
+      // Closing the iterator releases the upstream connection when the stream stops early.
+      await rest.return?.().catch(() => undefined);
+      summary.completionText = texts.join('');
+      await admitted.settleStream(routed.route, summary);
+    }
+    return summary;
+  }
+
+  /** Counts the call against the tenant's requests and tokens per minute unless its request already was. */
+  private async limit(call: InferenceCall): Promise<void> {
+    if (!call.counted?.coversCall()) await limitModelCall(this.deps.limiter, call.auth, call.counted);
+  }
+
+  private async admitChat(call: ChatCall, streamed: boolean): Promise<Admitted<ChatCompletionRequest>> {
+    await this.limit(call);
+    const model = this.deps.catalog.resolve(call.auth.tenant, call.body.model, 'chat');
+    const prompt = measureChatPrompt(call.body);
+    this.deps.auditSignals.onPrompt(call.auth, prompt.text);
+    const admitted = await this.admit(call, model, call.endpoint ?? 'chat.completions', prompt, call.body, {
+      maxCompletionTokens: call.body.max_completion_tokens ?? call.body.max_tokens ?? 0,
+      choices: call.body.n ?? 1,
+      streamed,
+    });
+    // `max_tokens` is the cap every OpenAI-compatible server reads; adapters rename it where needed.
+    const cap = admitted.ticket.completionCap;
+    if (cap !== null) admitted.body = { ...call.body, max_tokens: cap };
+    return admitted;
+  }
+
+  private async admit<B>(
+    call: InferenceCall,
+    model: ModelConfig,
+    endpoint: AdmissionRequest['endpoint'],
+    prompt: MeasuredPrompt,
+    body: B,
+    shape: Pick<AdmissionRequest, 'maxCompletionTokens' | 'choices' | 'streamed'>,
+  ): Promise<Admitted<B>> {
+    const ticket = await this.deps.meter.admit({
+      auth: call.auth,
+      requestId: call.requestId,
+      model,
+      endpoint,
+      prompt: prompt.size,
+      ...shape,
+    });
+    return new Admitted(
+      call,
+      model,
+      body,
+      ticket,
+      prompt.text,
+      this.debitsTokens ? this.deps.limiter : undefined,
+    );
+  }
+}
+
+/**
+ * One admitted call and its credit ticket: the only place a call is settled, and only once (the
+ * first outcome counts). With token limits, the tokens it used are debited right after.
+ */
+class Admitted<B> {
+  private settled = false;
+
+  constructor(
+    private readonly call: InferenceCall,
+    readonly model: ModelConfig,
+    /** What goes upstream: the caller's body, with the completion cap the balance affords. */
+    public body: B,
+    readonly ticket: MeterTicket,
+    private readonly promptText: string,
+    private readonly tokenLimiter: RequestLimiter | undefined,
+  ) {}
+
+  /** Routes the call; when no route answers (or routing throws), settles it as not answered. */
+  async route<R extends RoutedJson | RoutedStream>(attempt: () => Promise<R>): Promise<R & { ok: true }> {
+    let routed: R;
+    try {
+      routed = await attempt();
+    } catch (err) {
+      // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
+      await this.settle(this.notAnswered(500));
+      throw err;
+    }
+    if (!routed.ok) {
+      await this.settle(this.notAnswered(routed.error.status));
+      throw routed.error;
+    }
+    return routed as R & { ok: true };
+  }
+
+  /** Settles a whole answer and renames its model to the public id. */
+  async answer(
+    routed: RoutedJson & { ok: true },
+    completionText: string,
+    usage: ReportedUsage | null,
+  ): Promise<JsonAnswer> {
+    routed.body.model = this.model.id;
+    await this.settle(this.answered(routed.route, completionText, usage));
+    return { body: routed.body, usage, route: routed.route };
+  }
+
+  /**
+   * What a stream generated is billed; a stream that failed before producing anything (no text, no
+   * usage) was not answered and costs nothing. Without the upstream's usage, the text is estimated.
+   */
+  settleStream(route: RouteUsed, summary: StreamSummary): Promise<void> {
+    const nothing = summary.upstreamFailed && summary.usage === null && summary.completionText === '';
+    return this.settle(
+      nothing ? this.notAnswered(502) : this.answered(route, summary.completionText, summary.usage),
+    );
+  }
+
+  private async settle(outcome: UsageOutcome): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    await this.ticket.settle(outcome);
+    if (!this.tokenLimiter) return;
+    const tokens = tokensUsed(outcome);
+    if (tokens > 0) await this.tokenLimiter.recordTokens(this.call.auth, tokens);
+  }
+
+  private answered(route: RouteUsed, completionText: string, usage: ReportedUsage | null): UsageOutcome {
+    return {
+      status: 200,
+      answered: true,
+      provider: route.provider,
+      upstreamModel: route.upstreamModel,
+      usage,
+      promptText: this.promptText,
+      completionText,
+      latencyMs: performance.now() - this.call.startedAt,
+    };
+  }
+
+  /** The outcome of a call no upstream answered: it costs nothing. */
+  private notAnswered(status: number): UsageOutcome {
+    return {
+      status,
+      answered: false,
+      provider: null,
+      upstreamModel: null,
+      usage: null,
+      promptText: this.promptText,
+      completionText: '',
+      latencyMs: performance.now() - this.call.startedAt,
+    };
+  }
+}
+
+/** What a surface tells its client when the upstream fails after the stream started. */
+export const midStreamFailure = (): ApiError =>
+  new ApiError('upstream_error', 'The model server failed while streaming the answer.');
+
+/** Tokens an answered call used: the upstream's count, else an estimate from the text (~4 chars a token). */
+export function tokensUsed(outcome: UsageOutcome): number {
+  if (!outcome.answered) return 0;
+  if (outcome.usage) return outcome.usage.promptTokens + outcome.usage.completionTokens;
+  return Math.ceil((outcome.promptText.length + outcome.completionText.length) / 4);
+}
+
+/** Token-id inputs longer than the model's context cannot be embedded: refused before any upstream. */
+function assertTokenInputsFit(input: EmbeddingsRequest['input'], contextWindow: number): void {
+  if (!Array.isArray(input) || input.length === 0 || typeof input[0] === 'string') return;
+  const single = typeof input[0] === 'number';
+  const lists = (single ? [input] : input) as number[][];
+  lists.forEach((ids, i) => {
+    if (ids.length <= contextWindow) return;
+    const param = single ? 'input' : `input[${i}]`;
+    throw new ApiError(
+      'invalid_parameter',
+      `Invalid value for '${param}': ${ids.length} tokens, more than the model's context of ${contextWindow}.`,
+      param,
+    );
+  });
+}

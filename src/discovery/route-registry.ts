@@ -22,8 +22,7 @@ export class RouteRegistry {
 
   /** Installs the `onRoute` hook (call before any route is registered) and decorates `app.routeRegistry`. */
   attach(app: FastifyInstance): void {
-    const registry: RouteRegistry = this;
-    app.decorate('routeRegistry', registry);
+    app.decorate('routeRegistry', this as RouteRegistry);
     app.addHook('onRoute', (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       const doc = (route.config as { openapi?: RouteDoc } | undefined)?.openapi;

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FLASH_COOKIE, FLASH_TTL_MS, type FlashStore } from '../accounts/flash-store.js';
 import {
   type NewSession,
@@ -7,6 +7,7 @@ import {
   type SessionService,
 } from '../accounts/sessions.js';
 import { ApiError } from '../shared/errors.js';
+import { type Guard, type GuardHook, guard } from './define-route.js';
 import { submittedCsrfToken, tokensMatch } from './form-csrf.js';
 
 /** The dashboard session cookie: holds the session id, which the database knows only by its hash. */
@@ -91,7 +92,7 @@ export function assertSessionCsrf(request: FastifyRequest, session: ResolvedSess
 export function requireSession(
   deps: { sessions: SessionService; flash: FlashStore },
   opts: { redirectTo?: string } = {},
-): preHandlerHookHandler {
+): GuardHook {
   return async function requireDashboardSession(request, reply) {
     const session = await sessionFromRequest(deps, request);
     if (!session) {
@@ -107,4 +108,17 @@ export function requireSession(
     restoreFlash(deps, request, reply, session);
     request.session = session;
   };
+}
+
+/** What a page behind the session guard may rely on: the session is set. */
+export interface SignedIn {
+  session: ResolvedSession;
+}
+
+/** The guard of dashboard pages and form posts (see `requireSession`); `request.session` is set. */
+export function sessionGuard(
+  deps: { sessions: SessionService; flash: FlashStore },
+  opts: { redirectTo?: string } = {},
+): Guard<SignedIn> {
+  return guard('session', requireSession(deps, opts));
 }

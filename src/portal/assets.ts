@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { defineRoute, publicRoute } from '../http/define-route.js';
 import { notFound } from '../shared/errors.js';
 
 /** One static file, loaded into memory at boot (they are few and small). */
@@ -71,14 +72,17 @@ export class AssetStore {
 
   /** `GET /assets/*`: hashed names are immutable; ETags answer revalidation with 304. */
   register(app: FastifyInstance): void {
-    app.get(
-      '/assets/*',
-      {
-        config: {
-          openapi: { summary: 'Portal static assets', tags: ['portal'], security: 'none', hidden: true },
-        },
+    defineRoute(app, {
+      method: 'GET',
+      url: '/assets/*',
+      guard: publicRoute,
+      doc: {
+        summary: 'Portal static assets',
+        description: 'Scripts, styles and images of the portal pages, under content-hashed names.',
+        tags: ['portal'],
+        hidden: true,
       },
-      async (request, reply) => {
+      handler: async (request, reply) => {
         const asset = this.byUrl.get(request.url.split('?')[0] ?? '');
         if (!asset) throw notFound('The asset');
         reply
@@ -89,6 +93,6 @@ export class AssetStore {
         if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
         return reply.send(asset.body);
       },
-    );
+    });
   }
 }

@@ -1,4 +1,5 @@
-import type { FastifyReply, RouteShorthandOptions } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import type { RouteText } from '../http/define-route.js';
 import type { SafeHtml } from './html.js';
 
 /**
@@ -40,18 +41,13 @@ export function sendPage(
   return reply.code(opts.status ?? 200).send(`<!doctype html>\n${body.value}`);
 }
 
-/** Route options of a page: documented as hidden so it stays out of /openapi.json. */
-export function pageRoute(summary: string, extra: RouteShorthandOptions = {}): RouteShorthandOptions {
+/** What a page says about itself: hidden, so it stays out of /openapi.json. */
+export function pageDoc(summary: string): RouteText {
   return {
-    ...extra,
-    config: {
-      openapi: {
-        summary,
-        tags: ['portal'],
-        security: 'none',
-        hidden: true,
-        responseContentType: 'text/html',
-      },
-    },
+    summary,
+    description: 'A server-rendered page of the developer portal.',
+    tags: ['portal'],
+    hidden: true,
+    responseContentType: 'text/html',
   };
 }

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SignUpFlash } from '../accounts/routes/register.js';
 import type { Container } from '../container.js';
+import { defineRoute, publicRoute } from '../http/define-route.js';
 import { issueFormCsrf } from '../http/form-csrf.js';
-import { requireSession, sessionFromRequest } from '../http/session-auth.js';
+import { sessionFromRequest, sessionGuard } from '../http/session-auth.js';
 import { AssetStore } from './assets.js';
 import type { SafeHtml } from './html.js';
 import type { PortalContext } from './layout.js';
-import { pageRoute, sendPage } from './page.js';
+import { pageDoc, sendPage } from './page.js';
 import { loginPage, registerPage } from './pages/auth-pages.js';
 import { comparePage } from './pages/compare.js';
 import { auditPage } from './pages/dashboard/audit.js';
@@ -43,11 +44,15 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
     db: c.database.db,
   };
 
-  app.get('/', pageRoute('Portal home'), async (_request, reply) => sendPage(reply, landingPage(ctx)));
-  app.get('/docs', pageRoute('Developer documentation'), async (_request, reply) =>
-    sendPage(reply, docsPage(ctx)),
-  );
-  app.get('/compare', pageRoute('Migrating from OpenAI, Mistral or Hugging Face'), async (_request, reply) =>
+  const page = (
+    url: string,
+    summary: string,
+    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>,
+  ) => defineRoute(app, { method: 'GET', url, guard: publicRoute, doc: pageDoc(summary), handler });
+
+  page('/', 'Portal home', async (_request, reply) => sendPage(reply, landingPage(ctx)));
+  page('/docs', 'Developer documentation', async (_request, reply) => sendPage(reply, docsPage(ctx)));
+  page('/compare', 'Migrating from OpenAI, Mistral or Hugging Face', async (_request, reply) =>
     sendPage(reply, comparePage(ctx)),
   );
 
@@ -58,19 +63,21 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
     const error = stringParam(queryOf(request).error);
     return sendPage(reply, render(ctx, { csrfToken, error }), { private: true });
   };
-  app.get('/register', pageRoute('Sign-up form'), authForm(registerPage));
-  app.get('/login', pageRoute('Login form'), authForm(loginPage));
+  page('/register', 'Sign-up form', authForm(registerPage));
+  page('/login', 'Login form', authForm(loginPage));
 
-  const signedIn = requireSession(c, { redirectTo: '/login' });
+  const signedIn = sessionGuard(c, { redirectTo: '/login' });
   const dashboard = (
     path: string,
     render: (view: DashboardView, request: FastifyRequest) => Promise<SafeHtml>,
   ) =>
-    app.get(
-      path,
-      { ...pageRoute(`Dashboard page ${path}`), preHandler: signedIn },
-      async (request, reply) => {
-        const session = request.session!;
+    defineRoute(app, {
+      method: 'GET',
+      url: path,
+      guard: signedIn,
+      doc: pageDoc(`Dashboard page ${path}`),
+      handler: async (request, reply) => {
+        const { session } = request;
         const view: DashboardView = {
           ctx,
           services,
@@ -81,7 +88,7 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
         };
         return sendPage(reply, await render(view, request), { private: true });
       },
-    );
+    });
 
   dashboard('/dashboard', (view) => {
     const flash = c.flash.take<SignUpFlash>(view.session.sessionIdHash);

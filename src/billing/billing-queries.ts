@@ -49,6 +49,7 @@ export async function listInvoices(deps: BillingReaderDeps, tenantId: string): P
 /** One usage line as the API shows it (the day only when grouped by day). */
 export const usageRowView = (l: UsageLine): UsageRow => ({
   ...(l.day ? { day: l.day } : {}),
+  ...(l.endpoint ? { endpoint: l.endpoint } : {}),
   model: l.model,
   requests: l.requests,
   prompt_tokens: l.promptTokens,

@@ -8,7 +8,7 @@ import { formatMicros, roundToMicros } from '../shared/money.js';
 import type { CreditMeter } from './credit-meter.js';
 import { appendCredit, readTotals } from './credit-store.js';
 import type { InvoiceService } from './invoices.js';
-import { type UsageLine, usageLines } from './usage-report.js';
+import { type UsageGrouping, type UsageLine, usageLines } from './usage-report.js';
 
 /** A tenant's credit as `GET /admin/balance` shows it. */
 export interface BalanceView {
@@ -136,7 +136,7 @@ export class BillingService {
     return roundToMicros(totals.granted) - roundToMicros(totals.consumed);
   }
 
-  async usage(tenantId: string, from: number, to: number, groupBy: 'model' | 'day'): Promise<UsageLine[]> {
+  async usage(tenantId: string, from: number, to: number, groupBy: UsageGrouping): Promise<UsageLine[]> {
     await this.meter.flush();
     return usageLines(this.db, tenantId, from, to, groupBy);
   }

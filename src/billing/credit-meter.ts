@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Db } from '../shared/db.js';
-import { costPicos, moneyOf, safeTokenCount } from '../shared/money.js';
+import { moneyOf, safeTokenCount, usageCostPicos } from '../shared/money.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import { type CreditBook, LocalCreditBook } from './credit-book.js';
 import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from './meter.js';
@@ -275,10 +275,14 @@ export class CreditMeter implements UsageMeter {
   private async recordOf(req: AdmissionRequest, o: UsageOutcome): Promise<NewUsageRecordRow> {
     let prompt = 0;
     let completion = 0;
+    let cached = 0;
+    let cacheWrite = 0;
     const estimated = o.answered && o.usage === null;
     if (o.answered && o.usage) {
       prompt = safeTokenCount(o.usage.promptTokens);
       completion = safeTokenCount(o.usage.completionTokens);
+      cached = Math.min(prompt, safeTokenCount(o.usage.cachedTokens ?? 0));
+      cacheWrite = Math.min(prompt - cached, safeTokenCount(o.usage.cacheWriteTokens ?? 0));
     } else if (estimated) {
       const [promptText, completionText] = await Promise.all([
         this.countTokens(req.model.id, o.promptText),
@@ -287,9 +291,7 @@ export class CreditMeter implements UsageMeter {
       prompt = promptText + req.prompt.framingTokens;
       completion = completionText;
     }
-    const cost = moneyOf(
-      costPicos(prompt, completion, req.model.pricing.inputPerMTok, req.model.pricing.outputPerMTok),
-    );
+    const cost = moneyOf(usageCostPicos({ prompt, completion, cached, cacheWrite }, req.model.pricing));
     return {
       request_id: req.requestId,
       tenant_id: req.auth.tenant.id,
@@ -300,6 +302,8 @@ export class CreditMeter implements UsageMeter {
       endpoint: req.endpoint,
       prompt_tokens: prompt,
       completion_tokens: completion,
+      cached_tokens: cached,
+      cache_write_tokens: cacheWrite,
       cost_micros: cost.micros,
       cost_picos: cost.picos,
       status: o.status,

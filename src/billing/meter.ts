@@ -24,6 +24,19 @@ export interface AdmissionRequest {
   streamed: boolean;
 }
 
+/**
+ * Token counts as the upstream reported them, normalised the OpenAI way: `promptTokens` includes the
+ * cached reads and cache writes (Anthropic's `input_tokens` excludes them; add them before metering).
+ */
+export interface MeteredUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens read from the upstream's cache. */
+  cachedTokens?: number;
+  /** Prompt tokens written to the upstream's cache. */
+  cacheWriteTokens?: number;
+}
+
 /** How a metered request ended. */
 export interface UsageOutcome {
   /** HTTP status the client saw (200 for streams that started). */
@@ -33,7 +46,7 @@ export interface UsageOutcome {
   provider: string | null;
   upstreamModel: string | null;
   /** From the upstream; null when it sent none (then the meter counts tokens from the text). */
-  usage: { promptTokens: number; completionTokens: number } | null;
+  usage: MeteredUsage | null;
   /** Text to count tokens from when `usage` is null. */
   promptText: string;
   completionText: string;

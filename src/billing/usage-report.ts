@@ -7,6 +7,8 @@ import { DAY_MS } from './usage-daily.js';
 export interface UsageLine {
   /** `YYYY-MM-DD`, only when grouped by day. */
   day?: string;
+  /** The API surface, only when grouped by endpoint. */
+  endpoint?: string;
   model: string;
   requests: number;
   promptTokens: number;
@@ -15,8 +17,12 @@ export interface UsageLine {
   costMicros: number;
 }
 
+/** How a report is split: per model, per day and model, or per endpoint and model. */
+export type UsageGrouping = 'model' | 'day' | 'endpoint';
+
 interface Partial {
   day: number;
+  endpoint?: string;
   model: string;
   requests: unknown;
   prompt_tokens: unknown;
@@ -59,6 +65,27 @@ function fromRecords(db: Db, tenantId: string, from: number, to: number): Promis
     .execute();
 }
 
+/** Raw records in [from, to) per endpoint and model (the daily roll-ups do not keep the endpoint). */
+function byEndpoint(db: Db, tenantId: string, from: number, to: number): Promise<Partial[]> {
+  return db
+    .selectFrom('usage_records')
+    .where('tenant_id', '=', tenantId)
+    .where('created_at', '>=', from)
+    .where('created_at', '<', to)
+    .select((eb) => [
+      sql<number>`0`.as('day'),
+      'endpoint',
+      'model',
+      eb.fn.countAll<number>().as('requests'),
+      eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
+      eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
+      eb.fn.sum<number>('cost_micros').as('cost_micros'),
+      eb.fn.sum<number>('cost_picos').as('cost_picos'),
+    ])
+    .groupBy(['endpoint', 'model'])
+    .execute();
+}
+
 /**
  * Sums a tenant's usage in [from, to) per model, or per day and model. Whole days come from the
  * daily roll-ups (fast whatever the history); the partial days at either edge from raw records.
@@ -69,8 +96,9 @@ export async function usageLines(
   tenantId: string,
   from: number,
   to: number,
-  groupBy: 'model' | 'day',
+  groupBy: UsageGrouping,
 ): Promise<UsageLine[]> {
+  if (groupBy === 'endpoint') return summed(await byEndpoint(db, tenantId, from, to), groupBy);
   const firstWholeDay = Math.ceil(from / DAY_MS);
   const endWholeDay = Math.floor(to / DAY_MS);
   const parts =
@@ -84,15 +112,22 @@ export async function usageLines(
         ).flat()
       : await fromRecords(db, tenantId, from, to);
 
+  return summed(parts, groupBy);
+}
+
+/** Sums partial rows into report lines, in order, with costs apportioned to round to the total. */
+function summed(parts: Partial[], groupBy: UsageGrouping): UsageLine[] {
   const lines = new Map<string, UsageLine>();
   const costs = new Map<UsageLine, bigint>();
   for (const p of parts) {
     const day = groupBy === 'day' ? new Date(Number(p.day) * DAY_MS).toISOString().slice(0, 10) : undefined;
-    const key = `${day ?? ''}\u0000${p.model}`;
+    const endpoint = groupBy === 'endpoint' ? String(p.endpoint) : undefined;
+    const key = `${day ?? ''}\u0000${endpoint ?? ''}\u0000${p.model}`;
     let line = lines.get(key);
     if (!line) {
       line = {
         ...(day ? { day } : {}),
+        ...(endpoint ? { endpoint } : {}),
         model: p.model,
         requests: 0,
         promptTokens: 0,
@@ -109,7 +144,10 @@ export async function usageLines(
     costs.set(line, costs.get(line)! + picosOf(p.cost_micros, p.cost_picos));
   }
   const sorted = [...lines.values()].sort(
-    (a, b) => (a.day ?? '').localeCompare(b.day ?? '') || a.model.localeCompare(b.model),
+    (a, b) =>
+      (a.day ?? '').localeCompare(b.day ?? '') ||
+      (a.endpoint ?? '').localeCompare(b.endpoint ?? '') ||
+      a.model.localeCompare(b.model),
   );
   const micros = apportionMicros(sorted.map((l) => costs.get(l)!));
   for (const [i, l] of sorted.entries()) l.costMicros = micros[i]!;

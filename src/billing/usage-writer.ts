@@ -30,7 +30,13 @@ export async function writeUsageBatch(
 ): Promise<Map<string, CommittedTotals>> {
   const totals = new Map<string, CommittedTotals>();
   if (batch.length === 0) return totals;
-  const rows = batch.map((r) => (r.cost_picos === undefined ? { ...r, cost_picos: 0 } : r));
+  // Records written ahead by older versions lack the newer columns; every row of one INSERT has them all.
+  const rows = batch.map((r) => ({
+    ...r,
+    cost_picos: r.cost_picos ?? 0,
+    cached_tokens: r.cached_tokens ?? 0,
+    cache_write_tokens: r.cache_write_tokens ?? 0,
+  }));
   await db.transaction().execute(async (trx) => {
     const inserted = new Set<string>();
     for (const chunk of statementChunks(rows)) {

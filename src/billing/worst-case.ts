@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../config/schema.js';
 import { ApiError } from '../shared/errors.js';
-import { floorToMicros, formatMicros, picosPerToken } from '../shared/money.js';
+import { floorToMicros, formatMicros, maxInputPerMTok, picosPerToken } from '../shared/money.js';
 import type { AdmissionRequest } from './meter.js';
 
 /** What pricing a request's worst case takes: its size and model, not who sent it. */
@@ -27,7 +27,7 @@ export interface WorstCase {
  */
 export function worstCase(req: PricedRequest, available: bigint): WorstCase {
   const { pricing, contextWindow } = req.model;
-  const promptCost = BigInt(req.prompt.boundTokens) * picosPerToken(pricing.inputPerMTok);
+  const promptCost = BigInt(req.prompt.boundTokens) * picosPerToken(maxInputPerMTok(pricing));
   if (req.endpoint === 'embeddings') {
     if (promptCost > available) throw embeddingsRefused(req, available);
     return { reservation: promptCost, completionCap: null };

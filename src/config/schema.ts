@@ -49,7 +49,14 @@ export const modelSchema = z.object({
   kind: z.enum(['chat', 'embedding']).default('chat'),
   contextWindow: z.number().int().positive().default(32_768),
   pricing: z
-    .object({ inputPerMTok: usd, outputPerMTok: usd.default(0) })
+    .object({
+      inputPerMTok: usd,
+      outputPerMTok: usd.default(0),
+      /** Input tokens read from the upstream's prompt cache; the input price when unset. */
+      cachedInputPerMTok: usd.optional(),
+      /** Input tokens written to the prompt cache (Anthropic's cache writes); the input price when unset. */
+      cacheWritePerMTok: usd.optional(),
+    })
     .default({ inputPerMTok: 0, outputPerMTok: 0 }),
   routes: z.array(routeSchema).min(1),
 });

@@ -40,6 +40,12 @@ export class ModelCatalog {
       pricing: {
         input_per_mtok: model.pricing.inputPerMTok,
         output_per_mtok: model.pricing.outputPerMTok,
+        ...(model.pricing.cachedInputPerMTok === undefined
+          ? {}
+          : { cached_input_per_mtok: model.pricing.cachedInputPerMTok }),
+        ...(model.pricing.cacheWritePerMTok === undefined
+          ? {}
+          : { cache_write_per_mtok: model.pricing.cacheWritePerMTok }),
         currency: 'USD',
       },
     };

@@ -7,10 +7,15 @@ export interface ChatChunk extends TranslatedChunk {
   error?: unknown;
 }
 
-/** Token counts an upstream reported, when it reported both. */
+/**
+ * Token counts an upstream reported, when it reported both; OpenAI's `prompt_tokens` includes the
+ * cached reads, which `cachedTokens` repeats so they can be priced apart.
+ */
 export interface ReportedUsage {
   promptTokens: number;
   completionTokens: number;
+  cachedTokens?: number;
+  cacheWriteTokens?: number;
 }
 
 /** An upstream event's chunk; undefined for keep-alives and vendor comments, which carry nothing. */
@@ -25,11 +30,23 @@ export function parseChunk(data: string): ChatChunk | undefined {
 
 /** The usage of a chunk or answer, when it carries both counts. */
 export function reportedUsage(
-  usage: { prompt_tokens?: unknown; completion_tokens?: unknown } | null | undefined,
+  usage:
+    | {
+        prompt_tokens?: unknown;
+        completion_tokens?: unknown;
+        prompt_tokens_details?: { cached_tokens?: unknown } | null;
+      }
+    | null
+    | undefined,
 ): ReportedUsage | null {
   if (!usage || typeof usage.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number')
     return null;
-  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    ...(typeof cached === 'number' && cached > 0 ? { cachedTokens: cached } : {}),
+  };
 }
 
 /** The text of a chunk's deltas (content, refusals, tool-call arguments), pushed onto `into`. */

@@ -38,7 +38,13 @@ export const modelObjectSchema = z.looseObject({
   owned_by: z.string(),
   context_window: z.int().optional(),
   pricing: z
-    .object({ input_per_mtok: z.number(), output_per_mtok: z.number(), currency: z.literal('USD') })
+    .object({
+      input_per_mtok: z.number(),
+      output_per_mtok: z.number(),
+      cached_input_per_mtok: z.number().optional(),
+      cache_write_per_mtok: z.number().optional(),
+      currency: z.literal('USD'),
+    })
     .optional(),
 });
 

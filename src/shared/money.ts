@@ -62,6 +62,38 @@ export function costPicos(
   );
 }
 
+/** Prices per million tokens of a model, cache prices optional. */
+export interface TokenPricing {
+  inputPerMTok: number;
+  outputPerMTok: number;
+  cachedInputPerMTok?: number | undefined;
+  cacheWritePerMTok?: number | undefined;
+}
+
+/**
+ * The cost of a request, in pico-dollars: uncached prompt tokens at the input price, cached reads and
+ * cache writes at their own prices (the input price when the model sets none), completion tokens at
+ * the output price. `prompt` includes the cached and written tokens.
+ */
+export function usageCostPicos(
+  u: { prompt: number; completion: number; cached?: number; cacheWrite?: number },
+  p: TokenPricing,
+): bigint {
+  const prompt = safeTokenCount(u.prompt);
+  const cached = Math.min(safeTokenCount(u.cached ?? 0), prompt);
+  const written = Math.min(safeTokenCount(u.cacheWrite ?? 0), prompt - cached);
+  return (
+    BigInt(prompt - cached - written) * picosPerToken(p.inputPerMTok) +
+    BigInt(cached) * picosPerToken(p.cachedInputPerMTok ?? p.inputPerMTok) +
+    BigInt(written) * picosPerToken(p.cacheWritePerMTok ?? p.inputPerMTok) +
+    BigInt(safeTokenCount(u.completion)) * picosPerToken(p.outputPerMTok)
+  );
+}
+
+/** The highest price a prompt token can cost (what a worst case reserves per prompt token). */
+export const maxInputPerMTok = (p: TokenPricing) =>
+  Math.max(p.inputPerMTok, p.cachedInputPerMTok ?? 0, p.cacheWritePerMTok ?? 0);
+
 /** Pico-dollars → the stored pair (both parts carry the sign, the micro part truncated toward zero). */
 export function moneyOf(picos: bigint): Money {
   return { micros: Number(picos / PICOS_PER_MICRO_N), picos: Number(picos % PICOS_PER_MICRO_N) };

@@ -53,6 +53,9 @@ export interface UsageRecordsTable {
   endpoint: string;
   prompt_tokens: number;
   completion_tokens: number;
+  /** Of the prompt tokens: read from the upstream's prompt cache, and written to it. */
+  cached_tokens: Generated<number>;
+  cache_write_tokens: Generated<number>;
   /** The exact cost is cost_micros + cost_picos / 10^6 micro-dollars (0 ≤ cost_picos < 10^6). */
   cost_micros: number;
   cost_picos: number;

@@ -28,11 +28,17 @@ export const usageQuerySchema = z.object({
     .describe(
       'End: YYYY-MM-DD (that whole day included), an ISO 8601 time, or Unix seconds (exclusive). Default: now.',
     ),
-  group_by: z.enum(['model', 'day']).default('model'),
+  group_by: z
+    .enum(['model', 'day', 'endpoint'])
+    .default('model')
+    .describe(
+      '`endpoint` splits each model by API surface (chat.completions, responses, messages, …), from raw usage records',
+    ),
 });
 
 const usageRowSchema = z.object({
   day: z.string().optional().describe('YYYY-MM-DD (UTC), with group_by=day'),
+  endpoint: z.string().optional().describe('API surface, e.g. responses or messages, with group_by=endpoint'),
   model: z.string(),
   requests: z.number().int(),
   prompt_tokens: z.number().int(),
@@ -44,9 +50,9 @@ export const usageReportSchema = z.object({
   object: z.literal('list'),
   from: z.string(),
   to: z.string(),
-  group_by: z.enum(['model', 'day']),
+  group_by: z.enum(['model', 'day', 'endpoint']),
   data: z.array(usageRowSchema),
-  total: usageRowSchema.omit({ day: true, model: true }),
+  total: usageRowSchema.omit({ day: true, endpoint: true, model: true }),
 });
 
 const invoiceLineSchema = z.object({

@@ -73,7 +73,8 @@ export function messagesToChat(req: CountTokensRequest & Partial<MessagesRequest
   if (sys !== '') messages.push({ role: 'system', content: sys });
   req.messages.forEach((m, i) => {
     if (m.role === 'assistant') addAssistant(messages, m.content as string | Block[]);
-    else if (m.role === 'system') messages.push({ role: 'system', content: textOfBlocks(m.content as string | Block[]) });
+    else if (m.role === 'system')
+      messages.push({ role: 'system', content: textOfBlocks(m.content as string | Block[]) });
     else addUser(messages, m.content as string | Block[], i);
   });
   const body: ChatCompletionRequest = { model: req.model, messages };

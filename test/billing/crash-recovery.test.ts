@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/storage/database.js';
-import { startChatLoad } from '../support/chat-load.js';
+import { type ChatLoad, startChatLoad } from '../support/chat-load.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import { signUpAt } from '../support/gateway.js';
 import {
@@ -64,13 +64,23 @@ async function start(namespace: PidNamespace): Promise<KillableServer & { walPre
 
 /**
  * Kills a server while no batch can commit (the test holds SQLite's write lock), so what it settled
- * last is only written ahead; returns how many records its segments hold at that moment.
+ * last is only written ahead; returns how many records its segments hold at that moment. The server
+ * is killed only once it answered a few requests under the lock (however slow a busy machine is), then
+ * `beforeKill` runs (for example to send the load elsewhere).
  */
-async function killWithUncommittedUsage(server: KillableServer & { walPrefix: string }): Promise<number> {
+async function killWithUncommittedUsage(
+  server: KillableServer & { walPrefix: string },
+  load: ChatLoad,
+  beforeKill: () => void = () => {},
+): Promise<number> {
   const db = new SQLite(join(dataDir, 'simosphere.db'));
   try {
     db.exec('BEGIN IMMEDIATE');
-    await new Promise((r) => setTimeout(r, 300));
+    const answeredBefore = load.okFrom(server.url).length;
+    const deadline = Date.now() + 10_000;
+    do await new Promise((r) => setTimeout(r, 100));
+    while (load.okFrom(server.url).length < answeredBefore + 3 && Date.now() < deadline);
+    beforeKill();
     await server.kill();
     servers.splice(servers.indexOf(server), 1);
     // Nothing can be replayed (and so deleted) while the lock is held: this is what the kill left.
@@ -116,7 +126,7 @@ describe.skipIf(!namespaces)('a dead server whose pid now belongs to another pro
       workers: 8,
     });
     await load.reach(200);
-    expect(await killWithUncommittedUsage(first)).toBeGreaterThan(0);
+    expect(await killWithUncommittedUsage(first, load)).toBeGreaterThan(0);
     await load.stop();
 
     const second = await start('pid2');
@@ -144,8 +154,10 @@ describe('a server killed for good while another one runs on the same data dir',
       workers: 8,
     });
     await load.reach(300);
-    targets = [survivor.url];
-    expect(await killWithUncommittedUsage(dying)).toBeGreaterThan(0);
+    const uncommitted = await killWithUncommittedUsage(dying, load, () => {
+      targets = [survivor.url];
+    });
+    expect(uncommitted).toBeGreaterThan(0);
     const killedAt = Date.now();
     const answeredByDead = load.okFrom(dying.url);
 

@@ -20,6 +20,7 @@ import { registerA2aRoutes } from './a2a/routes.js';
 import { registerAccountRoutes } from './accounts/routes/index.js';
 import { RouteRegistry } from './discovery/route-registry.js';
 import { registerDiscoveryRoutes } from './discovery/routes.js';
+import { registerOutboxRoute } from './mail/outbox-routes.js';
 import { registerMcpRoutes } from './mcp/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
 import { registerOperatorRoutes } from './operator/routes.js';
@@ -140,6 +141,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerAccountRoutes(app, container);
   registerWebhookRoutes(app, container);
   registerOperatorRoutes(app, container);
+  registerOutboxRoute(app, container);
   registerBillingRoutes(app, container);
   registerGatewayRoutes(app, container);
   registerDiscoveryRoutes(app, container, routeRegistry);

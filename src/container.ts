@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.js';
 import { ApiKeyAuthenticator } from './accounts/authenticator.js';
+import { EmailFlows } from './accounts/email-flows.js';
 import { FlashStore } from './accounts/flash-store.js';
 import { KeyService } from './accounts/key-service.js';
 import { LoginThrottle } from './accounts/login-throttle.js';
+import { MemberService } from './accounts/members.js';
 import type { RevocationBus } from './accounts/revocation-bus.js';
 import { SessionService } from './accounts/sessions.js';
 import { AuditSignals } from './audit-flags/audit-signals.js';
@@ -21,6 +23,9 @@ import { ModelCatalog } from './gateway/catalog.js';
 import { InferencePipeline } from './gateway/inference-pipeline.js';
 import { ModelRouter } from './gateway/model-router.js';
 import { ResponseStore } from './gateway/responses/response-store.js';
+import type { Mailer } from './mail/mailer.js';
+import { createOutboxMailer } from './mail/outbox-mailer.js';
+import { createSmtpMailer } from './mail/smtp-mailer.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { TenantAdmin } from './operator/tenant-admin.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
@@ -66,6 +71,12 @@ export interface Container {
   loginThrottle: LoginThrottle;
   /** Tenant self-service API keys: list, create, rotate, revoke. */
   keys: KeyService;
+  /** Outgoing mail: SMTP, or the log and the operator outbox. */
+  mailer: Mailer;
+  /** Members of organizations, invites, roles. */
+  members: MemberService;
+  /** Email verification, password reset and change. */
+  emailFlows: EmailFlows;
   /** Operator tenant management (HTTP API and CLI). */
   tenantAdmin: TenantAdmin;
   /** Webhook endpoints and this replica's delivery dispatcher. */
@@ -206,10 +217,28 @@ export async function createContainer(
     invoiceTimer.unref();
   }
   const limiter = createLimiter({ config, logger, metrics, ...(redis ? { redis } : {}) });
+  const mailer = config.smtp.url
+    ? createSmtpMailer(
+        config.smtp.url,
+        config.smtp.from ?? `${config.brand.name} <${config.brand.supportEmail}>`,
+      )
+    : createOutboxMailer(db, logger);
+  const mailLinks = { publicUrl: config.publicUrl, brandName: config.brand.name };
+  const members = new MemberService(db, mailer, mailLinks);
   const accounts = new AccountService(db, {
     signupPlan: config.signup.plan,
     plans: Object.keys(config.plans),
-    onTenantCreated: [billing.grantTrial],
+    onTenantCreated: [],
+    grantTrial: billing.grantTrial,
+    requireVerifiedEmail: requireVerifiedEmail(config),
+    // Operator- and CLI-created tenants get their owner by an emailed invite.
+    onOwnerlessTenant: async (tenant, by) => {
+      await members.invite(
+        tenant.id,
+        { email: tenant.email, role: 'owner' },
+        { ...by, role: 'owner', userId: null },
+      );
+    },
   });
 
   const webhooks = createWebhooks(database, config, logger, metrics, background);
@@ -237,6 +266,9 @@ export async function createContainer(
     flash: new FlashStore(),
     loginThrottle: new LoginThrottle(db),
     keys: new KeyService(db, revocations),
+    mailer,
+    members,
+    emailFlows: new EmailFlows(db, mailer, { ...mailLinks, grantTrial: billing.grantTrial }),
     tenantAdmin: new TenantAdmin(db, revocations, {
       plans: Object.keys(config.plans),
       models: config.models.map((m) => m.id),
@@ -255,6 +287,7 @@ export async function createContainer(
         await revocations.close();
         if (redis) await closeRedis(redis);
         await Promise.all([...providers.values()].map((p) => p.adapter.close()));
+        await mailer.close();
         await database.close();
       })();
       return closed;
@@ -263,3 +296,7 @@ export async function createContainer(
   // The pipeline reads the services themselves, the meter at each call (a benchmark may swap it).
   return Object.assign(services, { pipeline: new InferencePipeline(services) });
 }
+
+/** Whether sign-ups wait for a verified email before their trial credits: by default, when mail really goes out. */
+export const requireVerifiedEmail = (config: ResolvedConfig): boolean =>
+  config.signup.requireVerifiedEmail ?? config.smtp.url !== undefined;

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './observability/logger.js';
-import { describeUpstreams, startServer } from './server.js';
+import { describeMail, describeUpstreams, startServer } from './server.js';
 
 /** `simosphere start`: the only place that reads the real environment and binds a port. */
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
@@ -27,6 +27,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     `SIMOSphere listening on ${server.url}`,
   );
   logger.info(describeUpstreams(config));
+  logger.info(describeMail(config));
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down: draining in-flight requests');

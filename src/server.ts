@@ -65,3 +65,9 @@ export function describeUpstreams(config: ResolvedConfig): string {
   const upstreams = config.providers.filter((p) => p.type === 'openai-compatible').map((p) => p.id);
   return `Serving ${config.models.length} model(s) through provider(s): ${upstreams.join(', ')}.`;
 }
+
+/** One line saying where mail goes (invites, verification, password resets). */
+export function describeMail(config: ResolvedConfig): string {
+  if (config.smtp.url) return `Mail is sent over SMTP (${new URL(config.smtp.url).host}).`;
+  return 'No SMTP configured (SIMO_SMTP_URL): mails go to the server log and to the operator outbox (GET /operator/outbox).';
+}

@@ -18,6 +18,8 @@ export interface NewAccount {
   apiKey: string;
   /** The owner's user id, when the account was created with a password (self sign-up). */
   userId: string | null;
+  /** True when the trial credits wait for the owner to verify their email address. */
+  verificationRequired: boolean;
 }
 
 export interface CreateAccountInput {
@@ -36,7 +38,20 @@ export const MIN_PASSWORD_LENGTH = 10;
 export class AccountService {
   constructor(
     private readonly db: Db,
-    private readonly opts: { signupPlan: string; plans: string[]; onTenantCreated: TenantCreatedHook[] },
+    private readonly opts: {
+      signupPlan: string;
+      plans: string[];
+      onTenantCreated: TenantCreatedHook[];
+      /** Grants the sign-up trial credits; run at creation unless they wait for a verified email. */
+      grantTrial?: TenantCreatedHook;
+      /** Self sign-ups get their trial credits only once their email address is verified. */
+      requireVerifiedEmail?: boolean;
+      /**
+       * After a tenant is created without a login (operator, CLI): e.g. invite its owner by email, so
+       * they can sign in.
+       */
+      onOwnerlessTenant?: (tenant: Tenant, by: { actor: string; ip: string | null }) => Promise<void>;
+    },
   ) {}
 
   /** Creates a tenant, its owner (when a password is given) and a first API key, in one transaction. */
@@ -73,6 +88,7 @@ export class AccountService {
     const generated = generateApiKey();
     const keyId = newId('key');
     const userId = passwordHash === null ? null : newId('usr');
+    const verificationRequired = userId !== null && this.opts.requireVerifiedEmail === true;
 
     try {
       await this.db.transaction().execute(async (trx) => {
@@ -86,7 +102,12 @@ export class AccountService {
               email,
               password_hash: passwordHash,
               created_at: now,
+              email_verified_at: null,
             })
+            .execute();
+          await trx
+            .insertInto('memberships')
+            .values({ tenant_id: tenant.id, user_id: userId, role: 'owner', created_at: now })
             .execute();
         }
         await insertApiKey(trx, {
@@ -110,13 +131,16 @@ export class AccountService {
           detail: { plan, key_id: keyId, email, via: input.actor },
         });
         for (const hook of this.opts.onTenantCreated) await hook(trx, tenant);
+        if (this.opts.grantTrial && !verificationRequired) await this.opts.grantTrial(trx, tenant);
       });
     } catch (err) {
       if (isUniqueViolation(err))
         throw new ApiError('email_taken', 'An account with this email already exists.', 'email');
       throw err;
     }
-    return { tenant, keyId, apiKey: generated.key, userId };
+    if (userId === null && this.opts.onOwnerlessTenant)
+      await this.opts.onOwnerlessTenant(tenant, { actor: input.actor, ip: input.ip ?? null });
+    return { tenant, keyId, apiKey: generated.key, userId, verificationRequired };
   }
 
   /**
@@ -131,7 +155,22 @@ export class AccountService {
       .where('email', '=', normalized)
       .executeTakeFirst();
     const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash()));
-    return user && ok ? { id: user.id, tenantId: user.tenant_id, email: user.email } : null;
+    if (!user || !ok) return null;
+    return { id: user.id, tenantId: await this.homeOrganization(user.id, user.tenant_id), email: user.email };
+  }
+
+  /**
+   * The organization a sign-in starts in: the one the person joined first, if they are still a member
+   * of it, else any other; null when they belong to none any more.
+   */
+  async homeOrganization(userId: string, preferred: string): Promise<string | null> {
+    const rows = await this.db
+      .selectFrom('memberships')
+      .select('tenant_id')
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .execute();
+    return rows.find((r) => r.tenant_id === preferred)?.tenant_id ?? rows[0]?.tenant_id ?? null;
   }
 
   /** The tenant owning a user's email, for audit entries about failed logins. */
@@ -148,7 +187,8 @@ export class AccountService {
 /** A user who proved their password. */
 export interface LoginUser {
   id: string;
-  tenantId: string;
+  /** The organization the session starts in; null when the person is no member of any. */
+  tenantId: string | null;
   email: string;
 }
 

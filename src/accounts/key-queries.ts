@@ -6,7 +6,14 @@ export interface KeyReaderDeps {
   keys: Pick<KeyService, 'list'>;
 }
 
-/** The tenant's keys, newest first, as `GET /admin/keys` answers and the keys page lists them. */
-export async function listApiKeys(deps: KeyReaderDeps, tenantId: string): Promise<ApiKeyList> {
-  return { object: 'list', data: (await deps.keys.list(tenantId)).map(apiKeyView) };
+/**
+ * The tenant's keys, newest first, as `GET /admin/keys` answers and the keys page lists them; with
+ * `createdBy` (a member who manages only their own keys), that member's keys only.
+ */
+export async function listApiKeys(
+  deps: KeyReaderDeps,
+  tenantId: string,
+  createdBy?: string | null,
+): Promise<ApiKeyList> {
+  return { object: 'list', data: (await deps.keys.list(tenantId, createdBy)).map(apiKeyView) };
 }

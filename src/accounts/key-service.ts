@@ -1,11 +1,20 @@
+import { sql } from 'kysely';
 import { enqueueEvent } from '../events/outbox.js';
 import type { Db } from '../shared/db.js';
 import { notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { generateApiKey } from './api-key-format.js';
-import { type ApiKeyRecord, type ApiKeyScope, apiKeyFromRow, insertApiKey } from './api-key-store.js';
+import {
+  type ApiKeyRecord,
+  type ApiKeyScope,
+  apiKeyFromRow,
+  insertApiKey,
+  type KeyLimits,
+  NO_KEY_LIMITS,
+} from './api-key-store.js';
 import { recordAudit } from './audit-log.js';
 import type { RevocationBus } from './revocation-bus.js';
+import type { Role } from './roles.js';
 
 /** Who asks for a key change, for the audit log. */
 export interface KeyActor {
@@ -30,24 +39,52 @@ export class KeyService {
     private readonly revocations: RevocationBus,
   ) {}
 
-  /** Every key of the tenant, newest first, revoked ones included (with their status). */
-  async list(tenantId: string): Promise<ApiKeyRecord[]> {
-    const rows = await this.db
+  /**
+   * Every key of the tenant, newest first, revoked ones included (with their status); with `createdBy`,
+   * only the keys that member created.
+   */
+  async list(tenantId: string, createdBy?: string | null): Promise<ApiKeyRecord[]> {
+    let query = this.db
       .selectFrom('api_keys')
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .execute();
+      .orderBy('id', 'desc');
+    if (createdBy !== undefined)
+      query = createdBy === null ? query.where(sql.lit(false)) : query.where('created_by', '=', createdBy);
+    const rows = await query.execute();
     return rows.map(apiKeyFromRow);
+  }
+
+  /** The key as stored, for ownership checks; 404 when unknown or of another tenant. */
+  async get(tenantId: string, keyId: string): Promise<ApiKeyRecord> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('id', '=', keyId)
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    if (!row) throw keyNotFound();
+    return apiKeyFromRow(row);
   }
 
   async create(
     tenantId: string,
-    input: { name: string; scopes: ApiKeyScope[] },
+    input: {
+      name: string;
+      scopes: ApiKeyScope[];
+      /** The member creating it, and the role the key will act with. */
+      createdBy?: string | null;
+      role?: Role;
+      limits?: KeyLimits;
+    },
     by: KeyActor,
   ): Promise<IssuedKey> {
-    const issued = newKey(tenantId, input.name, input.scopes);
+    const issued = newKey(tenantId, input.name, input.scopes, Date.now(), {
+      createdBy: input.createdBy ?? null,
+      role: input.role ?? 'owner',
+      limits: input.limits ?? NO_KEY_LIMITS,
+    });
     await this.db.transaction().execute(async (trx) => {
       await insertApiKey(trx, issued.record);
       await recordAudit(trx, {
@@ -56,7 +93,13 @@ export class KeyService {
         action: 'key.created',
         target: issued.record.id,
         ip: by.ip,
-        detail: { name: input.name, scopes: input.scopes, prefix: issued.record.prefix },
+        detail: {
+          name: input.name,
+          scopes: input.scopes,
+          prefix: issued.record.prefix,
+          role: issued.record.role,
+          ...limitsDetail(issued.record.limits),
+        },
       });
     });
     return issued;
@@ -71,7 +114,12 @@ export class KeyService {
     const now = Date.now();
     const issued = await this.db.transaction().execute(async (trx) => {
       const old = await this.activeKey(trx, tenantId, keyId);
-      const next = newKey(tenantId, old.name, old.scopes, now);
+      // The new key keeps who created the old one, its role and its limits.
+      const next = newKey(tenantId, old.name, old.scopes, now, {
+        createdBy: old.createdBy ?? null,
+        role: old.role ?? 'owner',
+        limits: old.limits ?? NO_KEY_LIMITS,
+      });
       // The revoked_at guard makes two concurrent rotations of one key produce one winner.
       const revoked = await trx
         .updateTable('api_keys')
@@ -108,6 +156,47 @@ export class KeyService {
     });
     await this.revocations.publish({ kind: 'key', keyId });
     return { ...issued, oldKeyId: keyId };
+  }
+
+  /**
+   * Changes a key's name or limits (spend budget, rpm, tpm). Every replica drops the cached key, so the
+   * new limits apply from the next request.
+   */
+  async update(
+    tenantId: string,
+    keyId: string,
+    change: { name?: string | undefined; limits: (current: KeyLimits) => KeyLimits },
+    by: KeyActor,
+  ): Promise<ApiKeyRecord> {
+    const updated = await this.db.transaction().execute(async (trx) => {
+      const key = await this.activeKey(trx, tenantId, keyId);
+      const before = key.limits ?? NO_KEY_LIMITS;
+      const limits = change.limits(before);
+      const name = change.name ?? key.name;
+      await trx
+        .updateTable('api_keys')
+        .set({
+          name,
+          spend_limit_micros: limits.spendLimitMicros,
+          spend_period: limits.spendPeriod,
+          rpm_limit: limits.rpm,
+          tpm_limit: limits.tpm,
+        })
+        .where('id', '=', key.id)
+        .where('tenant_id', '=', tenantId)
+        .execute();
+      await recordAudit(trx, {
+        tenantId,
+        actor: by.actor,
+        action: 'key.updated',
+        target: key.id,
+        ip: by.ip,
+        detail: { name, before: limitsDetail(before), after: limitsDetail(limits) },
+      });
+      return { ...key, name, limits };
+    });
+    await this.revocations.publish({ kind: 'key', keyId });
+    return updated;
   }
 
   /** Revokes a key for good; it answers 401 from the moment this returns. */
@@ -147,7 +236,28 @@ export class KeyService {
 
 const keyNotFound = () => notFound('No active API key with this id');
 
-function newKey(tenantId: string, name: string, scopes: ApiKeyScope[], now = Date.now()): IssuedKey {
+/** The limits of a key for audit entries, only those set. */
+export function limitsDetail(limits: KeyLimits | undefined): Record<string, unknown> {
+  if (!limits) return {};
+  const out: Record<string, unknown> = {};
+  if (limits.spendLimitMicros !== null)
+    out.spend_limit = { micros: limits.spendLimitMicros, period: limits.spendPeriod };
+  if (limits.rpm !== null) out.rpm = limits.rpm;
+  if (limits.tpm !== null) out.tpm = limits.tpm;
+  return out;
+}
+
+function newKey(
+  tenantId: string,
+  name: string,
+  scopes: ApiKeyScope[],
+  now = Date.now(),
+  owner: { createdBy: string | null; role: Role; limits: KeyLimits } = {
+    createdBy: null,
+    role: 'owner',
+    limits: NO_KEY_LIMITS,
+  },
+): IssuedKey {
   const g = generateApiKey();
   return {
     apiKey: g.key,
@@ -162,6 +272,7 @@ function newKey(tenantId: string, name: string, scopes: ApiKeyScope[], now = Dat
       createdAt: now,
       lastUsedAt: null,
       revokedAt: null,
+      ...owner,
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../shared/db.js';
 import { FLASH_TTL_MS, openFlash, sealFlash } from './flash-store.js';
+import { isRole, type Role } from './roles.js';
 import { type Tenant, tenantFromRow } from './tenant-store.js';
 
 /** A session ends after this long without use… */
@@ -20,7 +21,10 @@ export interface SessionUser {
 /** A live dashboard session, as pages and routes see it. */
 export interface ResolvedSession {
   user: SessionUser;
+  /** The organization the session is working in (members of several switch between them). */
   tenant: Tenant;
+  /** The user's role in that organization. */
+  role: Role;
   /** Synchronizer token: embed as `_csrf` in forms or send as `x-csrf-token` on state changes. */
   csrfToken: string;
   /** SHA-256 of the session id: a stable handle (e.g. for the flash store) that is not the secret. */
@@ -82,6 +86,12 @@ export class SessionService {
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .innerJoin('tenants', 'tenants.id', 'sessions.tenant_id')
+      // A member removed from the organization has no membership row: their sessions end at once.
+      .innerJoin('memberships', (join) =>
+        join
+          .onRef('memberships.tenant_id', '=', 'sessions.tenant_id')
+          .onRef('memberships.user_id', '=', 'sessions.user_id'),
+      )
       .selectAll('tenants')
       .select([
         'sessions.user_id as session_user_id',
@@ -89,6 +99,7 @@ export class SessionService {
         'sessions.last_seen_at as session_last_seen_at',
         'sessions.expires_at as session_expires_at',
         'users.email as user_email',
+        'memberships.role as member_role',
       ])
       .where('sessions.id_hash', '=', idHash)
       .executeTakeFirst();
@@ -112,11 +123,13 @@ export class SessionService {
       session_last_seen_at,
       session_expires_at,
       user_email,
+      member_role,
       ...tenant
     } = row;
     return {
       user: { id: session_user_id, email: user_email },
       tenant: tenantFromRow(tenant),
+      role: isRole(member_role) ? member_role : 'developer',
       csrfToken: csrfTokenFor(cookieValue),
       sessionIdHash: idHash,
     };
@@ -125,6 +138,22 @@ export class SessionService {
   async destroy(cookieValue: string | undefined): Promise<void> {
     if (!cookieValue || !SESSION_ID_PATTERN.test(cookieValue)) return;
     await this.db.deleteFrom('sessions').where('id_hash', '=', hashSessionId(cookieValue)).execute();
+  }
+
+  /** Moves a session to another organization of its user (the caller checked the membership). */
+  async switchOrganization(sessionIdHash: string, tenantId: string): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ tenant_id: tenantId })
+      .where('id_hash', '=', sessionIdHash)
+      .execute();
+  }
+
+  /** Ends every session of a user, except (optionally) the one by which they just acted. */
+  async endAllForUser(userId: string, exceptIdHash?: string, trx: Db = this.db): Promise<void> {
+    let query = trx.deleteFrom('sessions').where('user_id', '=', userId);
+    if (exceptIdHash) query = query.where('id_hash', '!=', exceptIdHash);
+    await query.execute();
   }
 
   /**

@@ -92,6 +92,8 @@ function applyEnv(raw: Record<string, unknown>, env: Env): ConfigInput {
   if (env.SIMO_METRICS_PORT) metrics.port = env.SIMO_METRICS_PORT;
   if (env.SIMO_METRICS_HOST) metrics.host = env.SIMO_METRICS_HOST;
   if (Object.keys(metrics).length > 0) cfg.metrics = metrics;
+  if (env.SIMO_SMTP_URL)
+    cfg.smtp = { ...((cfg.smtp ?? {}) as Record<string, unknown>), url: env.SIMO_SMTP_URL };
   if (env.SIMO_SECRET_KEY) {
     cfg.secrets = { ...((cfg.secrets ?? {}) as Record<string, unknown>), encryptionKey: env.SIMO_SECRET_KEY };
   }

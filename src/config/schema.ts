@@ -172,8 +172,26 @@ export const configSchema = z
     models: z.array(modelSchema).default([]),
     plans: z.record(z.string(), planSchema).default({}),
     signup: z
-      .object({ plan: z.string().default('starter'), trialCredits: usd.default(5) })
+      .object({
+        plan: z.string().default('starter'),
+        trialCredits: usd.default(5),
+        /**
+         * Grant the trial credits only once the owner opened the emailed verification link. Default:
+         * on when SMTP is configured, off otherwise.
+         */
+        requireVerifiedEmail: z.boolean().optional(),
+      })
       .default({ plan: 'starter', trialCredits: 5 }),
+    /**
+     * Outgoing mail (invites, verification, password reset). `url` (env SIMO_SMTP_URL):
+     * `smtp://user:pass@host:port` or `smtps://…`; unset, mail goes to the log and the operator outbox.
+     */
+    smtp: z
+      .object({
+        url: z.url({ protocol: /^smtps?$/ }).optional(),
+        from: z.string().min(3).optional(),
+      })
+      .default({}),
     /**
      * Days raw usage records are kept; unset keeps them forever. Reports, invoices and balances use
      * daily roll-ups and the ledger, so pruning raw records loses no money.

@@ -14,6 +14,7 @@ export const OPENAPI_TAGS: Record<string, string> = {
   'API keys': "The tenant's API keys: create, rotate, revoke",
   Billing: 'Credit balance, usage reports and monthly invoices',
   Webhooks: 'Signed event notifications: endpoints, test events and the delivery log',
+  Members: "The organization's members, their roles and invitations",
   Audit: "The tenant's audit log",
   Operator: 'Platform operation behind the operator token (`SIMO_ADMIN_TOKEN`)',
   Discovery: 'Documents for agents and crawlers',

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiKeyRecord } from '../accounts/api-key-store.js';
+import { type ApiKeyRecord, keyRole } from '../accounts/api-key-store.js';
 import type { AuthContext } from '../accounts/authenticator.js';
+import { can, type Permission, permissionForRoute, type Role } from '../accounts/roles.js';
 import type { ResolvedSession, SessionService } from '../accounts/sessions.js';
 import { ApiError } from '../shared/errors.js';
 import { type ApiKeyAuthDeps, apiKeyAuth, enforceRateLimit } from './api-key-auth.js';
@@ -17,8 +18,10 @@ import { assertSessionCsrf, isStateChanging, sessionFromRequest } from './sessio
 export function tenantAuth(deps: TenantAuthDeps): GuardHook {
   const byKey = apiKeyAuth(deps, 'admin');
   return async function authenticateTenant(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined)
-      return byKey(request, reply);
+    if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined) {
+      await byKey(request, reply);
+      return authorizeRoute(request);
+    }
     const session = await sessionFromRequest(deps, request);
     if (!session)
       throw new ApiError(
@@ -31,7 +34,35 @@ export function tenantAuth(deps: TenantAuthDeps): GuardHook {
     request.session = session;
     request.auth = sessionAuthContext(session);
     await enforceRateLimit(deps.limiter, request.auth, reply);
+    authorizeRoute(request);
   };
+}
+
+/** The role of the caller of a tenant route: the session's member role, or the key's. */
+export function callerRole(request: FastifyRequest): Role {
+  if (request.session) return request.session.role;
+  return request.auth ? keyRole(request.auth.key) : 'developer';
+}
+
+/** The member behind a tenant request: the signed-in user, or the creator of the calling key. */
+export function callerUserId(request: FastifyRequest): string | null {
+  return request.auth?.key.createdBy ?? null;
+}
+
+/** Throws 403 `permission_denied` unless the caller's role has `permission`. */
+export function assertPermission(request: FastifyRequest, permission: Permission): void {
+  const role = callerRole(request);
+  if (!can(role, permission))
+    throw new ApiError(
+      'permission_denied',
+      `Your role in this organization (${role}) does not allow this. Ask an owner or admin.`,
+    );
+}
+
+/** Checks the caller's role against the permission the route needs (see `roles.ts`). */
+function authorizeRoute(request: FastifyRequest): void {
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  assertPermission(request, permissionForRoute(method, request.routeOptions.url ?? request.url));
 }
 
 /** What tenant authentication reads: API keys, the rate limiter, and dashboard sessions. */
@@ -60,6 +91,8 @@ export function sessionAuthContext(session: ResolvedSession): AuthContext {
     createdAt: 0,
     lastUsedAt: null,
     revokedAt: null,
+    createdBy: session.user.id,
+    role: session.role,
   };
   return { tenant: session.tenant, key };
 }

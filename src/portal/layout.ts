@@ -1,3 +1,4 @@
+import { can, type Permission, permissionForPage, type Role } from '../accounts/roles.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { AssetStore } from './assets.js';
 import { type HtmlValue, html, type SafeHtml } from './html.js';
@@ -13,6 +14,10 @@ export interface Viewer {
   email: string;
   /** The session's CSRF token: the logout form and every fetch from the page carry it. */
   csrfToken: string;
+  /** The role in the current organization: the navigation shows only what it allows. */
+  role?: Role;
+  /** The current organization's name. */
+  organization?: string;
 }
 
 export interface PageOptions {
@@ -35,7 +40,9 @@ export type DashboardSection =
   | 'billing'
   | 'webhooks'
   | 'audit'
-  | 'playground';
+  | 'playground'
+  | 'members'
+  | 'account';
 
 const DASHBOARD_NAV: Array<[DashboardSection, string, string]> = [
   ['overview', 'Overview', '/dashboard'],
@@ -45,7 +52,14 @@ const DASHBOARD_NAV: Array<[DashboardSection, string, string]> = [
   ['webhooks', 'Webhooks', '/dashboard/webhooks'],
   ['audit', 'Audit log', '/dashboard/audit'],
   ['playground', 'Playground', '/dashboard/playground'],
+  ['members', 'Members', '/dashboard/members'],
+  ['account', 'Account', '/dashboard/account'],
 ];
+
+const allowed = (role: Role | undefined, href: string) => {
+  const needed: Permission | null = permissionForPage(href);
+  return needed === null || role === undefined || can(role, needed);
+};
 
 function publicHeader(ctx: PortalContext): SafeHtml {
   return html`<header class="site-header">
@@ -68,6 +82,7 @@ function dashboardHeader(ctx: PortalContext, viewer: Viewer): SafeHtml {
   <nav aria-label="Account">
     <ul>
       <li><a href="/docs">Docs</a></li>
+      ${viewer.organization ? html`<li><a href="/dashboard/account" data-testid="organization">${viewer.organization}</a>${viewer.role ? html` <span class="badge" data-testid="viewer-role">${viewer.role}</span>` : ''}</li>` : ''}
       <li class="viewer-email"><span class="muted" data-testid="viewer-email">${viewer.email}</span></li>
       <li>
         <form method="post" action="/logout" class="inline">
@@ -80,10 +95,10 @@ function dashboardHeader(ctx: PortalContext, viewer: Viewer): SafeHtml {
 </header>`;
 }
 
-function dashboardNav(active: DashboardSection | undefined): SafeHtml {
+function dashboardNav(active: DashboardSection | undefined, role: Role | undefined): SafeHtml {
   return html`<nav class="side-nav" aria-label="Dashboard">
   <ul>
-    ${DASHBOARD_NAV.map(
+    ${DASHBOARD_NAV.filter(([, , href]) => allowed(role, href)).map(
       ([id, label, href]) =>
         html`<li><a href="${href}"${id === active ? html` aria-current="page"` : ''}>${label}</a></li>`,
     )}
@@ -97,7 +112,7 @@ export function layout(ctx: PortalContext, page: PageOptions): SafeHtml {
   const styles = ['portal.css', ...(page.styles ?? [])];
   const scripts = ['portal.js', ...(page.scripts ?? [])];
   const main: HtmlValue = page.viewer
-    ? html`<div class="dashboard">${dashboardNav(page.active)}<main id="main" class="dash-main">${page.body}</main></div>`
+    ? html`<div class="dashboard">${dashboardNav(page.active, page.viewer.role)}<main id="main" class="dash-main">${page.body}</main></div>`
     : html`<main id="main">${page.body}</main>`;
   return html`<html lang="en">
 <head>

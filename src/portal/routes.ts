@@ -1,19 +1,30 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { can, permissionForPage } from '../accounts/roles.js';
+import { formErrorMessage } from '../accounts/routes/form-flow.js';
 import type { SignUpFlash } from '../accounts/routes/register.js';
-import type { Container } from '../container.js';
+import { type Container, requireVerifiedEmail } from '../container.js';
 import { defineRoute, publicRoute } from '../http/define-route.js';
 import { issueFormCsrf } from '../http/form-csrf.js';
 import { sessionFromRequest, sessionGuard } from '../http/session-auth.js';
+import { ApiError } from '../shared/errors.js';
 import { AssetStore } from './assets.js';
-import type { SafeHtml } from './html.js';
-import type { PortalContext } from './layout.js';
+import { html, type SafeHtml } from './html.js';
+import { layout, type PortalContext } from './layout.js';
 import { pageDoc, sendPage } from './page.js';
-import { loginPage, registerPage } from './pages/auth-pages.js';
+import {
+  forgotPasswordPage,
+  invitePage,
+  loginPage,
+  registerPage,
+  resetPasswordPage,
+  verifyEmailPage,
+} from './pages/auth-pages.js';
 import { comparePage } from './pages/compare.js';
 import { auditPage } from './pages/dashboard/audit.js';
 import { billingPage } from './pages/dashboard/billing.js';
 import type { DashboardServices, DashboardView } from './pages/dashboard/context.js';
 import { keysPage } from './pages/dashboard/keys.js';
+import { accountPage, membersPage } from './pages/dashboard/members.js';
 import { overviewPage } from './pages/dashboard/overview.js';
 import { playgroundPage } from './pages/dashboard/playground.js';
 import { usagePage } from './pages/dashboard/usage.js';
@@ -56,15 +67,67 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
     sendPage(reply, comparePage(ctx)),
   );
 
+  const verifyEmail = requireVerifiedEmail(c.config);
   const authForm = (render: typeof loginPage) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const query = queryOf(request);
+    const next = stringParam(query.next);
     // A signed-in visitor has nothing to do on these forms.
-    if (await sessionFromRequest(c, request)) return reply.redirect('/dashboard', 303);
+    if (await sessionFromRequest(c, request))
+      return reply.redirect(next?.startsWith('/invite/') ? next : '/dashboard', 303);
     const csrfToken = issueFormCsrf(request, reply);
-    const error = stringParam(queryOf(request).error);
-    return sendPage(reply, render(ctx, { csrfToken, error }), { private: true });
+    const error = stringParam(query.error);
+    const notice = stringParam(query.notice);
+    return sendPage(reply, render(ctx, { csrfToken, error, notice, next, verifyEmail }), { private: true });
   };
   page('/register', 'Sign-up form', authForm(registerPage));
   page('/login', 'Login form', authForm(loginPage));
+  page('/forgot-password', 'Forgot-password form', authForm(forgotPasswordPage));
+
+  page('/reset-password', 'Password reset form', async (request, reply) => {
+    const query = queryOf(request);
+    const token = stringParam(query.token) ?? '';
+    const valid = await c.emailFlows.resetLinkValid(token);
+    const csrfToken = issueFormCsrf(request, reply);
+    const view = resetPasswordPage(ctx, { csrfToken, token, valid, error: stringParam(query.error) });
+    return sendPage(reply, view, { private: true, status: valid ? 200 : 410 });
+  });
+
+  // Opening the mailed link verifies the address (GET, as mail clients open links).
+  page('/verify-email', 'Email verification link', async (request, reply) => {
+    const token = stringParam(queryOf(request).token);
+    const ok = await c.emailFlows.verifyEmail(token, request.ip).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof ApiError) return false;
+        throw err;
+      },
+    );
+    const signedIn = (await sessionFromRequest(c, request)) !== null;
+    return sendPage(reply, verifyEmailPage(ctx, { ok, signedIn }), { private: true, status: ok ? 200 : 410 });
+  });
+
+  page('/invite/:token', 'Invitation to an organization', async (request, reply) => {
+    const token = (request.params as { token: string }).token;
+    const invite = await c.members.findInvite(token);
+    const session = await sessionFromRequest(c, request);
+    const csrfToken = issueFormCsrf(request, reply);
+    const hasLogin =
+      invite !== null &&
+      (await c.database.db
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', invite.email)
+        .executeTakeFirst()) !== undefined;
+    const view = invitePage(ctx, {
+      invite,
+      token,
+      csrfToken,
+      error: stringParam(queryOf(request).error),
+      signedInAs: session ? { email: session.user.email, csrfToken: session.csrfToken } : undefined,
+      hasLogin,
+    });
+    return sendPage(reply, view, { private: true, status: invite ? 200 : 410 });
+  });
 
   const signedIn = sessionGuard(c, { redirectTo: '/login' });
   const dashboard = (
@@ -82,10 +145,19 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
           ctx,
           services,
           session,
-          viewer: { email: session.user.email, csrfToken: session.csrfToken },
+          viewer: {
+            email: session.user.email,
+            csrfToken: session.csrfToken,
+            role: session.role,
+            organization: session.tenant.name,
+          },
           log: request.log,
           requestId: request.id,
         };
+        // Every page checks the role, as the API behind it does.
+        const needed = permissionForPage(path);
+        if (needed && !can(session.role, needed))
+          return sendPage(reply, forbiddenPage(view), { private: true, status: 403 });
         return sendPage(reply, await render(view, request), { private: true });
       },
     });
@@ -103,6 +175,24 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
   );
   dashboard('/dashboard/audit', (view, request) => auditPage(view, stringParam(queryOf(request).after)));
   dashboard('/dashboard/playground', (view) => playgroundPage(view));
+  dashboard('/dashboard/members', (view) => membersPage(view, c.members));
+  dashboard('/dashboard/account', async (view, request) => {
+    const query = queryOf(request);
+    return accountPage(view, await c.members.organizationsOf(view.session.user.id), {
+      notice: stringParam(query.notice),
+      errorMessage: formErrorMessage(query.error),
+    });
+  });
 
   registerPlaygroundStream(app, c);
+}
+
+/** What a member sees on a page their role does not allow. */
+function forbiddenPage(view: DashboardView): SafeHtml {
+  return layout(view.ctx, {
+    title: 'Not allowed',
+    body: html`<h1>Not allowed</h1>
+<p data-testid="forbidden">Your role in ${view.session.tenant.name} (${view.session.role}) does not allow this page. Ask an owner or admin.</p>`,
+    viewer: view.viewer,
+  });
 }

@@ -24,6 +24,62 @@ export interface UsersTable {
   email: string;
   password_hash: string;
   created_at: number;
+  /** When the person opened the verification link (or accepted an emailed invite); null until then. */
+  email_verified_at: number | null;
+}
+
+/** A person's place in an organization (tenant): one row per member, with their role. */
+export interface MembershipsTable {
+  tenant_id: string;
+  user_id: string;
+  /** `owner` | `admin` | `developer` | `billing`. */
+  role: string;
+  created_at: number;
+}
+
+/** An invitation by email to join an organization; the link holds a token stored only as its hash. */
+export interface InvitesTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  role: string;
+  token_hash: string;
+  /** Actor who invited: `user:<id>`, `key:<id>`, `operator`, `cli`. */
+  invited_by: string;
+  created_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  accepted_by: string | null;
+  revoked_at: number | null;
+}
+
+/** One-time emailed links: `verify` (email address) or `reset` (password). Single use, expiring. */
+export interface EmailTokensTable {
+  token_hash: string;
+  user_id: string;
+  purpose: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** Spend of a key with a spend limit in one budget period (UTC day or month starting at `period_start`). */
+export interface KeySpendTable {
+  key_id: string;
+  period_start: number;
+  tenant_id: string;
+  /** Each request's cost rounded up to a micro-dollar: a budget is never overrun by rounding. */
+  spent_micros: number;
+  updated_at: number;
+}
+
+/** Mails kept for the operator when no SMTP server is configured. */
+export interface MailOutboxTable {
+  id: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  created_at: number;
 }
 
 export interface ApiKeysTable {
@@ -40,6 +96,16 @@ export interface ApiKeysTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** The member who created the key; null for keys of the sign-up, the operator or the CLI. */
+  created_by: string | null;
+  /** The role the key acts with on `/admin/*`: its creator's role when it was created. */
+  role: Generated<string>;
+  /** Spend limit of the key in micro-dollars per `spend_period` (`day` | `month`, UTC); null: none. */
+  spend_limit_micros: number | null;
+  spend_period: string | null;
+  /** Requests and tokens per minute for this key, below the plan's; null: the plan's only. */
+  rpm_limit: number | null;
+  tpm_limit: number | null;
 }
 
 export interface UsageRecordsTable {
@@ -272,6 +338,11 @@ export interface StoredResponsesTable {
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
+  memberships: MembershipsTable;
+  invites: InvitesTable;
+  email_tokens: EmailTokensTable;
+  mail_outbox: MailOutboxTable;
+  key_spend: KeySpendTable;
   api_keys: ApiKeysTable;
   usage_records: UsageRecordsTable;
   usage_daily: UsageDailyTable;

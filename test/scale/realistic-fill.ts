@@ -57,6 +57,9 @@ export async function fillRealisticData(client: pg.Client, now: number): Promise
     `insert into users (id, tenant_id, email, password_hash, created_at)
      select 'usr_' || i, 'ten_' || i, 'owner' || i || '@example.com', 'scrypt$x', ${now - 400 * DAY_MS}
      from generate_series(0, ${S.tenants - 1}) i`,
+    `insert into memberships (tenant_id, user_id, role, created_at)
+     select 'ten_' || i, 'usr_' || i, 'owner', ${now - 400 * DAY_MS}
+     from generate_series(0, ${S.tenants - 1}) i`,
   );
   await step(
     'api_keys',

@@ -19,6 +19,11 @@ export const FORM_ERROR_MESSAGES = {
   rate_limit_exceeded: 'Too many attempts. Please wait a few minutes and try again.',
   tenant_suspended: 'This account is suspended. Contact support.',
   invalid_request: 'Something in the form was not right. Please try again.',
+  wrong_password: 'The current password is not correct.',
+  invalid_token: 'This link is not valid any more: it was already used, withdrawn or has expired.',
+  permission_denied: 'Your role does not allow this. Ask an owner or admin of the organization.',
+  conflict:
+    'That cannot be done: the organization needs at least one owner, or the person is already a member.',
 } as const;
 export type FormErrorCode = keyof typeof FORM_ERROR_MESSAGES;
 
@@ -26,7 +31,8 @@ export type FormErrorCode = keyof typeof FORM_ERROR_MESSAGES;
 export function formErrorCode(err: unknown): FormErrorCode {
   if (!(err instanceof ApiError)) return 'invalid_request';
   if (err.code === 'email_taken') return 'email_taken';
-  if (err.param === 'password') return 'weak_password';
+  if (err.param === 'current_password') return 'wrong_password';
+  if (err.param === 'password' || err.param === 'new_password') return 'weak_password';
   if (err.param === 'email') return 'invalid_email';
   if (err.code in FORM_ERROR_MESSAGES) return err.code as FormErrorCode;
   return 'invalid_request';
@@ -59,3 +65,26 @@ export function formErrorsRedirectTo(path: string, which: (err: unknown) => bool
     throw error;
   };
 }
+
+/** Where a form post goes back to on failure: the page it came from (its path, and a token query). */
+export function formPathOf(request: FastifyRequest): string {
+  return request.url.split('?')[0] ?? '/';
+}
+
+/**
+ * A route error handler for forms: a form post that fails goes back to `path` (default: the form's own
+ * path) with `?error=<code>`; JSON callers get the error envelope.
+ */
+export function formErrors(path?: (request: FastifyRequest) => string) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (!isFormPost(request)) throw error;
+    const target = path ? path(request) : formPathOf(request);
+    const code = formErrorCode(error);
+    const sep = target.includes('?') ? '&' : '?';
+    return reply.header('cache-control', 'no-store').redirect(`${target}${sep}error=${code}`, 303);
+  };
+}
+
+/** Only our own invitation pages may be a destination after signing in (no open redirect). */
+export const safeNext = (next: unknown): string | undefined =>
+  typeof next === 'string' && /^\/invite\/[A-Za-z0-9_-]{43}$/.test(next) ? next : undefined;

@@ -1,25 +1,36 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type Authenticated, defineRoute, type Guard } from '../../http/define-route.js';
-import { callingKeyId, tenantActor } from '../../http/tenant-auth.js';
-import { ApiError } from '../../shared/errors.js';
-import { ALL_SCOPES } from '../api-key-store.js';
+import { callerRole, callerUserId, callingKeyId, tenantActor } from '../../http/tenant-auth.js';
+import { ApiError, notFound } from '../../shared/errors.js';
+import { ALL_SCOPES, NO_KEY_LIMITS } from '../api-key-store.js';
 import { listApiKeys } from '../key-queries.js';
 import type { KeyActor, KeyService } from '../key-service.js';
+import { can } from '../roles.js';
 import {
   apiKeyListSchema,
+  apiKeySchema,
   apiKeyView,
   createKeyRequestSchema,
   deletedKeySchema,
   issuedKeySchema,
+  limitsFrom,
   rotatedKeySchema,
   rotateKeyRequestSchema,
+  updateKeyRequestSchema,
 } from './key-schemas.js';
 
 const keyIdParams = z.object({ id: z.string().max(64).describe('The key id (`key_…`)') });
 const TAGS = ['API keys'];
 
 const actorOf = (request: FastifyRequest): KeyActor => ({ actor: tenantActor(request), ip: request.ip });
+
+/**
+ * Whose keys the caller may see and change: every key for owners and admins (undefined), only their
+ * own for developers (their user id; null matches nothing).
+ */
+const keyOwnerFilter = (request: FastifyRequest): string | null | undefined =>
+  can(callerRole(request), 'keys.manage') ? undefined : callerUserId(request);
 
 /** What the key routes use. */
 export interface KeyRouteDeps {
@@ -41,7 +52,7 @@ export function registerKeyRoutes(app: FastifyInstance, { keys, tenant }: KeyRou
       tags: TAGS,
     },
     schema: { response: { 200: apiKeyListSchema } },
-    handler: async (request) => listApiKeys({ keys }, request.auth.tenant.id),
+    handler: async (request) => listApiKeys({ keys }, request.auth.tenant.id, keyOwnerFilter(request)),
   });
 
   defineRoute(app, {
@@ -60,9 +71,19 @@ export function registerKeyRoutes(app: FastifyInstance, { keys, tenant }: KeyRou
     handler: async (request, reply) => {
       const { body } = request;
       const scopes = body.scopes ? [...new Set(body.scopes)] : ALL_SCOPES;
+      const limits = limitsFrom(body, NO_KEY_LIMITS);
+      if (hasLimits(body) && !can(callerRole(request), 'keys.manage'))
+        throw new ApiError('permission_denied', 'Only owners and admins set key limits.', 'spend_limit');
       const issued = await keys.create(
         request.auth.tenant.id,
-        { name: body.name ?? 'API key', scopes },
+        {
+          name: body.name ?? 'API key',
+          scopes,
+          // The key belongs to the organization; who created it and with which role is recorded.
+          createdBy: callerUserId(request),
+          role: callerRole(request),
+          limits,
+        },
         actorOf(request),
       );
       return reply
@@ -92,6 +113,7 @@ export function registerKeyRoutes(app: FastifyInstance, { keys, tenant }: KeyRou
           "Missing required parameter: 'key_id' (a dashboard session has no calling key to rotate).",
           'key_id',
         );
+      await assertMayChange(keys, request, keyId);
       // rotate() revokes the old key and tells every replica before it returns, so the old key is
       // already refused when this response leaves.
       const rotated = await keys.rotate(request.auth.tenant.id, keyId, actorOf(request));
@@ -113,8 +135,43 @@ export function registerKeyRoutes(app: FastifyInstance, { keys, tenant }: KeyRou
     schema: { params: keyIdParams, response: { 200: deletedKeySchema } },
     handler: async (request) => {
       const { id } = request.params;
+      await assertMayChange(keys, request, id);
       await keys.revoke(request.auth.tenant.id, id, actorOf(request));
       return { id, object: 'api_key' as const, deleted: true as const };
     },
   });
+
+  defineRoute(app, {
+    method: 'PATCH',
+    url: '/admin/keys/:id',
+    guard: tenant,
+    doc: {
+      summary: "Change a key's name or limits (spend budget, rpm, tpm)",
+      description:
+        "Sets or removes (`null`) the spend budget of the key per UTC day or month and its own requests and tokens per minute, below the plan's. Owners and admins only.",
+      tags: TAGS,
+    },
+    schema: { params: keyIdParams, body: updateKeyRequestSchema, response: { 200: apiKeySchema } },
+    handler: async (request) => {
+      const { body } = request;
+      const updated = await keys.update(
+        request.auth.tenant.id,
+        request.params.id,
+        { name: body.name, limits: (current) => limitsFrom(body, current) },
+        actorOf(request),
+      );
+      return apiKeyView(updated);
+    },
+  });
+}
+
+const hasLimits = (body: { spend_limit?: unknown; rpm?: unknown; tpm?: unknown }) =>
+  (body.spend_limit ?? body.rpm ?? body.tpm ?? null) !== null;
+
+/** A developer changes only keys they created; anyone else's key looks unknown to them (404). */
+async function assertMayChange(keys: KeyService, request: FastifyRequest, keyId: string): Promise<void> {
+  const owner = keyOwnerFilter(request);
+  if (owner === undefined) return;
+  const key = await keys.get(request.auth!.tenant.id, keyId);
+  if (owner === null || key.createdBy !== owner) throw notFound('No active API key with this id');
 }

@@ -12,11 +12,12 @@ import {
 } from '../../http/session-auth.js';
 import { ApiError } from '../../shared/errors.js';
 import { recordAudit } from '../audit-log.js';
-import { formCsrfGuard, formErrorsRedirectTo, isFormPost } from './form-flow.js';
+import { formCsrfGuard, formErrorsRedirectTo, isFormPost, safeNext } from './form-flow.js';
 
 export const loginRequestSchema = z.object({
   email: z.string().max(320),
   password: z.string().max(1024),
+  next: z.string().max(200).optional().describe('Form sign-in only: an invitation page to go to afterwards'),
 });
 
 export const loginResponseSchema = z.object({
@@ -94,44 +95,47 @@ async function login(
   assertAddressAllowed(c.limiter, address);
   // Counted before the password is checked: parallel guesses cannot outrun the limit.
   await c.loginThrottle.admit(email, address);
-  const tenantId = await c.accounts.tenantIdOfEmail(email);
+  const emailTenantId = await c.accounts.tenantIdOfEmail(email);
   const user = await c.accounts.verifyLogin(email, body.password);
   if (!user) {
     await c.limiter.recordAuthFailure(address);
     // Unknown emails are recorded without the address: it may be a mistyped password.
     await recordAudit(c.database.db, {
-      tenantId,
+      tenantId: emailTenantId,
       actor: 'anonymous',
       action: 'auth.login_failed',
-      target: tenantId === null ? null : email,
+      target: emailTenantId === null ? null : email,
       ip: request.ip,
     });
     throw new ApiError('invalid_credentials', 'Incorrect email or password.');
   }
   await c.loginThrottle.reset(email, address);
+  const tenantId = user.tenantId;
+  if (tenantId === null)
+    throw new ApiError('permission_denied', 'This login is no longer a member of any organization.');
   const session = await c.database.db.transaction().execute(async (trx) => {
     const tenant = await trx
       .selectFrom('tenants')
       .select('suspended')
-      .where('id', '=', user.tenantId)
+      .where('id', '=', tenantId)
       .executeTakeFirst();
     if (!tenant || tenant.suspended === 1)
       throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
     await recordAudit(trx, {
-      tenantId: user.tenantId,
+      tenantId,
       actor: `user:${user.id}`,
       action: 'auth.login',
       target: user.id,
       ip: request.ip,
     });
-    return c.sessions.create(user.id, user.tenantId, trx);
+    return c.sessions.create(user.id, tenantId, trx);
   });
   writeSessionCookie(reply, session);
   reply.header('cache-control', 'no-store');
-  if (form) return reply.redirect('/dashboard', 303);
+  if (form) return reply.redirect(safeNext(body.next) ?? '/dashboard', 303);
   return {
     object: 'session' as const,
-    tenant_id: user.tenantId,
+    tenant_id: tenantId,
     user_id: user.id,
     email: user.email,
     csrf_token: session.csrfToken,

@@ -93,6 +93,8 @@ async function signUpByApi(c: Container, request: FastifyRequest, reply: Fastify
     actor: 'self-signup',
     ip: request.ip,
   });
+  if (account.verificationRequired)
+    await c.emailFlows.sendVerification(account.userId!, account.tenant.email);
   return reply
     .code(201)
     .header('cache-control', 'no-store')
@@ -120,6 +122,8 @@ async function signUpByForm(c: Container, request: FastifyRequest, reply: Fastif
   } catch (err) {
     return redirectWithError(reply, '/register', formErrorCode(err));
   }
+  if (account.verificationRequired)
+    await c.emailFlows.sendVerification(account.userId!, account.tenant.email);
   const session = await c.sessions.create(account.userId!, account.tenant.id);
   putFlash(c, reply, session, {
     kind: 'new_api_key',

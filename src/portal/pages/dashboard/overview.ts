@@ -1,3 +1,4 @@
+import { can } from '../../../accounts/roles.js';
 import { readBalance, usageReport } from '../../../billing/billing-queries.js';
 import { nounFor, plural } from '../../../shared/plural.js';
 import { html, type SafeHtml } from '../../html.js';
@@ -32,8 +33,12 @@ export async function overviewPage(view: DashboardView, newApiKey: string | unde
   const { ctx, session } = view;
   const tenantId = session.tenant.id;
   // Without bounds the report covers this month (UTC) up to now.
+  // Credits are for the roles that handle money; a developer sees usage only.
+  const showBalance = can(session.role, 'billing');
   const [balance, usage] = await Promise.all([
-    loadSection(view, () => readBalance(view.services, tenantId)),
+    showBalance
+      ? loadSection(view, () => readBalance(view.services, tenantId))
+      : Promise.resolve({ ok: false as const, message: '' }),
     loadSection(view, () => usageReport(view.services, tenantId, { group_by: 'model' })),
   ]);
   const total = usage.ok ? usage.data.total : undefined;
@@ -53,14 +58,18 @@ ${
 <ul class="cards" aria-label="Account summary">
   <li class="card"><div class="label">Plan</div><div class="value" data-testid="plan">${session.tenant.plan}</div></li>
   <li class="card"><div class="label">Rate limit</div><div class="value">${rpm === undefined ? '—' : count(rpm)}</div><div class="label">${nounFor(rpm ?? 0, 'request')} per minute</div></li>
-  <li class="card"><div class="label">Balance</div><div class="value" data-testid="balance">${balance.ok ? usd(balance.data.balance) : '—'}</div><div class="label"><a href="/dashboard/billing">Credits &amp; invoices</a></div></li>
+  ${
+    showBalance
+      ? html`<li class="card"><div class="label">Balance</div><div class="value" data-testid="balance">${balance.ok ? usd(balance.data.balance) : '—'}</div><div class="label"><a href="/dashboard/billing">Credits &amp; invoices</a></div></li>`
+      : ''
+  }
   <li class="card"><div class="label">Spend this month</div><div class="value">${total ? usd(total.cost) : '—'}</div><div class="label" data-testid="month-usage">${
     total
       ? `${plural(total.requests, 'request')} · ${plural(total.prompt_tokens + total.completion_tokens, 'token')}`
       : ''
   }</div></li>
 </ul>
-${unavailable(balance, 'The balance')}
+${showBalance ? unavailable(balance, 'The balance') : ''}
 ${unavailable(usage, 'Usage')}
 <section class="panel" aria-labelledby="start-title">
   <h2 id="start-title">Make your first request</h2>

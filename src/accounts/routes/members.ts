@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { type Authenticated, defineRoute, type Guard } from '../../http/define-route.js';
+import { callerRole, callerUserId, tenantActor } from '../../http/tenant-auth.js';
+import type { MemberActor, MemberService } from '../members.js';
+import { ROLES } from '../roles.js';
+
+const TAGS = ['Members'];
+
+const memberSchema = z.object({
+  id: z.string().describe('`usr_…` for a member, `inv_…` for a pending invite'),
+  object: z.literal('member'),
+  email: z.string(),
+  role: z.enum(ROLES),
+  status: z.enum(['active', 'invited']),
+  created: z.number().int().describe('Unix seconds: joined, or invited'),
+  expires: z.number().int().nullable().describe('Unix seconds when a pending invite expires'),
+});
+
+const memberListSchema = z.object({ object: z.literal('list'), data: z.array(memberSchema) });
+const inviteRequestSchema = z.object({
+  email: z.string().max(320).describe('Where the one-time invitation link is mailed'),
+  role: z.enum(ROLES),
+});
+const roleRequestSchema = z.object({ role: z.enum(ROLES) });
+const memberIdParams = z.object({ id: z.string().max(64).describe('`usr_…` or `inv_…`') });
+const deletedMemberSchema = z.object({
+  id: z.string(),
+  object: z.literal('member'),
+  deleted: z.literal(true),
+});
+
+const actorOf = (request: FastifyRequest): MemberActor => ({
+  actor: tenantActor(request),
+  role: callerRole(request),
+  userId: callerUserId(request),
+  ip: request.ip,
+});
+
+/** What the member routes use. */
+export interface MemberRouteDeps {
+  members: MemberService;
+  tenant: Guard<Authenticated>;
+}
+
+/** `/admin/members*`: the organization's members and invites (owners and admins). */
+export function registerMemberRoutes(app: FastifyInstance, { members, tenant }: MemberRouteDeps): void {
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/members',
+    guard: tenant,
+    doc: {
+      summary: "List the organization's members and pending invites",
+      description: 'Members with their role, then invitations not yet accepted (status `invited`).',
+      tags: TAGS,
+    },
+    schema: { response: { 200: memberListSchema } },
+    handler: async (request) => ({
+      object: 'list' as const,
+      data: await members.list(request.auth.tenant.id),
+    }),
+  });
+
+  defineRoute(app, {
+    method: 'POST',
+    url: '/admin/members/invite',
+    guard: tenant,
+    doc: {
+      summary: 'Invite someone by email with a role',
+      description:
+        'Mails a one-time link, valid 7 days; they accept by signing up or signing in. Only owners invite owners. A new invite replaces a pending one for the same address.',
+      tags: TAGS,
+    },
+    schema: { body: inviteRequestSchema, response: { 201: memberSchema } },
+    handler: async (request, reply) => {
+      const invite = await members.invite(request.auth.tenant.id, request.body, actorOf(request));
+      return reply.code(201).send(invite);
+    },
+  });
+
+  defineRoute(app, {
+    method: 'PATCH',
+    url: '/admin/members/:id',
+    guard: tenant,
+    doc: {
+      summary: "Change a member's role",
+      description: 'Only owners give or take the owner role; an organization keeps at least one owner.',
+      tags: TAGS,
+    },
+    schema: { params: memberIdParams, body: roleRequestSchema, response: { 200: memberSchema } },
+    handler: async (request) =>
+      members.changeRole(request.auth.tenant.id, request.params.id, request.body.role, actorOf(request)),
+  });
+
+  defineRoute(app, {
+    method: 'DELETE',
+    url: '/admin/members/:id',
+    guard: tenant,
+    doc: {
+      summary: 'Remove a member, or withdraw a pending invite',
+      description:
+        "The member's sessions in the organization end at once; the keys they created stay with the organization, their creator recorded.",
+      tags: TAGS,
+    },
+    schema: { params: memberIdParams, response: { 200: deletedMemberSchema } },
+    handler: async (request) => {
+      await members.remove(request.auth.tenant.id, request.params.id, actorOf(request));
+      return { id: request.params.id, object: 'member' as const, deleted: true as const };
+    },
+  });
+}

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Container } from '../container.js';
+import { defineRoute, type GuardHook, guard } from '../http/define-route.js';
+import { operatorAuth } from '../operator/operator-auth.js';
+import { readOutbox } from './outbox-mailer.js';
+
+const mailSchema = z.object({
+  id: z.string(),
+  object: z.literal('mail'),
+  to: z.string(),
+  subject: z.string(),
+  text: z.string(),
+  created: z.number().int(),
+});
+
+/** `GET /operator/outbox`: the mails of a deployment without SMTP, for the operator to pass on. */
+export function registerOutboxRoute(app: FastifyInstance, c: Container): void {
+  defineRoute(app, {
+    method: 'GET',
+    url: '/operator/outbox',
+    guard: guard('operator', operatorAuth(c) as unknown as GuardHook),
+    doc: {
+      summary: 'Mails kept while no SMTP server is configured, newest first',
+      description:
+        'Invitations, verification and password reset mails go here (and to the server log) when SIMO_SMTP_URL is unset. Empty when mail goes out over SMTP.',
+      tags: ['Operator'],
+    },
+    schema: {
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+      response: { 200: z.object({ object: z.literal('list'), data: z.array(mailSchema) }) },
+    },
+    handler: async (request) => ({
+      object: 'list' as const,
+      data: await readOutbox(c.database.db, request.query.limit),
+    }),
+  });
+}

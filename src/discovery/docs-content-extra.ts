@@ -117,3 +117,63 @@ export function agentsSection(d: DocsContext): DocSection {
     ].join('\n\n'),
   };
 }
+
+/** The Responses, Anthropic Messages and legacy Completions surfaces, and the coding agents they serve. */
+export function surfacesSection(d: DocsContext): DocSection {
+  return {
+    id: 'other-apis',
+    title: 'Responses, Anthropic Messages and Completions',
+    summary:
+      'POST /v1/responses (OpenAI Responses), /v1/messages (Anthropic), /v1/completions; Codex, Claude Code and the Agents SDK.',
+    markdown: [
+      'Besides Chat Completions, every chat model answers three more APIs with the same keys, limits, credits and rate-limit headers. Usage shows each apart in `GET /admin/usage?group_by=endpoint`.',
+      `- \`POST ${d.publicUrl}/v1/responses\`: the OpenAI Responses API (text or message input, \`instructions\`, function tools and their outputs, \`tool_choice\`, \`text.format\`, \`max_output_tokens\`, \`reasoning\`), streamed with \`response.created\` … \`response.output_text.delta\` … \`response.completed\`. Responses are stored by default (\`"store": false\` opts out) for \`previous_response_id\`, \`GET\`/\`DELETE /v1/responses/{id}\` and \`GET /v1/responses/{id}/input_items\`; only your account can see them, they cost nothing and are deleted after the retention period.`,
+      `- \`POST ${d.publicUrl}/v1/messages\` and \`/v1/messages/count_tokens\`: the Anthropic Messages API (system prompt, text, image, \`tool_use\` and \`tool_result\` blocks, tools, \`stop_sequences\`; \`max_tokens\` is required), streamed with Anthropic's events. Send the key as \`x-api-key\`; errors use Anthropic's envelope \`{"type":"error","error":{"type":"not_found_error",…}}\`.`,
+      `- \`POST ${d.publicUrl}/v1/completions\`: legacy text completions, JSON or streamed (one text prompt; \`max_tokens\` defaults to 16 as at OpenAI).`,
+      fence(
+        'bash',
+        `curl ${d.publicUrl}/v1/responses \\
+  -H "Authorization: Bearer $SIMO_API_KEY" \\
+  -H "Content-Type: application/json" \\
+  -d '{"model": "${d.chatModel}", "input": "Hello"}'
+
+curl ${d.publicUrl}/v1/messages \\
+  -H "x-api-key: $SIMO_API_KEY" \\
+  -H "anthropic-version: 2023-06-01" \\
+  -H "Content-Type: application/json" \\
+  -d '{"model": "${d.chatModel}", "max_tokens": 256, "messages": [{"role": "user", "content": "Hello"}]}'`,
+      ),
+      "**Codex CLI**: a custom provider in `~/.codex/config.toml`, with the key in `SIMO_API_KEY`; then `codex exec 'your task'`.",
+      fence(
+        'toml',
+        `model = "${d.chatModel}"
+model_provider = "simosphere"
+
+[model_providers.simosphere]
+name = "${d.brandName}"
+base_url = "${d.publicUrl}/v1"
+env_key = "SIMO_API_KEY"
+wire_api = "responses"`,
+      ),
+      '**Claude Code**: point it at the gateway with two variables (the base URL has no `/v1`).',
+      fence(
+        'sh',
+        `export ANTHROPIC_BASE_URL=${d.publicUrl}
+export ANTHROPIC_API_KEY=$SIMO_API_KEY
+export ANTHROPIC_DEFAULT_HAIKU_MODEL=${d.chatModel}
+claude --model ${d.chatModel}`,
+      ),
+      '**OpenAI Agents SDK** (TypeScript): give the runner a provider with our base URL.',
+      fence(
+        'js',
+        `import { Agent, OpenAIProvider, Runner } from '@openai/agents';
+
+const runner = new Runner({
+  modelProvider: new OpenAIProvider({ baseURL: '${d.publicUrl}/v1', apiKey: process.env.SIMO_API_KEY, useResponses: true }),
+});
+const agent = new Agent({ name: 'Assistant', model: '${d.chatModel}', instructions: 'Be brief.' });
+console.log((await runner.run(agent, 'Hello')).finalOutput);`,
+      ),
+    ].join('\n\n'),
+  };
+}

@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/load.js';
 import { nounFor } from '../shared/plural.js';
-import { agentsSection, webhooksSection } from './docs-content-extra.js';
+import { agentsSection, surfacesSection, webhooksSection } from './docs-content-extra.js';
 
 /**
  * The developer documentation as data: one list of markdown sections that `/docs` (the portal page),
@@ -221,6 +221,7 @@ function errors(_d: DocsContext): DocSection {
         '| 500 | `server_error` | `internal_error` | Our bug; quote the `X-Request-Id` to support |',
         '| 503 | `server_error` | `upstream_unavailable` | No model server could answer; retry later (502/504 are used for upstream errors and timeouts) |',
       ].join('\n'),
+      'On `/v1/messages` and `/v1/messages/count_tokens` the same failures use Anthropic’s envelope, so Anthropic SDKs raise their own error classes: `{"type": "error", "error": {"type": "not_found_error", "message": "…"}}`, with `invalid_request_error` (400), `authentication_error` (401), `billing_error` (402), `permission_error` (403), `not_found_error` (404), `rate_limit_error` (429), `api_error` (500, 502), `overloaded_error` (503) and `timeout_error` (504).',
       'Every response has an `X-Request-Id` header; include it when you contact support.',
     ].join('\n\n'),
   };
@@ -266,6 +267,7 @@ export function docsSections(d: DocsContext): DocSection[] {
     authentication(d),
     sdks(d),
     streaming(d),
+    surfacesSection(d),
     rateLimits(d),
     errors(d),
     webhooksSection(d),
@@ -277,4 +279,4 @@ export function docsSections(d: DocsContext): DocSection[] {
 
 /** The tagline under the title, shared by /docs and llms.txt. */
 export const docsTagline = (d: DocsContext) =>
-  `${d.brandName} is an OpenAI-compatible AI API: chat completions (streamed or not), embeddings and model listing at ${d.publicUrl}/v1, with API keys, per-plan rate limits, prepaid credits, signed webhooks, and MCP and A2A endpoints for agents.`;
+  `${d.brandName} is an OpenAI-compatible AI API: chat completions (streamed or not), the Responses API, Anthropic Messages, legacy completions, embeddings and model listing at ${d.publicUrl}/v1, with API keys, per-plan rate limits, prepaid credits, signed webhooks, and MCP and A2A endpoints for agents.`;

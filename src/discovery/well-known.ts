@@ -51,7 +51,7 @@ export function aiPluginManifest(config: ResolvedConfig): Record<string, unknown
       100,
     ),
     description_for_model: clip(
-      `OpenAI-compatible API. Use POST /v1/chat/completions with {"model","messages"} to generate text, GET /v1/models to list the models the user's key may use, POST /v1/embeddings for vectors. Authenticate with the user's API key as a bearer token. Errors are JSON {"error":{"type","code","message","param"}}; on 429 wait Retry-After seconds. Docs: ${base}/llms-full.txt`,
+      `OpenAI-compatible API. Use POST /v1/chat/completions with {"model","messages"} to generate text, GET /v1/models to list the models the user's key may use, POST /v1/embeddings for vectors; POST /v1/responses (OpenAI Responses API), POST /v1/messages (Anthropic Messages API, key in x-api-key, Anthropic-shaped errors) and POST /v1/completions (legacy) answer too. Authenticate with the user's API key as a bearer token. Errors are JSON {"error":{"type","code","message","param"}}; on 429 wait Retry-After seconds. Docs: ${base}/llms-full.txt`,
       8000,
     ),
     auth: { type: 'user_http', authorization_type: 'bearer' },

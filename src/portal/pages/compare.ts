@@ -111,6 +111,7 @@ errors keep the OpenAI format you already parse.</p>
     <tr><th scope="row">Auth header</th>${origins.map(() => html`<td><code>Authorization: Bearer</code></td>`)}<td><code>Authorization: Bearer</code> or <code>X-API-Key</code></td></tr>
     <tr><th scope="row">Example model</th>${origins.map((o) => html`<td><code>${o.exampleModel}</code></td>`)}<td><code>${model}</code></td></tr>
     <tr><th scope="row">Rate-limit headers</th>${origins.map(() => html`<td>provider-specific</td>`)}<td><code>X-RateLimit-*</code> and OpenAI’s <code>x-ratelimit-*-requests</code></td></tr>
+    <tr><th scope="row">APIs</th>${origins.map((o) => html`<td>${o.id === 'openai' ? 'Chat Completions, Responses, Completions, Embeddings' : 'Chat Completions, Embeddings'}</td>`)}<td>Chat Completions, Responses, Completions, Embeddings, and Anthropic’s Messages</td></tr>
   </tbody>
 </table></div>
 
@@ -145,7 +146,16 @@ ${origins.map(
   <li>Streaming as Server-Sent Events ending with <code>data: [DONE]</code>.</li>
   <li>Errors as <code>{"error": {"message", "type", "param", "code"}}</code> with the usual status codes, so SDK
   retries and exception classes behave as before.</li>
+  <li>The Responses API at <code>${base}/responses</code> (streaming, function tools, <code>store</code> and
+  <code>previous_response_id</code>) and legacy completions at <code>${base}/completions</code>.</li>
 </ul>
+
+<h2>From Anthropic, Claude Code or Codex</h2>
+<p>Anthropic SDKs and Claude Code work unchanged against <code>POST ${base}/messages</code> (with
+<code>count_tokens</code>, streaming, tools and Anthropic’s error envelope): set <code>ANTHROPIC_BASE_URL</code> to
+<code>${config.publicUrl}</code> and <code>ANTHROPIC_API_KEY</code> to your <code>sk-simo-…</code> key. The Codex CLI
+uses a custom provider with <code>wire_api = "responses"</code> and <code>base_url = "${base}"</code>; the
+<a href="/docs#other-apis">docs</a> show the exact configuration.</p>
 <p><a class="button" href="/register">Get a key</a> <a class="button secondary" href="/docs">Read the docs</a></p>
 </article>`;
   return layout(ctx, {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { DocumentedRoute } from '../../src/discovery/route-registry.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
@@ -15,6 +16,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
  * - `session`: a state-changing call with the cookie but without the CSRF token → 403 `csrf_failed`.
  * - `operator`: no token, a wrong one, or a tenant's API key → 401.
  * - public routes never ask for credentials.
+ * Every refusal is the documented error envelope: OpenAI's (all four keys), or Anthropic's on its surface.
  */
 const ADMIN_TOKEN = 'operator-token-'.padEnd(48, 'x');
 const RATE_LIMIT_HEADERS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
@@ -41,7 +43,26 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** A concrete URL for a route pattern: `:id` → `x`, `*` → `x/y`. */
 const concrete = (url: string) => url.replace(/:[A-Za-z_]+(\([^)]*\))?/g, 'x').replace(/\*$/, 'x/y');
 
-function call(route: DocumentedRoute, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+const errorEnvelope = z.union([
+  z.strictObject({
+    error: z.strictObject({
+      message: z.string(),
+      type: z.string(),
+      param: z.string().nullable(),
+      code: z.string().nullable(),
+    }),
+  }),
+  z.strictObject({
+    type: z.literal('error'),
+    error: z.strictObject({ type: z.string(), message: z.string() }),
+    request_id: z.string(),
+  }),
+]);
+
+async function call(
+  route: DocumentedRoute,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
   const options: InjectOptions = {
     method: route.method as InjectOptions['method'],
     url: concrete(route.url),
@@ -52,7 +73,12 @@ function call(route: DocumentedRoute, headers: Record<string, string> = {}): Pro
     options.headers = { 'content-type': 'application/json', ...headers };
     options.payload = '{}';
   }
-  return app.inject(options);
+  const res = await app.inject(options);
+  if (res.statusCode >= 400) {
+    const envelope = errorEnvelope.safeParse(res.json());
+    expect(envelope.success, `${route.method} ${route.url} ${res.statusCode}: ${res.body}`).toBe(true);
+  }
+  return res;
 }
 
 /** The OpenAI error code, or the type of an Anthropic-shaped error. */

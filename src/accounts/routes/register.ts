@@ -49,7 +49,7 @@ export function registerSignUpRoute(app: FastifyInstance, c: Container): void {
     doc: {
       summary: 'Create an account (tenant, owner and first API key)',
       description:
-        'Signs up a new tenant on the sign-up plan with trial credits. The API key is in this response only; the password signs in to the dashboard. A few sign-ups per minute per client address.',
+        'Signs up a new tenant on the sign-up plan with trial credits. The API key is in this response only; the password signs in to the dashboard. Sign-ups are limited per client address.',
       tags: ['Accounts'],
     },
     // The sign-up form posts here too: its CSRF token is checked before its fields.

@@ -19,6 +19,7 @@ import { pacedStreamPhase } from './phases/paced-stream.js';
 import { replicasPhase } from './phases/replicas.js';
 import { soakPhase } from './phases/soak.js';
 import { streamsPhase } from './phases/streams.js';
+import { surfacesPhase } from './phases/surfaces.js';
 import { throughputPhase } from './phases/throughput.js';
 
 /** Later phases (limiter, metering, replicas) are appended here. */
@@ -27,6 +28,7 @@ const PHASES: BenchPhase[] = [
   firstBytePhase,
   pacedStreamPhase,
   meteringPhase,
+  surfacesPhase,
   dataSizePhase,
   limiterPhase,
   replicasPhase,

@@ -16,15 +16,16 @@ export interface LoadResult {
   errors: number;
 }
 
-/** Runs autocannon against `POST {v1}/chat/completions` for `durationSec` seconds. */
+/** Runs autocannon against `POST {v1}{path}` (chat completions by default) for `durationSec` seconds. */
 export async function load(
   target: Target,
   body: unknown,
   connections: number,
   durationSec: number,
+  path = '/chat/completions',
 ): Promise<LoadResult> {
   const result = await autocannon({
-    url: `${target.v1}/chat/completions`,
+    url: `${target.v1}${path}`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...target.headers },
     body: JSON.stringify(body),
@@ -168,9 +169,10 @@ export async function loadWithCpu(
   connections: number,
   durationSec: number,
   pid: number,
+  path = '/chat/completions',
 ): Promise<LoadResult & { cpuUsPerRequest: number }> {
   const before = processCpuMs(pid);
-  const result = await load(target, body, connections, durationSec);
+  const result = await load(target, body, connections, durationSec, path);
   const used = processCpuMs(pid) - before;
   return { ...result, cpuUsPerRequest: (used * 1000) / Math.max(1, result.requests) };
 }

@@ -15,7 +15,7 @@ import { InvoiceService } from './billing/invoices.js';
 import type { UsageMeter } from './billing/meter.js';
 import { RedisUsageJournal } from './billing/redis-usage-journal.js';
 import { TokenCounter } from './billing/token-counter.js';
-import { DAY_MS, pruneUsageRecords } from './billing/usage-daily.js';
+import { DAY_MS } from './billing/usage-daily.js';
 import type { UsageJournalState } from './billing/usage-journal.js';
 import { ThreadUsageStore } from './billing/usage-store.js';
 import type { ResolvedConfig } from './config/load.js';
@@ -83,18 +83,13 @@ export interface Container {
   webhooks: Webhooks;
   /** In-memory audit rules fed by the request path; raise `audit.flagged`. */
   auditSignals: AuditSignals;
-  /** Stops background work and releases connections; idempotent. */
+  /** Releases connections and writes what is buffered; idempotent. Background jobs are stopped first. */
   close(): Promise<void>;
 }
 
 export interface ContainerOptions {
   /** SQLite file name (tests use `:memory:` or their own file). */
   sqliteFile?: string;
-  /**
-   * Run this replica's background work: webhook delivery and the hourly invoice/retention job.
-   * Default true; one-shot commands (the CLI) turn it off so they never cut a delivery short.
-   */
-  background?: boolean;
   /** Wall clock in epoch ms that decides when a billing period is over (tests move it forward). */
   clock?: () => number;
 }
@@ -188,34 +183,7 @@ export async function createContainer(
     ...(opts.clock ? { now: opts.clock } : {}),
   });
   const billing = new BillingService(db, meter, invoices, usdToMicros(config.signup.trialCredits));
-  // Hourly housekeeping, idempotent on every replica: the previous month is invoiced once it is over,
-  // and raw usage records past the retention period are pruned.
   const responses = new ResponseStore(db, config.responseRetentionDays * DAY_MS);
-  let monthClosing = Promise.resolve();
-  const closeMonth = () => {
-    monthClosing = invoices
-      .closePreviousMonth()
-      .catch((err: unknown) => logger.error({ err }, 'monthly invoice close failed'))
-      .then(async () => {
-        if (config.usageRetentionDays === undefined) return;
-        const pruned = await pruneUsageRecords(db, Date.now() - config.usageRetentionDays * DAY_MS);
-        if (pruned > 0) logger.info({ pruned }, 'pruned raw usage records past retention');
-      })
-      .catch((err: unknown) => logger.error({ err }, 'usage retention failed'))
-      .then(async () => {
-        const pruned = await responses.prune();
-        if (pruned > 0) logger.info({ pruned }, 'deleted stored responses past retention');
-      })
-      .catch((err: unknown) => logger.error({ err }, 'response retention failed'));
-  };
-  const background = opts.background ?? true;
-  let invoiceTimer: NodeJS.Timeout | undefined;
-  if (background) {
-    meter.startRecovery();
-    closeMonth();
-    invoiceTimer = setInterval(closeMonth, 3_600_000);
-    invoiceTimer.unref();
-  }
   const limiter = createLimiter({ config, logger, metrics, ...(redis ? { redis } : {}) });
   const mailer = config.smtp.url
     ? createSmtpMailer(
@@ -241,7 +209,7 @@ export async function createContainer(
     },
   });
 
-  const webhooks = createWebhooks(database, config, logger, metrics, background);
+  const webhooks = createWebhooks(database, config, logger, metrics);
   const auditSignals = new AuditSignals(db, config.auditRules, logger);
 
   let closed: Promise<void> | undefined;
@@ -279,8 +247,6 @@ export async function createContainer(
       closed ??= (async () => {
         await auditSignals.drain();
         await webhooks.close();
-        clearInterval(invoiceTimer);
-        await monthClosing;
         await meter.close();
         if (journalRedis) await closeRedis(journalRedis);
         await limiter.close();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createApp } from './app.js';
+import { type BackgroundJobs, startBackgroundJobs } from './background-jobs.js';
 import type { ResolvedConfig } from './config/load.js';
 import { type Container, type ContainerOptions, createContainer } from './container.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -23,6 +24,7 @@ export async function startServer(
   containerOptions: ContainerOptions = {},
 ): Promise<RunningServer> {
   const container = await createContainer(config, logger, containerOptions);
+  const jobs = startJobs(container);
   const app = await createApp(container);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -35,6 +37,7 @@ export async function startServer(
   } catch (err) {
     // A metrics port that cannot be bound fails the start as a whole, leaving nothing behind.
     await app.close();
+    await jobs.stop();
     await container.close();
     throw err;
   }
@@ -51,11 +54,25 @@ export async function startServer(
       await Promise.all([app.close(), metricsServer?.app.close()]);
       clearInterval(sweep);
       clearTimeout(force);
+      await jobs.stop();
       await container.close();
     })();
     return stopping;
   };
   return { app, container, url, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), stop };
+}
+
+/** This replica's background work, fed from the container's services. */
+function startJobs(container: Container): BackgroundJobs {
+  return startBackgroundJobs({
+    db: container.database.db,
+    logger: container.logger,
+    usageRetentionDays: container.config.usageRetentionDays,
+    usageRecovery: container.billing.meter,
+    invoices: container.billing.invoices,
+    responses: container.responses,
+    webhookDispatcher: container.webhooks.dispatcher,
+  });
 }
 
 /** One line telling a newcomer what serves the catalog and how to change it. */

@@ -1,6 +1,6 @@
 import { type Container, createContainer } from '../container.js';
 import { createLogger } from '../observability/logger.js';
-import { configOrExit } from './main.js';
+import { configOrExit } from './load-config.js';
 
 /** Runs a CLI action with a container (database migrated), closing it afterwards. */
 export async function withContainer<T>(
@@ -8,10 +8,8 @@ export async function withContainer<T>(
   action: (c: Container) => Promise<T>,
 ): Promise<T> {
   const config = configOrExit(env);
-  // No background work: a one-shot command must not start (and then cut short) webhook deliveries.
-  const container = await createContainer(config, createLogger('warn', process.stderr), {
-    background: false,
-  });
+  // No background jobs: a one-shot command must not start (and then cut short) webhook deliveries.
+  const container = await createContainer(config, createLogger('warn', process.stderr));
   try {
     return await action(container);
   } finally {

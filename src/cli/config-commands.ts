@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { configOrExit } from './main.js';
+import { configOrExit } from './load-config.js';
 
 export function registerConfigCommands(program: Command, env: Record<string, string | undefined>): void {
   const config = program.command('config').description('inspect the configuration');

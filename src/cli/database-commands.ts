@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openDatabase } from '../storage/database.js';
-import { configOrExit } from './main.js';
+import { configOrExit } from './load-config.js';
 
 export function registerDatabaseCommands(program: Command, env: Record<string, string | undefined>): void {
   program

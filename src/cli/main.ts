@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
 import { registerBillingCommands } from './billing-commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { registerDatabaseCommands } from './database-commands.js';
@@ -24,19 +23,6 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
   registerConfigCommands(program, env);
   registerBillingCommands(program, env);
   return program;
-}
-
-/** Loads the config for a command, printing a one-line error instead of a stack trace. */
-export function configOrExit(env: Record<string, string | undefined>) {
-  try {
-    return loadConfig({ env });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`simosphere: invalid configuration: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
 }
 
 export async function runCli(argv = process.argv): Promise<void> {

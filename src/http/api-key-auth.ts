@@ -1,30 +1,12 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { ApiKeyScope } from '../accounts/api-key-store.js';
 import { type ApiKeyAuthenticator, type AuthContext, extractApiKey } from '../accounts/authenticator.js';
 import type { AuditSignals } from '../audit-flags/audit-signals.js';
-import { rateLimitHeaders } from '../ratelimit/headers.js';
-import { CountedRequest, rateLimitExceeded } from '../ratelimit/model-call-limit.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from '../shared/errors.js';
 import { assertAddressAllowed } from './address-guard.js';
 import { type Authenticated, type Guard, type GuardHook, guard } from './define-route.js';
-
-/**
- * Counts the request against the tenant's limits and sets the rate-limit headers on the reply
- * (they flow into streamed responses too, which copy `reply.getHeaders()`); throws the 429. An
- * admitted request carries its `CountedRequest`, which covers its first model call.
- */
-export async function enforceRateLimit(
-  limiter: RequestLimiter,
-  auth: AuthContext,
-  reply: FastifyReply,
-): Promise<void> {
-  const decision = await limiter.check(auth);
-  const headers = rateLimitHeaders(decision);
-  reply.headers(headers);
-  if (!decision.allowed) throw rateLimitExceeded(decision, headers);
-  reply.request.counted = new CountedRequest(reply.raw);
-}
+import { rateLimitRequest } from './rate-limit.js';
 
 /** What API-key authentication reads. */
 export interface ApiKeyAuthDeps {
@@ -35,16 +17,24 @@ export interface ApiKeyAuthDeps {
 
 /** The guard of API-key routes with `scope`; `request.auth` is set. */
 export function apiKeyGuard(deps: ApiKeyAuthDeps, scope: ApiKeyScope): Guard<Authenticated> {
-  return guard('apiKey', apiKeyAuth(deps, scope));
+  return guard('apiKey', ...apiKeyAuth(deps, scope));
 }
 
 /**
- * The pre-handler of every API-key route: refuses addresses that failed to authenticate too often,
- * authenticates, checks the key's scope, then counts the request against the tenant's rate limit.
- * Headers are set on the reply before anything is sent.
+ * The pre-handlers of every API-key route, in order: authenticate the key, count the request against
+ * the tenant's rate limit (headers set on the reply before anything is sent), check the key's scope.
+ * Counted before the scope check, so a refused scope still answers with the tenant's headers.
  */
-export function apiKeyAuth(deps: ApiKeyAuthDeps, scope: ApiKeyScope): GuardHook {
-  return async function authenticateApiKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function apiKeyAuth(deps: ApiKeyAuthDeps, scope: ApiKeyScope): GuardHook[] {
+  return [authenticateApiKey(deps), rateLimitRequest(deps.limiter), requireScope(scope)];
+}
+
+/**
+ * Refuses addresses that failed to authenticate too often, then authenticates the key and sets
+ * `request.auth`; failures count against the address.
+ */
+export function authenticateApiKey(deps: ApiKeyAuthDeps): GuardHook {
+  return async function authenticateKey(request: FastifyRequest): Promise<void> {
     // Key guessing: an address with too many recent failures is refused before its key is looked at.
     assertAddressAllowed(deps.limiter, request.addressKey);
     let auth: AuthContext;
@@ -60,9 +50,13 @@ export function apiKeyAuth(deps: ApiKeyAuthDeps, scope: ApiKeyScope): GuardHook 
     }
     request.auth = auth;
     deps.auditSignals?.onRequest(auth, request.addressKey);
-    // Counted before the scope check, so a refused scope still answers with the tenant's headers.
-    await enforceRateLimit(deps.limiter, auth, reply);
-    if (!auth.key.scopes.includes(scope))
+  };
+}
+
+/** Refuses a request whose key lacks `scope` (403). */
+export function requireScope(scope: ApiKeyScope): GuardHook {
+  return async function checkScope(request: FastifyRequest): Promise<void> {
+    if (!request.auth?.key.scopes.includes(scope))
       throw new ApiError('key_scope', `This API key does not have the '${scope}' scope.`);
   };
 }

@@ -4,24 +4,31 @@ import type { AuthContext } from '../accounts/authenticator.js';
 import { can, type Permission, permissionForRoute, type Role } from '../accounts/roles.js';
 import type { ResolvedSession, SessionService } from '../accounts/sessions.js';
 import { ApiError } from '../shared/errors.js';
-import { type ApiKeyAuthDeps, apiKeyAuth, enforceRateLimit } from './api-key-auth.js';
+import { type ApiKeyAuthDeps, authenticateApiKey, requireScope } from './api-key-auth.js';
 import { type Authenticated, type Guard, type GuardHook, guard } from './define-route.js';
+import { rateLimitRequest } from './rate-limit.js';
 import { assertSessionCsrf, isStateChanging, sessionFromRequest } from './session-auth.js';
 
 /**
- * Authentication for tenant self-service routes (`/admin/*`): an API key with the `admin` scope,
- * or the dashboard session cookie. A request that sends a key is judged by the key alone. With a
- * session, state-changing methods must carry the session's CSRF token (`_csrf` or `x-csrf-token`).
- * Sets `request.auth` (and `request.session` for cookie callers); the tenant's rate limit applies
- * either way. (Dashboard pages never come through here: they read the services directly.)
+ * The pre-handlers of tenant self-service routes (`/admin/*`): authenticate (an API key, or the
+ * dashboard session cookie), count the request against the tenant's rate limit, check the `admin`
+ * scope (a session's stand-in key has it) and the caller's role for the route. A request that sends a key is judged by the key alone.
+ * With a session, state-changing methods must carry the session's CSRF token (`_csrf` or
+ * `x-csrf-token`). (Dashboard pages never come through here: they read the services directly.)
  */
-export function tenantAuth(deps: TenantAuthDeps): GuardHook {
-  const byKey = apiKeyAuth(deps, 'admin');
-  return async function authenticateTenant(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined) {
-      await byKey(request, reply);
-      return authorizeRoute(request);
-    }
+export function tenantAuth(deps: TenantAuthDeps): GuardHook[] {
+  return [authenticateTenant(deps), rateLimitRequest(deps.limiter), requireScope('admin'), authorizeRoute];
+}
+
+/** Sets `request.auth` from an API key or, without one, from the session (and `request.session`). */
+function authenticateTenant(deps: TenantAuthDeps): GuardHook {
+  const byKey = authenticateApiKey(deps);
+  return async function authenticateKeyOrSession(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined)
+      return byKey(request, reply);
     const session = await sessionFromRequest(deps, request);
     if (!session)
       throw new ApiError(
@@ -33,8 +40,6 @@ export function tenantAuth(deps: TenantAuthDeps): GuardHook {
     if (isStateChanging(request.method)) assertSessionCsrf(request, session);
     request.session = session;
     request.auth = sessionAuthContext(session);
-    await enforceRateLimit(deps.limiter, request.auth, reply);
-    authorizeRoute(request);
   };
 }
 
@@ -60,7 +65,7 @@ export function assertPermission(request: FastifyRequest, permission: Permission
 }
 
 /** Checks the caller's role against the permission the route needs (see `roles.ts`). */
-function authorizeRoute(request: FastifyRequest): void {
+async function authorizeRoute(request: FastifyRequest): Promise<void> {
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   assertPermission(request, permissionForRoute(method, request.routeOptions.url ?? request.url));
 }
@@ -72,7 +77,7 @@ export interface TenantAuthDeps extends ApiKeyAuthDeps {
 
 /** The guard of tenant self-service routes: an `admin` key or a session; `request.auth` is set. */
 export function tenantGuard(deps: TenantAuthDeps): Guard<Authenticated> {
-  return guard('tenant', tenantAuth(deps));
+  return guard('tenant', ...tenantAuth(deps));
 }
 
 /** Id of the stand-in key record of a session-authenticated request; never a real key id. */

@@ -38,7 +38,7 @@ export function registerMcpRoutes(app: FastifyInstance, c: Container): void {
   app.post(
     MCP_PATH,
     {
-      preHandler: [checkOrigin, authenticate],
+      preHandler: [checkOrigin, ...authenticate],
       config: {
         openapi: {
           summary:

@@ -37,6 +37,7 @@ export class WebhookDispatcher {
   private running = false;
   private ticking: Promise<void> | undefined;
   private kicked = false;
+  private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly database: Pick<DatabaseHandle, 'db' | 'dialect'>,
@@ -65,8 +66,16 @@ export class WebhookDispatcher {
     this.schedule(0);
   }
 
-  /** Stops leasing, interrupts attempts in flight (they are logged and retried) and waits for them. */
-  async stop(): Promise<void> {
+  /**
+   * Stops leasing, interrupts attempts in flight (they are logged and retried) and waits for them;
+   * idempotent (the server stops its background jobs, then the container releases everything).
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.halt();
+    return this.stopping;
+  }
+
+  private async halt(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;

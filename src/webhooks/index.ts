@@ -17,14 +17,12 @@ export interface Webhooks {
   close(): Promise<void>;
 }
 
-/** Builds the webhook service and (by default) starts this replica's dispatcher. */
+/** Builds the webhook service and this replica's dispatcher; a server starts it (`startBackgroundJobs`). */
 export function createWebhooks(
   database: DatabaseHandle,
   config: ResolvedConfig,
   logger: Logger,
   metrics?: Pick<Metrics, 'webhookDeliveries'>,
-  /** Start delivering now (servers); one-shot commands only record events for the servers to send. */
-  startDispatcher = true,
 ): Webhooks {
   const secrets = new SecretBox(resolveServerSecret(config.secrets.encryptionKey, config.dataDir, logger));
   const dispatcher = new WebhookDispatcher(database, secrets, config.webhooks, logger, (outcome) =>
@@ -34,6 +32,5 @@ export function createWebhooks(
     allowPrivate: config.webhooks.allowPrivate,
     onDue: () => dispatcher.kick(),
   });
-  if (startDispatcher) dispatcher.start();
   return { service, dispatcher, close: () => dispatcher.stop() };
 }

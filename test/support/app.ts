@@ -40,7 +40,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     limits: { signupsPerMinute: 10_000, ...opts.config?.limits },
   };
   const config = loadConfig({ env, overrides });
-  const container = await createContainer(config, createLogger(config.logLevel), { background: false });
+  const container = await createContainer(config, createLogger(config.logLevel));
   const app = await createApp(container);
   await app.ready();
   return {

@@ -28,7 +28,7 @@ export interface ChatRouteDeps {
 export function registerChatCompletionsRoute(
   app: FastifyInstance,
   deps: ChatRouteDeps,
-  preHandler: preHandlerHookHandler | preHandlerHookHandler[],
+  preHandler: preHandlerHookHandler[],
 ): void {
   const { pipeline } = deps;
   app.post(

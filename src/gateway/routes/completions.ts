@@ -38,7 +38,7 @@ const doc: RouteDoc = {
 export function registerCompletionsRoute(
   app: FastifyInstance,
   c: Container,
-  preHandler: preHandlerHookHandler,
+  preHandler: preHandlerHookHandler[],
 ): void {
   app.post('/v1/completions', { preHandler, config: { openapi: doc } }, async (request, reply) => {
     const req = parseBody(completionsRequestSchema, request.body);

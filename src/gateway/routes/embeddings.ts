@@ -9,7 +9,7 @@ import { embeddingsResponseSchema } from '../response-schemas.js';
 export function registerEmbeddingsRoute(
   app: FastifyInstance,
   deps: { pipeline: InferencePipeline },
-  preHandler: preHandlerHookHandler | preHandlerHookHandler[],
+  preHandler: preHandlerHookHandler[],
 ): void {
   const openapi = {
     summary: 'Create embeddings (OpenAI-compatible)',

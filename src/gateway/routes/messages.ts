@@ -52,7 +52,7 @@ const countDoc: RouteDoc = {
 export function registerMessagesRoutes(
   app: FastifyInstance,
   c: Container,
-  preHandler: preHandlerHookHandler,
+  preHandler: preHandlerHookHandler[],
 ): void {
   app.post(
     '/v1/messages',

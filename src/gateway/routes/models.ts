@@ -6,7 +6,7 @@ import { modelListSchema, modelObjectSchema } from '../response-schemas.js';
 export function registerModelRoutes(
   app: FastifyInstance,
   c: Container,
-  preHandler: preHandlerHookHandler,
+  preHandler: preHandlerHookHandler[],
 ): void {
   const tags = ['Inference'];
   const listDoc = {

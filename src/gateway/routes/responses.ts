@@ -55,7 +55,7 @@ const listQuery = z.object({
 export function registerResponsesRoutes(
   app: FastifyInstance,
   c: Container,
-  preHandler: preHandlerHookHandler,
+  preHandler: preHandlerHookHandler[],
 ): void {
   app.post('/v1/responses', { preHandler, config: { openapi: createDoc } }, (request, reply) =>
     createResponse(c, request, reply),

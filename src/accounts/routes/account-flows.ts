@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
-import { defineRoute, type GuardHook, guard, publicRoute } from '../../http/define-route.js';
+import { defineRoute, type GuardHook, publicRoute } from '../../http/define-route.js';
 import { checkFormCsrf } from '../../http/form-csrf.js';
-import { requireSession, writeSessionCookie } from '../../http/session-auth.js';
+import { sessionGuard, writeSessionCookie } from '../../http/session-auth.js';
 import { ApiError } from '../../shared/errors.js';
 import { formErrors, isFormPost } from './form-flow.js';
 
@@ -24,7 +24,7 @@ const formCsrf: GuardHook = async (request) => {
  * Each answers a form with a redirect and an API caller with JSON.
  */
 export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): void {
-  const signedIn = guard('session', requireSession(c) as unknown as GuardHook);
+  const signedIn = sessionGuard(c);
 
   defineRoute(app, {
     method: 'POST',
@@ -95,7 +95,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
     },
     errorHandler: formErrors(() => '/dashboard/account'),
     handler: async (request, reply) => {
-      const session = request.session!;
+      const { session } = request;
       await c.emailFlows.changePassword(
         { id: session.user.id, tenantId: session.tenant.id },
         { current: request.body.current_password, next: request.body.new_password },
@@ -123,7 +123,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
     },
     errorHandler: formErrors(() => '/dashboard/account'),
     handler: async (request, reply) => {
-      const session = request.session!;
+      const { session } = request;
       const role = await c.members.roleOf(request.body.tenant_id, session.user.id);
       if (!role) throw new ApiError('permission_denied', 'You are not a member of that organization.');
       await c.sessions.switchOrganization(session.sessionIdHash, request.body.tenant_id);
@@ -184,7 +184,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
     schema: { params: z.object({ token: tokenField }), response: { 200: joinedSchema } },
     errorHandler: formErrors((request) => formInvitePath(request)),
     handler: async (request, reply) => {
-      const session = request.session!;
+      const { session } = request;
       const invite = await c.members.accept(request.params.token, session.user, request.ip);
       await c.sessions.switchOrganization(session.sessionIdHash, invite.tenantId);
       if (isFormPost(request)) return noticeRedirect(reply, '/dashboard');

@@ -169,9 +169,13 @@ const hasLimits = (body: { spend_limit?: unknown; rpm?: unknown; tpm?: unknown }
   (body.spend_limit ?? body.rpm ?? body.tpm ?? null) !== null;
 
 /** A developer changes only keys they created; anyone else's key looks unknown to them (404). */
-async function assertMayChange(keys: KeyService, request: FastifyRequest, keyId: string): Promise<void> {
+async function assertMayChange(
+  keys: KeyService,
+  request: FastifyRequest & Authenticated,
+  keyId: string,
+): Promise<void> {
   const owner = keyOwnerFilter(request);
   if (owner === undefined) return;
-  const key = await keys.get(request.auth!.tenant.id, keyId);
+  const key = await keys.get(request.auth.tenant.id, keyId);
   if (owner === null || key.createdBy !== owner) throw notFound('No active API key with this id');
 }

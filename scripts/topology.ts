@@ -110,6 +110,8 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
       SIMO_DATA_DIR: dataDir,
       SIMO_PUBLIC_URL: url,
       LOG_LEVEL: opts.logLevel ?? 'warn',
+      // Each replica is one serving process here: a test kills and inspects it by its pid.
+      SIMO_WORKERS: '1',
       ...opts.env,
     };
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start'], {

@@ -18,6 +18,7 @@ import { TokenCounter } from './billing/token-counter.js';
 import { DAY_MS } from './billing/usage-daily.js';
 import type { UsageJournalState } from './billing/usage-journal.js';
 import { ThreadUsageStore } from './billing/usage-store.js';
+import type { WorkerLink } from './cluster/worker-link.js';
 import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { InferencePipeline } from './gateway/inference-pipeline.js';
@@ -92,6 +93,12 @@ export interface ContainerOptions {
   sqliteFile?: string;
   /** Wall clock in epoch ms that decides when a billing period is over (tests move it forward). */
   clock?: () => number;
+  /**
+   * This process is one of several serving workers (`simosphere start --workers N`): rate-limit logs
+   * (without Redis), credit admission, revocations (without Redis) and `/metrics` are shared through
+   * the primary.
+   */
+  cluster?: WorkerLink;
 }
 
 export async function createContainer(
@@ -117,13 +124,28 @@ export async function createContainer(
   const redis = config.redisUrl
     ? await connectRedis(config.redisUrl, 'simosphere', config.redis.commandTimeoutMs)
     : undefined;
-  const revocations = await createRevocationBus({
-    redisUrl: config.redisUrl,
-    redis,
-    keyPrefix: config.redis.keyPrefix,
-    logger,
-    onResync: () => authenticator.clear(),
-  });
+  const link = opts.cluster;
+  if (link) {
+    link.serveMetrics(metrics.registry, () => {
+      const pool = database.poolStats?.();
+      if (!pool) return;
+      metrics.dbPoolConnections.set({ state: 'total' }, pool.total);
+      metrics.dbPoolConnections.set({ state: 'idle' }, pool.idle);
+      metrics.dbPoolConnections.set({ state: 'waiting' }, pool.waiting);
+    });
+    metrics.text = () => link.clusterMetrics();
+  }
+  // Serving workers of one machine without Redis hear each other's revocations through their primary.
+  const revocations =
+    link && !config.redisUrl
+      ? link.revocations()
+      : await createRevocationBus({
+          redisUrl: config.redisUrl,
+          redis,
+          keyPrefix: config.redis.keyPrefix,
+          logger,
+          onResync: () => authenticator.clear(),
+        });
   revocations.subscribe((event) =>
     event.kind === 'key'
       ? authenticator.invalidateKey(event.keyId)
@@ -162,6 +184,8 @@ export async function createContainer(
     thresholds: config.usageThresholds,
     walDir: config.dataDir,
     ...(usageStore ? { store: usageStore } : {}),
+    // Serving workers admit against one book kept by their primary, so together they cannot overspend.
+    ...(link ? { book: link.creditBook() } : {}),
     ...(journal ? { journal } : {}),
     onRecovered: (source, records) => metrics.usageRecordsRecovered.inc({ source }, records),
     onSettled: (row) => {
@@ -175,6 +199,7 @@ export async function createContainer(
       if (micros > 0) metrics.creditsDebitedMicros.inc({ model: row.model }, micros);
     },
   });
+  link?.hello(meter.walOwner);
   // Usage written ahead by a process that crashed is billed before this one serves anything, and
   // what dies later (here or on another replica) is found by the sweep, without waiting for a restart.
   await meter.recover();
@@ -184,7 +209,14 @@ export async function createContainer(
   });
   const billing = new BillingService(db, meter, invoices, usdToMicros(config.signup.trialCredits));
   const responses = new ResponseStore(db, config.responseRetentionDays * DAY_MS);
-  const limiter = createLimiter({ config, logger, metrics, ...(redis ? { redis } : {}) });
+  const limiter = createLimiter({
+    config,
+    logger,
+    metrics,
+    ...(redis ? { redis } : {}),
+    // Without Redis, serving workers count in one set of logs kept by their primary: limits stay exact.
+    ...(link && !redis ? { sharedStore: link.windowStore() } : {}),
+  });
   const mailer = config.smtp.url
     ? createSmtpMailer(
         config.smtp.url,

@@ -18,15 +18,27 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** How the API port is bound. */
+export interface ListenOptions {
+  /**
+   * Bind a socket of this process's own with SO_REUSEPORT (Node ≥ 22.12, Linux), so the kernel spreads
+   * connections over the serving workers; otherwise a cluster worker shares the primary's socket.
+   */
+  reusePort?: boolean;
+}
+
 export async function startServer(
   config: ResolvedConfig,
   logger: Logger = createLogger(config.logLevel),
   containerOptions: ContainerOptions = {},
+  listen: ListenOptions = {},
 ): Promise<RunningServer> {
   const container = await createContainer(config, logger, containerOptions);
   const jobs = startJobs(container);
   const app = await createApp(container);
-  await app.listen({ port: config.port, host: config.host });
+  // `exclusive` keeps a cluster worker from handing the bind to its primary: each binds its own socket.
+  const reuse = listen.reusePort ? { reusePort: true, exclusive: true } : {};
+  await app.listen({ port: config.port, host: config.host, ...reuse });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

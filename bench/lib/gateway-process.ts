@@ -80,6 +80,8 @@ export async function startGatewayProcess(
       SIMO_DATA_DIR: dataDir,
       SIMO_CONFIG: configPath,
       LOG_LEVEL: 'warn',
+      // One serving process unless a phase asks for more: CPU per request is read from this pid.
+      SIMO_WORKERS: '1',
       ...options.env,
     },
     stdio: ['ignore', 'inherit', 'pipe'],

@@ -37,6 +37,8 @@ export interface CreditBook {
 
 interface TenantCredit {
   balance: bigint;
+  /** What the balance was computed from: consumption only grows, so smaller totals are older ones. */
+  consumed: bigint;
   pending: bigint;
   reserved: bigint;
   loadedAt: number;
@@ -91,8 +93,11 @@ export class LocalCreditBook implements CreditBook {
     }
     for (const [tenantId, t] of totals) {
       const credit = this.tenants.get(tenantId);
-      if (!credit) continue;
+      // Writers of several processes commit in one order and may report in another: totals older
+      // than the ones already applied would give back usage that is no longer pending.
+      if (!credit || t.consumed < credit.consumed) continue;
       credit.balance = balanceOf(t);
+      credit.consumed = t.consumed;
       credit.loadedAt = Date.now();
       credit.epoch++;
     }
@@ -119,7 +124,7 @@ export class LocalCreditBook implements CreditBook {
   private entry(tenantId: string): TenantCredit {
     let credit = this.tenants.get(tenantId);
     if (!credit) {
-      credit = { balance: 0n, pending: 0n, reserved: 0n, loadedAt: 0, epoch: 0, loading: null };
+      credit = { balance: 0n, consumed: 0n, pending: 0n, reserved: 0n, loadedAt: 0, epoch: 0, loading: null };
       this.tenants.set(tenantId, credit);
     }
     return credit;
@@ -135,6 +140,7 @@ export class LocalCreditBook implements CreditBook {
           const totals = await readTotals(this.db, tenantId);
           if (c.epoch === epoch) {
             c.balance = balanceOf(totals);
+            c.consumed = totals.consumed;
             c.loadedAt = Date.now();
           }
         } finally {

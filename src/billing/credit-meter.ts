@@ -69,7 +69,7 @@ export class CreditMeter implements UsageMeter {
   private readonly store: UsageStore;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly tokens: TokenCounter,
     private readonly logger: Logger,
     private readonly opts: CreditMeterOptions,

@@ -49,7 +49,10 @@ export class ThreadUsageStore implements UsageStore {
   constructor(
     private readonly setup: WriterSetup,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // Started now, so it has loaded by the time the first batch comes (it would wait for that otherwise).
+    this.ensureWorker();
+  }
 
   write(rows: readonly NewUsageRecordRow[]): Promise<Map<string, CommittedTotals>> {
     if (this.closing) return Promise.reject(new Error('the usage store is closed'));

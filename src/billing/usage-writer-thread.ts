@@ -3,7 +3,7 @@
  * meter sends it (see ThreadUsageStore), one at a time, so their cost stays off the event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { connectSqlite } from '../storage/database.js';
+import { connectSqlite } from '../storage/sqlite.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import { type CommittedTotals, writeUsageBatch } from './usage-writer.js';
 

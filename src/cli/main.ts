@@ -13,9 +13,14 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
   program
     .command('start')
     .description('serve the API, portal, dashboard and discovery documents')
-    .action(async () => {
+    .option(
+      '--workers <n>',
+      'serving processes sharing the port (default: SIMO_WORKERS, else the cores available)',
+      (v) => Number(v),
+    )
+    .action(async (options: { workers?: number }) => {
       const { main } = await import('../main.js');
-      await main(env);
+      await main(env, options.workers === undefined ? {} : { workers: options.workers });
     });
   registerDatabaseCommands(program, env);
   registerTenantCommands(program, env);

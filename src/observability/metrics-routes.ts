@@ -64,7 +64,7 @@ export function registerMetricsRoute(
         metrics.dbPoolConnections.set({ state: 'idle' }, pool.idle);
         metrics.dbPoolConnections.set({ state: 'waiting' }, pool.waiting);
       }
-      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      return reply.type(metrics.registry.contentType).send(await metrics.text());
     },
   });
 }

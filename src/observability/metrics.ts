@@ -6,6 +6,11 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export interface Metrics {
   registry: Registry;
+  /**
+   * What `/metrics` serves, in the Prometheus text format: this registry, or with serving workers
+   * (`--workers`), every worker's registry aggregated by the primary.
+   */
+  text(): Promise<string>;
   httpRequests: Counter<'route' | 'method' | 'status'>;
   httpDuration: Histogram<'route' | 'method'>;
   gatewayRequests: Counter<'model' | 'status' | 'streamed'>;
@@ -30,6 +35,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   const registers = [registry];
   return {
     registry,
+    text: () => registry.metrics(),
     httpRequests: new Counter({
       name: 'simosphere_http_requests_total',
       help: 'HTTP requests by route pattern, method and status',

@@ -16,6 +16,8 @@ export interface CreateLimiterOptions {
   redis?: Redis;
   /** Window length; 60 s (tests shorten it). */
   windowMs?: number;
+  /** Logs shared with other processes of this machine (serving workers), used instead of this process's own. */
+  sharedStore?: WindowStore;
 }
 
 /**
@@ -27,7 +29,7 @@ export function createLimiter(opts: CreateLimiterOptions): RequestLimiter {
   if (!config.limits.rateLimiting) return new NoopLimiter(config.plans);
   const windowMs = opts.windowMs ?? 60_000;
   const memory = new MemoryWindowStore({ windowMs });
-  let store: WindowStore = memory;
+  let store: WindowStore = opts.sharedStore ?? memory;
   if (opts.redis) {
     const gauge = opts.metrics?.rateLimitDegraded;
     store = new RedisWindowStore({

@@ -1,14 +1,14 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, type Migration, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Dialect } from './migrations/context.js';
 import { migrationsFor } from './migrations/index.js';
-import { withStatementCache } from './sqlite-statement-cache.js';
+import { connectSqlite } from './sqlite.js';
 import type { Database } from './tables.js';
 
 export type { Dialect };
+export { connectSqlite };
 
 // int8 and numeric come back as strings by default; our bigints (ms timestamps, micro-dollars) fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
@@ -45,20 +45,6 @@ function sqlitePathOf(opts: DatabaseOptions): string {
   const path = join(opts.dataDir, file);
   restrictToOwner(opts.dataDir, path);
   return path;
-}
-
-/**
- * One connection to a SQLite file (or `:memory:`) with the platform's settings. Several connections
- * to one file (threads, processes) write in turn: transactions take the write lock when they begin
- * (see withStatementCache) and wait up to five seconds for it.
- */
-export function connectSqlite(path: string): Kysely<Database> {
-  const sqlite = new SQLite(path);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
 /**

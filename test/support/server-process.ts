@@ -50,6 +50,7 @@ export async function startServerProcess(
       ...(database.databaseUrl ? { SIMO_DATABASE_URL: database.databaseUrl } : {}),
       LOG_LEVEL: 'info',
       SIMO_CHECK_RESPONSES: 'true',
+      SIMO_WORKERS: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

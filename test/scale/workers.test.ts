@@ -116,7 +116,14 @@ describe('two serving workers on one port, embedded database only', () => {
     expect(statuses.filter((s) => s !== 200).every((s) => s === 402)).toBe(true);
     const database = openDatabase({ dataDir });
     try {
-      await until(async () => (await reconcile(database.db, tenantId)).records.length === admitted, 10_000);
+      // Every admitted request settled before it was answered; its record commits within a batch delay.
+      const stored = () =>
+        database.db
+          .selectFrom('usage_records')
+          .select('request_id')
+          .where('tenant_id', '=', tenantId)
+          .execute();
+      await until(async () => (await stored()).length === admitted, 10_000);
       const books = await reconcile(database.db, tenantId);
       expect(books.balance).toBeGreaterThanOrEqual(0n);
     } finally {

@@ -6,10 +6,14 @@ import {
   type ExecutionEventBus,
   type RequestContext,
 } from '@a2a-js/sdk/server';
-import type { Container } from '../container.js';
 import { answerText, type ChatChunk, contentDelta } from '../gateway/chat-chunks.js';
 import type { ChatCompletionRequest } from '../gateway/chat-schema.js';
-import { type ChatCall, type ChunkSink, midStreamFailure } from '../gateway/inference-pipeline.js';
+import {
+  type ChatCall,
+  type ChunkSink,
+  midStreamFailure,
+  type SurfaceDeps,
+} from '../gateway/inference-pipeline.js';
 import { ApiError } from '../shared/errors.js';
 import { TenantUser } from './tenant-user.js';
 
@@ -55,7 +59,7 @@ const now = () => new Date().toISOString();
 export class ChatAgentExecutor implements AgentExecutor {
   private readonly running = new Map<string, AbortController>();
 
-  constructor(private readonly c: Container) {}
+  constructor(private readonly deps: Pick<SurfaceDeps, 'pipeline' | 'catalog'>) {}
 
   async execute(ctx: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const user = ctx.context.user;
@@ -66,7 +70,7 @@ export class ChatAgentExecutor implements AgentExecutor {
     const signal = AbortSignal.any([user.signal, controller.signal]);
     const progress = { taskPublished: false };
     try {
-      const model = this.c.catalog.forTenant(user.auth.tenant).find((m) => m.kind === 'chat');
+      const model = this.deps.catalog.forTenant(user.auth.tenant).find((m) => m.kind === 'chat');
       if (!model) throw new ApiError('model_not_found', 'This account has no chat model.', 'model');
       const text = userText(ctx);
       if (!text) throw new ApiError('invalid_parameter', 'Send at least one text part.', 'message.parts');
@@ -80,7 +84,7 @@ export class ChatAgentExecutor implements AgentExecutor {
         counted: user.counted,
       };
       if (!streaming) {
-        const answer = await this.c.pipeline.complete(call);
+        const answer = await this.deps.pipeline.complete(call);
         bus.publish(AgentEvent.message(agentMessage(ctx, answerText(answer.body))));
         return;
       }
@@ -152,7 +156,7 @@ export class ChatAgentExecutor implements AgentExecutor {
       },
       failed() {},
     };
-    const summary = await this.c.pipeline.stream(call, sink);
+    const summary = await this.deps.pipeline.stream(call, sink);
     if (summary.upstreamFailed) throw midStreamFailure();
     const canceled = this.running.get(taskId)?.signal.aborted === true;
     bus.publish(

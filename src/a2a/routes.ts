@@ -14,9 +14,10 @@ import {
   validateVersion,
 } from '@a2a-js/sdk/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Container } from '../container.js';
+import type { ResolvedConfig } from '../config/load.js';
 import { platformVersion } from '../discovery/platform-version.js';
-import { apiKeyAuth } from '../http/api-key-auth.js';
+import type { SurfaceDeps } from '../gateway/inference-pipeline.js';
+import { type ApiKeyAuthDeps, apiKeyAuth } from '../http/api-key-auth.js';
 import { clientAbortSignal } from '../http/client-disconnect.js';
 import { writeOrCut } from '../http/stream-write.js';
 import { A2A_PATH, buildAgentCard } from './agent-card.js';
@@ -39,16 +40,19 @@ const header = (request: FastifyRequest, name: string) => {
  * This is the SDK's Express JSON-RPC handler rewritten for Fastify, with our API-key authentication
  * and rate limiting in front.
  */
-export function registerA2aRoutes(app: FastifyInstance, c: Container): void {
-  const card = buildAgentCard(c.config, platformVersion());
-  const requestHandler = new DefaultRequestHandler(card, new BoundedTaskStore(), new ChatAgentExecutor(c));
+export function registerA2aRoutes(
+  app: FastifyInstance,
+  deps: SurfaceDeps & ApiKeyAuthDeps & { config: ResolvedConfig },
+): void {
+  const card = buildAgentCard(deps.config, platformVersion());
+  const requestHandler = new DefaultRequestHandler(card, new BoundedTaskStore(), new ChatAgentExecutor(deps));
   const v1 = new JsonRpcTransportHandler(requestHandler);
   const legacy = new LegacyJsonRpcTransportHandler(requestHandler);
 
   app.post(
     A2A_PATH,
     {
-      preHandler: apiKeyAuth(c, 'inference'),
+      preHandler: apiKeyAuth(deps, 'inference'),
       config: {
         openapi: {
           summary:
@@ -92,7 +96,7 @@ export function registerA2aRoutes(app: FastifyInstance, c: Container): void {
         if (result && typeof (result as AsyncGenerator)[Symbol.asyncIterator] === 'function') {
           streaming = true;
           await sendEvents(reply, result as AsyncGenerator<unknown>, rpcError, () => abort.dispose(), {
-            writeTimeoutMs: c.config.limits.writeTimeoutMs,
+            writeTimeoutMs: deps.config.limits.writeTimeoutMs,
           });
           return;
         }

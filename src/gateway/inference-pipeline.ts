@@ -31,6 +31,16 @@ export interface PipelineDeps {
   config: { plans: Record<string, { tpm?: number | undefined }> };
 }
 
+/**
+ * What an inference surface reads: the pipeline, the catalog (model lists, default models) and how
+ * long a client that stops reading may hold a stream.
+ */
+export interface SurfaceDeps {
+  pipeline: InferencePipeline;
+  catalog: ModelCatalog;
+  config: { limits: { writeTimeoutMs: number } };
+}
+
 /** Who calls and how the call can end early: what every surface hands the pipeline. */
 export interface InferenceCall {
   auth: AuthContext;

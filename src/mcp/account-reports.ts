@@ -1,12 +1,17 @@
 import { usageRowView } from '../billing/billing-queries.js';
-import type { Container } from '../container.js';
+import type { BillingService } from '../billing/billing-service.js';
+
+/** What the account reports read. */
+export interface ReportDeps {
+  billing: Pick<BillingService, 'usage' | 'balance'>;
+}
 
 /**
  * Per-model usage of a tenant in [from, to) (epoch ms), shaped like `GET /admin/usage` so agents and
  * dashboards read the same numbers.
  */
-export async function usageReport(c: Container, tenantId: string, from: number, to: number) {
-  const lines = await c.billing.usage(tenantId, from, to, 'model');
+export async function usageReport(deps: ReportDeps, tenantId: string, from: number, to: number) {
+  const lines = await deps.billing.usage(tenantId, from, to, 'model');
   return {
     object: 'list' as const,
     from: new Date(from).toISOString(),
@@ -16,6 +21,6 @@ export async function usageReport(c: Container, tenantId: string, from: number, 
 }
 
 /** The tenant's credit balance, as `GET /admin/balance` shows it. */
-export function balanceReport(c: Container, tenantId: string) {
-  return c.billing.balance(tenantId);
+export function balanceReport(deps: ReportDeps, tenantId: string) {
+  return deps.billing.balance(tenantId);
 }

@@ -1,11 +1,10 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Container } from '../container.js';
 import { platformVersion } from '../discovery/platform-version.js';
-import { apiKeyAuth } from '../http/api-key-auth.js';
+import { type ApiKeyAuthDeps, apiKeyAuth } from '../http/api-key-auth.js';
 import { ApiError } from '../shared/errors.js';
 import { MCP_PATH } from './server-card.js';
-import { createMcpServer } from './tools.js';
+import { createMcpServer, type McpToolDeps } from './tools.js';
 
 // Host names an attacker cannot point at us by DNS rebinding: IP literals and localhost.
 const LITERAL_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]|localhost)(:\d+)?$/i;
@@ -31,10 +30,13 @@ export function originGuard(publicUrl: string) {
  * the rate limiter like any API call, then served by a fresh server instance; tool calls go through
  * the same rate limit and metering as `/v1`, each chat call of a JSON-RPC batch counted on its own. GET (a server-to-client stream) is not offered: Fastify answers 405.
  */
-export function registerMcpRoutes(app: FastifyInstance, c: Container): void {
+export function registerMcpRoutes(
+  app: FastifyInstance,
+  deps: McpToolDeps & ApiKeyAuthDeps & { config: { publicUrl: string } },
+): void {
   const version = platformVersion();
-  const checkOrigin = originGuard(c.config.publicUrl);
-  const authenticate = apiKeyAuth(c, 'inference');
+  const checkOrigin = originGuard(deps.config.publicUrl);
+  const authenticate = apiKeyAuth(deps, 'inference');
   app.post(
     MCP_PATH,
     {
@@ -54,7 +56,7 @@ export function registerMcpRoutes(app: FastifyInstance, c: Container): void {
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
       const server = createMcpServer(
-        c,
+        deps,
         {
           auth: request.auth!,
           requestId: request.id,

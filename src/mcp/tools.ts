@@ -2,13 +2,17 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AuthContext } from '../accounts/authenticator.js';
-import type { Container } from '../container.js';
 import { answerText } from '../gateway/chat-chunks.js';
 import { chatCompletionRequestSchema } from '../gateway/chat-schema.js';
+import type { SurfaceDeps } from '../gateway/inference-pipeline.js';
 import { parseBody } from '../http/validation.js';
 import type { CountedRequest } from '../ratelimit/model-call-limit.js';
 import { ApiError } from '../shared/errors.js';
-import { balanceReport, usageReport } from './account-reports.js';
+import { balanceReport, type ReportDeps, usageReport } from './account-reports.js';
+
+/** What the MCP tools read: the inference pipeline and catalog, billing reports, the brand's name. */
+export type McpToolDeps = Pick<SurfaceDeps, 'pipeline' | 'catalog'> &
+  ReportDeps & { config: { brand: { name: string } } };
 
 /** Who is calling, for one MCP request. */
 export interface ToolCaller {
@@ -61,11 +65,11 @@ const chatInput = {
  * A fresh MCP server with our four tools, bound to one authenticated caller. Stateless: one per HTTP
  * request, so nothing is shared between tenants.
  */
-export function createMcpServer(c: Container, caller: ToolCaller, version: string): McpServer {
+export function createMcpServer(deps: McpToolDeps, caller: ToolCaller, version: string): McpServer {
   const server = new McpServer(
-    { name: c.config.brand.name, version },
+    { name: deps.config.brand.name, version },
     {
-      instructions: `Tools of ${c.config.brand.name}. Calls are billed to and rate-limited for your account.`,
+      instructions: `Tools of ${deps.config.brand.name}. Calls are billed to and rate-limited for your account.`,
     },
   );
   const { tenant } = caller.auth;
@@ -83,7 +87,7 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
       asToolResult(async () => {
         if (!args.messages && !args.prompt)
           throw new ApiError('missing_required_parameter', "Give 'messages' or 'prompt'.", 'messages');
-        const model = args.model ?? c.catalog.forTenant(tenant).find((m) => m.kind === 'chat')?.id;
+        const model = args.model ?? deps.catalog.forTenant(tenant).find((m) => m.kind === 'chat')?.id;
         if (!model) throw new ApiError('model_not_found', 'This account has no chat model.', 'model');
         const body = parseBody(chatCompletionRequestSchema, {
           model,
@@ -92,7 +96,7 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
           ...(args.temperature !== undefined ? { temperature: args.temperature } : {}),
         });
         calls += 1;
-        const answer = await c.pipeline.complete({
+        const answer = await deps.pipeline.complete({
           auth: caller.auth,
           body,
           // A batch may hold several calls; each is its own usage record.
@@ -116,7 +120,7 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
       description: 'The models this account may use, with context windows and USD prices per million tokens.',
       annotations: { readOnlyHint: true },
     },
-    () => asToolResult(async () => json(c.catalog.forTenant(tenant).map((m) => c.catalog.describe(m)))),
+    () => asToolResult(async () => json(deps.catalog.forTenant(tenant).map((m) => deps.catalog.describe(m)))),
   );
 
   server.registerTool(
@@ -135,7 +139,7 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
         const to = args.to ? Date.parse(args.to) : Date.now();
         const from = args.from ? Date.parse(args.from) : to - 30 * DAY_MS;
         if (to <= from) throw new ApiError('invalid_parameter', "'to' must be after 'from'.", 'to');
-        return json(await usageReport(c, tenant.id, from, to));
+        return json(await usageReport(deps, tenant.id, from, to));
       }),
   );
 
@@ -146,7 +150,7 @@ export function createMcpServer(c: Container, caller: ToolCaller, version: strin
       description: "The account's remaining prepaid credit in USD.",
       annotations: { readOnlyHint: true },
     },
-    () => asToolResult(async () => json(await balanceReport(c, tenant.id))),
+    () => asToolResult(async () => json(await balanceReport(deps, tenant.id))),
   );
 
   return server;

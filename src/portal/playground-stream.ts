@@ -6,9 +6,9 @@ import type {
   RouteHandlerMethod,
   RouteShorthandOptions,
 } from 'fastify';
-import type { Container } from '../container.js';
+import type { SurfaceDeps } from '../gateway/inference-pipeline.js';
 import { registerChatCompletionsRoute } from '../gateway/routes/chat-completions.js';
-import { tenantAuth } from '../http/tenant-auth.js';
+import { type TenantAuthDeps, tenantAuth } from '../http/tenant-auth.js';
 import { ApiError } from '../shared/errors.js';
 
 /** Where the playground page posts its chat request (same body and SSE answer as `/v1/chat/completions`). */
@@ -32,8 +32,8 @@ async function sessionCallersOnly(request: FastifyRequest, _reply: FastifyReply)
  * The gateway module registers its route through the `app` it is given; this hands it a narrow
  * stand-in whose `post` moves the route to our path and hides it from /openapi.json.
  */
-export function registerPlaygroundStream(app: FastifyInstance, c: Container): void {
-  const auth = tenantAuth(c);
+export function registerPlaygroundStream(app: FastifyInstance, deps: SurfaceDeps & TenantAuthDeps): void {
+  const auth = tenantAuth(deps);
   const relocate = {
     post(_url: string, opts: RouteShorthandOptions, handler: RouteHandlerMethod) {
       const given = opts.preHandler;
@@ -58,5 +58,5 @@ export function registerPlaygroundStream(app: FastifyInstance, c: Container): vo
       return relocate;
     },
   };
-  registerChatCompletionsRoute(relocate as unknown as FastifyInstance, c, auth);
+  registerChatCompletionsRoute(relocate as unknown as FastifyInstance, deps, auth);
 }

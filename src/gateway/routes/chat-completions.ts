@@ -3,7 +3,7 @@ import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
 import { chatCompletionRequestSchema } from '../chat-schema.js';
-import type { InferencePipeline } from '../inference-pipeline.js';
+import type { SurfaceDeps } from '../inference-pipeline.js';
 import { chatCompletionResponseSchema } from '../response-schemas.js';
 import { ChatSseRelay } from '../sse-relay.js';
 
@@ -18,16 +18,10 @@ const chatCompletionsDoc: RouteDoc = {
   streams: true,
 };
 
-/** What the chat route reads. */
-export interface ChatRouteDeps {
-  pipeline: InferencePipeline;
-  config: { limits: { writeTimeoutMs: number } };
-}
-
 /** `POST /v1/chat/completions`, streamed and not: the request parsed into a pipeline call, rendered back. */
 export function registerChatCompletionsRoute(
   app: FastifyInstance,
-  deps: ChatRouteDeps,
+  deps: Omit<SurfaceDeps, 'catalog'>,
   preHandler: preHandlerHookHandler[],
 ): void {
   const { pipeline } = deps;

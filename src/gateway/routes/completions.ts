@@ -1,10 +1,9 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import type { Container } from '../../container.js';
 import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
-import { type ChatCall, midStreamFailure } from '../inference-pipeline.js';
+import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
 import {
   completionChunkOfChat,
   completionOfChat,
@@ -37,7 +36,7 @@ const doc: RouteDoc = {
 /** `POST /v1/completions`, streamed and not. */
 export function registerCompletionsRoute(
   app: FastifyInstance,
-  c: Container,
+  deps: SurfaceDeps,
   preHandler: preHandlerHookHandler[],
 ): void {
   app.post('/v1/completions', { preHandler, config: { openapi: doc } }, async (request, reply) => {
@@ -57,7 +56,7 @@ export function registerCompletionsRoute(
       model: req.model,
       created: Math.floor(Date.now() / 1000),
     };
-    const { pipeline } = c;
+    const { pipeline } = deps;
     try {
       if (req.stream !== true)
         return reply.send(completionOfChat((await pipeline.complete(call)).body, shape));
@@ -65,7 +64,7 @@ export function registerCompletionsRoute(
       let sse!: SseWriter;
       await pipeline.stream(call, {
         open: () => {
-          sse = openSse(reply, c.config.limits.writeTimeoutMs);
+          sse = openSse(reply, deps.config.limits.writeTimeoutMs);
         },
         chunk: (chunk) => {
           const out = completionChunkOfChat(chunk, chunkShape);

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import type { Container } from '../../container.js';
+import type { TokenCounter } from '../../billing/token-counter.js';
 import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
 import { anthropicErrorBody } from '../../shared/anthropic-errors.js';
-import { type ChatCall, midStreamFailure } from '../inference-pipeline.js';
+import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
 import { measureChatPrompt } from '../prompt-size.js';
 import { normalUsage } from '../translate/chat-shapes.js';
 import {
@@ -48,31 +48,36 @@ const countDoc: RouteDoc = {
   response: z.object({ input_tokens: z.int() }),
 };
 
+/** What the Messages routes read: a surface's dependencies and the tokenizer (`count_tokens`). */
+export type MessagesDeps = SurfaceDeps & { tokens: Pick<TokenCounter, 'count' | 'estimate'> };
+
 /** `POST /v1/messages` (Claude Code adds `?beta=true`) and `POST /v1/messages/count_tokens`. */
 export function registerMessagesRoutes(
   app: FastifyInstance,
-  c: Container,
+  deps: MessagesDeps,
   preHandler: preHandlerHookHandler[],
 ): void {
   app.post(
     '/v1/messages',
     { preHandler, config: { openapi: messagesDoc, errorFormat: 'anthropic' } },
-    (request, reply) => createMessage(c, request, reply),
+    (request, reply) => createMessage(deps, request, reply),
   );
   app.post(
     '/v1/messages/count_tokens',
     { preHandler, config: { openapi: countDoc, errorFormat: 'anthropic' } },
     async (request) => {
       const req = parseBody(countTokensRequestSchema, request.body);
-      const model = c.catalog.resolve(request.auth!.tenant, req.model, 'chat');
+      const model = deps.catalog.resolve(request.auth!.tenant, req.model, 'chat');
       const prompt = measureChatPrompt(messagesToChat(req));
-      const counted = await c.tokens.count(model.id, prompt.text).catch(() => c.tokens.estimate(prompt.text));
+      const counted = await deps.tokens
+        .count(model.id, prompt.text)
+        .catch(() => deps.tokens.estimate(prompt.text));
       return { input_tokens: counted + prompt.size.framingTokens };
     },
   );
 }
 
-async function createMessage(c: Container, request: FastifyRequest, reply: FastifyReply) {
+async function createMessage(deps: MessagesDeps, request: FastifyRequest, reply: FastifyReply) {
   const req = parseBody(messagesRequestSchema, request.body);
   const abort = new ClientDisconnect(reply);
   const call: ChatCall = {
@@ -86,8 +91,8 @@ async function createMessage(c: Container, request: FastifyRequest, reply: Fasti
   };
   const id = newMessageId();
   try {
-    if (req.stream === true) return await streamMessage(c, request, reply, req, call, id);
-    const answer = (await c.pipeline.complete(call)).body;
+    if (req.stream === true) return await streamMessage(deps, request, reply, req, call, id);
+    const answer = (await deps.pipeline.complete(call)).body;
     return reply.send(
       messageOfChat(answer, {
         id,
@@ -102,7 +107,7 @@ async function createMessage(c: Container, request: FastifyRequest, reply: Fasti
 }
 
 async function streamMessage(
-  c: Container,
+  deps: MessagesDeps,
   request: FastifyRequest,
   reply: FastifyReply,
   req: MessagesRequest,
@@ -111,9 +116,9 @@ async function streamMessage(
 ) {
   const translator = new MessagesStreamTranslator(id, req.model, req.stop_sequences);
   let sse!: SseWriter;
-  const summary = await c.pipeline.stream(call, {
+  const summary = await deps.pipeline.stream(call, {
     open: () => {
-      sse = openSse(reply, c.config.limits.writeTimeoutMs);
+      sse = openSse(reply, deps.config.limits.writeTimeoutMs);
       return sse.write(namedEvents(translator.start()));
     },
     chunk: (chunk) => sse.write(namedEvents(translator.chunk(chunk))),

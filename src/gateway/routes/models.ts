@@ -1,11 +1,11 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
-import type { Container } from '../../container.js';
+import type { ModelCatalog } from '../catalog.js';
 import { modelListSchema, modelObjectSchema } from '../response-schemas.js';
 
 /** `GET /v1/models` and `GET /v1/models/{id}`: only the models the tenant may use. */
 export function registerModelRoutes(
   app: FastifyInstance,
-  c: Container,
+  deps: { catalog: ModelCatalog },
   preHandler: preHandlerHookHandler[],
 ): void {
   const tags = ['Inference'];
@@ -27,7 +27,7 @@ export function registerModelRoutes(
     { preHandler, config: { openapi: { ...listDoc, response: modelListSchema } } },
     async (request) => ({
       object: 'list',
-      data: c.catalog.forTenant(request.auth!.tenant).map((m) => c.catalog.describe(m)),
+      data: deps.catalog.forTenant(request.auth!.tenant).map((m) => deps.catalog.describe(m)),
     }),
   );
   // Model ids contain slashes (`qwen/qwen3-8b`), so the id is the rest of the path.
@@ -37,7 +37,7 @@ export function registerModelRoutes(
     async (request) => {
       // The router has already percent-decoded the wildcard.
       const id = request.params['*'];
-      return c.catalog.describe(c.catalog.resolve(request.auth!.tenant, id));
+      return deps.catalog.describe(deps.catalog.resolve(request.auth!.tenant, id));
     },
   );
 }

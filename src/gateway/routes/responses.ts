@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import type { Container } from '../../container.js';
 import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
 import { ApiError } from '../../shared/errors.js';
-import { type ChatCall, midStreamFailure } from '../inference-pipeline.js';
-import { withItemIds } from '../responses/response-store.js';
+import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
+import { type ResponseStore, withItemIds } from '../responses/response-store.js';
 import { normalUsage } from '../translate/chat-shapes.js';
 import {
   inputItemsOf,
@@ -51,14 +50,17 @@ const listQuery = z.object({
   after: z.string().optional(),
 });
 
+/** What the Responses routes read: a surface's dependencies and the stored responses. */
+export type ResponsesDeps = SurfaceDeps & { responses: ResponseStore };
+
 /** `POST /v1/responses` and the stored responses: `GET|DELETE /v1/responses/{id}`, `…/input_items`. */
 export function registerResponsesRoutes(
   app: FastifyInstance,
-  c: Container,
+  deps: ResponsesDeps,
   preHandler: preHandlerHookHandler[],
 ): void {
   app.post('/v1/responses', { preHandler, config: { openapi: createDoc } }, (request, reply) =>
-    createResponse(c, request, reply),
+    createResponse(deps, request, reply),
   );
 
   app.get(
@@ -77,7 +79,7 @@ export function registerResponsesRoutes(
     },
     async (request) => {
       const { id } = parseBody(idParams, request.params);
-      const stored = await c.responses.get(request.auth!.tenant.id, id);
+      const stored = await deps.responses.get(request.auth!.tenant.id, id);
       if (!stored) throw responseNotFound(id);
       return stored;
     },
@@ -99,7 +101,7 @@ export function registerResponsesRoutes(
     },
     async (request) => {
       const { id } = parseBody(idParams, request.params);
-      if (!(await c.responses.delete(request.auth!.tenant.id, id))) throw responseNotFound(id);
+      if (!(await deps.responses.delete(request.auth!.tenant.id, id))) throw responseNotFound(id);
       return { id, object: 'response', deleted: true };
     },
   );
@@ -126,7 +128,7 @@ export function registerResponsesRoutes(
     async (request) => {
       const { id } = parseBody(idParams, request.params);
       const q = parseBody(listQuery, request.query ?? {});
-      const items = await c.responses.inputItems(request.auth!.tenant.id, id);
+      const items = await deps.responses.inputItems(request.auth!.tenant.id, id);
       if (!items) throw responseNotFound(id);
       const ordered = q.order === 'desc' ? [...items].reverse() : items;
       const start = q.after === undefined ? 0 : ordered.findIndex((i) => i.id === q.after) + 1;
@@ -145,13 +147,13 @@ export function registerResponsesRoutes(
 const responseNotFound = (id: string) =>
   new ApiError('not_found', `Response with id '${id}' not found.`, 'id');
 
-async function createResponse(c: Container, request: FastifyRequest, reply: FastifyReply) {
+async function createResponse(deps: ResponsesDeps, request: FastifyRequest, reply: FastifyReply) {
   const auth = request.auth!;
   const req = parseBody(responsesRequestSchema, request.body);
   const store = req.store !== false;
   let history: ReturnType<typeof inputItemsOf> = [];
   if (req.previous_response_id) {
-    const found = await c.responses.conversation(auth.tenant.id, req.previous_response_id);
+    const found = await deps.responses.conversation(auth.tenant.id, req.previous_response_id);
     if (!found)
       throw new ApiError(
         'not_found',
@@ -176,7 +178,7 @@ async function createResponse(c: Container, request: FastifyRequest, reply: Fast
   // The answer was served and billed: a failure to keep it is logged, not turned into an error.
   const save = (response: Record<string, unknown>) =>
     store
-      ? c.responses
+      ? deps.responses
           .save(
             auth.tenant.id,
             { ...response, id },
@@ -187,8 +189,9 @@ async function createResponse(c: Container, request: FastifyRequest, reply: Fast
       : Promise.resolve();
 
   try {
-    if (req.stream === true) return await streamResponse(c, reply, req, call, { id, createdAt, store, save });
-    const answer = (await c.pipeline.complete(call)).body;
+    if (req.stream === true)
+      return await streamResponse(deps, reply, req, call, { id, createdAt, store, save });
+    const answer = (await deps.pipeline.complete(call)).body;
     const { output, finish } = outputOfChat(answer);
     const response = responseObject(req, {
       id,
@@ -208,7 +211,7 @@ async function createResponse(c: Container, request: FastifyRequest, reply: Fast
 }
 
 async function streamResponse(
-  c: Container,
+  deps: ResponsesDeps,
   reply: FastifyReply,
   req: ResponsesRequest,
   call: ChatCall,
@@ -222,9 +225,9 @@ async function streamResponse(
   const translator = new ResponsesStreamTranslator(req, r.id, r.createdAt, req.model, r.store);
   let failure: { code: string; message: string } | undefined;
   let sse!: SseWriter;
-  await c.pipeline.stream(call, {
+  await deps.pipeline.stream(call, {
     open: () => {
-      sse = openSse(reply, c.config.limits.writeTimeoutMs);
+      sse = openSse(reply, deps.config.limits.writeTimeoutMs);
       return sse.write(namedEvents(translator.start()));
     },
     chunk: (chunk) => sse.write(namedEvents(translator.chunk(chunk))),

@@ -10,12 +10,32 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { type Container, createContainer } from '../../src/container.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createTestDatabase, type TestDatabase, type TestDialect } from './databases.js';
+import type { SignedUp } from './gateway.js';
 
 export interface TestApp {
   app: FastifyInstance;
   container: Container;
   database: TestDatabase;
+  /** Signs up a fresh tenant through `POST /register` and returns its key. */
+  signUp(email?: string): Promise<SignedUp>;
   close(): Promise<void>;
+}
+
+let emailCounter = 0;
+
+/** Signs up a fresh tenant through `POST /register` on an in-process app. */
+export async function signUpIn(app: FastifyInstance, email?: string): Promise<SignedUp> {
+  const address = email ?? `user${Date.now()}-${++emailCounter}@example.com`;
+  const password = 'correct horse battery staple';
+  const res = await app.inject({
+    method: 'POST',
+    url: '/register',
+    headers: { accept: 'application/json' },
+    payload: { email: address, password },
+  });
+  if (res.statusCode !== 201) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
+  const body = res.json() as { tenant_id: string; key_id: string; api_key: string };
+  return { tenantId: body.tenant_id, keyId: body.key_id, apiKey: body.api_key, email: address, password };
 }
 
 export interface TestAppOptions {
@@ -47,6 +67,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     app,
     container,
     database,
+    signUp: (email?: string) => signUpIn(app, email),
     async close() {
       await app.close();
       await container.close();

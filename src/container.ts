@@ -12,6 +12,7 @@ import { AuditSignals } from './audit-flags/audit-signals.js';
 import { BillingService } from './billing/billing-service.js';
 import { CreditMeter } from './billing/credit-meter.js';
 import { InvoiceService } from './billing/invoices.js';
+import { KeyBudgets, withKeyBudgets } from './billing/key-budgets.js';
 import type { UsageMeter } from './billing/meter.js';
 import { RedisUsageJournal } from './billing/redis-usage-journal.js';
 import { TokenCounter } from './billing/token-counter.js';
@@ -72,6 +73,8 @@ export interface Container {
   loginThrottle: LoginThrottle;
   /** Tenant self-service API keys: list, create, rotate, revoke. */
   keys: KeyService;
+  /** Spend budgets of single keys (per UTC day or month). */
+  keyBudgets: KeyBudgets;
   /** Outgoing mail: SMTP, or the log and the operator outbox. */
   mailer: Mailer;
   /** Members of organizations, invites, roles. */
@@ -91,7 +94,7 @@ export interface Container {
 export interface ContainerOptions {
   /** SQLite file name (tests use `:memory:` or their own file). */
   sqliteFile?: string;
-  /** Wall clock in epoch ms that decides when a billing period is over (tests move it forward). */
+  /** Wall clock in epoch ms that decides when a billing period or a key's budget period is over (tests move it forward). */
   clock?: () => number;
   /**
    * This process is one of several serving workers (`simosphere start --workers N`): rate-limit logs
@@ -180,6 +183,7 @@ export async function createContainer(
     ? new ThreadUsageStore({ path: database.sqlitePath, thresholds: config.usageThresholds }, logger)
     : undefined;
   const tokens = new TokenCounter();
+  const keyBudgets = new KeyBudgets(db, logger, opts.clock);
   const meter = new CreditMeter(db, tokens, logger, {
     thresholds: config.usageThresholds,
     walDir: config.dataDir,
@@ -197,6 +201,7 @@ export async function createContainer(
       // A fraction of a micro-dollar counts too: the counter sums exactly what the ledger debits.
       const micros = row.cost_micros + row.cost_picos / PICOS_PER_MICRO;
       if (micros > 0) metrics.creditsDebitedMicros.inc({ model: row.model }, micros);
+      keyBudgets.onSettled(row);
     },
   });
   link?.hello(meter.walOwner);
@@ -257,7 +262,9 @@ export async function createContainer(
     authenticator,
     accounts,
     limiter,
-    meter,
+    // Keys with a spend budget are refused before the credit check once they spent it.
+    meter: withKeyBudgets(meter, keyBudgets),
+    keyBudgets,
     tokens,
     usageJournal: () => journal?.state() ?? 'local',
     billing,
@@ -280,6 +287,7 @@ export async function createContainer(
         await auditSignals.drain();
         await webhooks.close();
         await meter.close();
+        await keyBudgets.drain();
         if (journalRedis) await closeRedis(journalRedis);
         await limiter.close();
         await revocations.close();

@@ -43,6 +43,7 @@ export function webhooksSection(d: DocsContext): DocSection {
       [
         '- `usage.threshold_reached`: your usage crossed a share of your granted credits (each threshold fires once)',
         '- `key.rotated`: an API key was replaced',
+        '- `key.budget_reached`: an API key spent its own budget for the day or month (`data.scope` is `key`); it gets 402 `key_budget_exceeded` until the budget resets',
         '- `invoice.created`: a monthly invoice was closed',
         '- `audit.flagged`: unusual account activity was noticed',
         `- \`webhook.test\`: sent on demand by \`POST ${d.publicUrl}/admin/webhooks/{id}/test\``,

@@ -5,6 +5,7 @@ import { newId } from '../shared/ids.js';
 export const EVENT_TYPES = [
   'usage.threshold_reached',
   'key.rotated',
+  'key.budget_reached',
   'invoice.created',
   'audit.flagged',
   'webhook.test',

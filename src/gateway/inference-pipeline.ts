@@ -259,7 +259,8 @@ export class InferencePipeline {
       body,
       ticket,
       prompt.text,
-      this.debitsTokens ? this.deps.limiter : undefined,
+      // A key with its own tokens-per-minute is debited too.
+      this.debitsTokens || call.auth.key.limits?.tpm ? this.deps.limiter : undefined,
     );
   }
 }

@@ -47,6 +47,46 @@ export class SlidingWindowLimiter implements RequestLimiter {
   }
 
   async check(auth: AuthContext): Promise<LimitDecision> {
+    // A key with limits of its own is held to them first; a refusal there leaves the tenant's count alone.
+    const keyLimits = auth.key.limits;
+    if (keyLimits && (keyLimits.rpm !== null || keyLimits.tpm !== null)) {
+      const keyDecision = await this.checkKey(auth, keyLimits.rpm, keyLimits.tpm);
+      if (!keyDecision.allowed) return keyDecision;
+      const tenantDecision = await this.checkTenant(auth);
+      // The tighter limit is the one the client sees in its headers.
+      return tenantDecision.allowed && keyDecision.remaining < tenantDecision.remaining
+        ? {
+            ...tenantDecision,
+            limit: keyDecision.limit,
+            remaining: keyDecision.remaining,
+            resetAt: keyDecision.resetAt,
+            resetAfter: keyDecision.resetAfter,
+          }
+        : tenantDecision;
+    }
+    return this.checkTenant(auth);
+  }
+
+  /** The key's own log: `rpm` requests (the tenant's when unset) and `tpm` tokens per window. */
+  private async checkKey(auth: AuthContext, rpm: number | null, tpm: number | null): Promise<LimitDecision> {
+    const limit = rpm ?? rpmFor(auth, this.plans);
+    const keyId = auth.key.id;
+    const result = await this.store.admit({
+      key: `req:{key:${keyId}}`,
+      limit,
+      ...(tpm ? { tokens: { key: `tok:{key:${keyId}}`, limit: tpm } } : {}),
+    });
+    const now = this.now();
+    const refusing = result.refusedBy === 'tokens' && result.tokens ? result.tokens : result.requests;
+    const decision = this.decide(result.allowed, limit, result.requests.total, refusing, now);
+    if (result.refusedBy) {
+      decision.refusedBy = result.refusedBy;
+      this.onDecision(this.backendNow(), `refused_${result.refusedBy}`);
+    }
+    return decision;
+  }
+
+  private async checkTenant(auth: AuthContext): Promise<LimitDecision> {
     const limit = rpmFor(auth, this.plans);
     const tpm = tpmFor(auth, this.plans);
     const tenantId = auth.tenant.id;
@@ -73,8 +113,11 @@ export class SlidingWindowLimiter implements RequestLimiter {
   }
 
   async recordTokens(auth: AuthContext, tokens: number): Promise<void> {
+    if (!(tokens > 0)) return;
+    const keyTpm = auth.key.limits?.tpm;
+    if (keyTpm) await this.store.addTokens(`tok:{key:${auth.key.id}}`, Math.ceil(tokens), keyTpm);
     const tpm = tpmFor(auth, this.plans);
-    if (!tpm || !(tokens > 0)) return;
+    if (!tpm) return;
     await this.store.addTokens(`tok:{${auth.tenant.id}}`, Math.ceil(tokens), tpm);
   }
 

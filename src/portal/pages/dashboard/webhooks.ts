@@ -10,6 +10,7 @@ import { secretPanel } from './overview.js';
 /** What each subscribable event means; typed by the platform's event list, so none can be missed. */
 const EVENT_LABELS: Record<Exclude<EventType, 'webhook.test'>, string> = {
   'usage.threshold_reached': 'Usage reached a share of your credits',
+  'key.budget_reached': 'An API key reached its spend budget',
   'key.rotated': 'An API key was rotated',
   'invoice.created': 'An invoice was issued',
   'audit.flagged': 'Something unusual happened on the account',

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, loginJson } from '../accounts/http.js';
+import { movableClock, type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
+
+const MODEL = 'test/priced';
+
+/** Per-key spend budgets (reset on schedule) and per-key rate limits, below the organization's. */
+describe('per-key budgets and limits', () => {
+  const clock = movableClock();
+  let gw: TestGateway;
+  let owner: SignedUp;
+  let session: { cookie: string; csrf: string };
+
+  const chat = (key: string) =>
+    call(gw.url, 'POST', '/v1/chat/completions', {
+      key,
+      json: { model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'Say something short' }] },
+    });
+
+  const createKey = async (body: Record<string, unknown>) => {
+    const res = await call(gw.url, 'POST', '/admin/keys', { ...session, json: body });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body as { id: string; api_key: string; spend_limit: unknown; rpm: number | null };
+  };
+
+  beforeAll(async () => {
+    // A day well inside a month, so moving to the next day does not also start a new month.
+    clock.moveTo(Date.UTC(2026, 10, 10, 12));
+    gw = await startTestGateway({
+      clock: clock.now,
+      config: {
+        providers: [{ id: 'sim', type: 'simulator' }],
+        // Priced so that a short request costs about half a cent.
+        models: [
+          {
+            id: MODEL,
+            contextWindow: 256,
+            pricing: { inputPerMTok: 400, outputPerMTok: 400 },
+            routes: [{ provider: 'sim' }],
+          },
+        ],
+      },
+    });
+    owner = await gw.signUp('budget-owner@example.com');
+    session = await loginJson(gw.url, owner.email, owner.password);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('a key over its daily budget gets 402 naming the key budget; another key keeps working; it resets the next day', async () => {
+    const limited = await createKey({ name: 'capped', spend_limit: { usd: '0.01', period: 'day' } });
+    expect(limited.spend_limit).toEqual({ usd: '0.010000', period: 'day' });
+    const other = await createKey({ name: 'free' });
+
+    const statuses: number[] = [];
+    let refusal: { status: number; body: { error: Record<string, unknown> } } | undefined;
+    for (let i = 0; i < 10 && !refusal; i++) {
+      const res = await chat(limited.api_key);
+      statuses.push(res.status);
+      if (res.status !== 200) refusal = res;
+    }
+    // At least one request got through and crossed the budget before the refusal.
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
+    expect(refusal?.status).toBe(402);
+    expect(refusal?.body.error).toMatchObject({ type: 'insufficient_quota', code: 'key_budget_exceeded' });
+    expect(String(refusal?.body.error.message)).toMatch(
+      /API key \('capped'\).*budget of \$0\.010000 per day/,
+    );
+    expect(String(refusal?.body.error.message)).toContain("organization's credits are not exhausted");
+
+    expect((await chat(other.api_key)).status).toBe(200);
+    expect((await chat(limited.api_key)).status).toBe(402);
+
+    // key.budget_reached is in the event outbox once, with the key scope.
+    const events = await gw.server.container.database.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('tenant_id', '=', owner.tenantId)
+      .where('type', '=', 'key.budget_reached')
+      .execute();
+    expect(events).toHaveLength(1);
+    const event = JSON.parse(events[0]!.payload);
+    expect(event.data).toMatchObject({ key_id: limited.id, scope: 'key', period: 'day', limit: '0.010000' });
+
+    // The next UTC day, the budget starts again.
+    clock.moveTo(Date.UTC(2026, 10, 11, 0, 0, 1));
+    expect((await chat(limited.api_key)).status).toBe(200);
+  });
+
+  it('owners change and remove a key budget with PATCH; the change is audited and applies at once', async () => {
+    const key = await createKey({ name: 'tiny', spend_limit: { usd: '0.000001', period: 'month' } });
+    expect((await chat(key.api_key)).status).toBe(200);
+    expect((await chat(key.api_key)).status).toBe(402);
+    const lifted = await call(gw.url, 'PATCH', `/admin/keys/${key.id}`, {
+      ...session,
+      json: { spend_limit: null },
+    });
+    expect(lifted.status).toBe(200);
+    expect(lifted.body.spend_limit).toBeNull();
+    expect((await chat(key.api_key)).status).toBe(200);
+    const audit = await call(gw.url, 'GET', '/admin/audit', session);
+    const entry = audit.body.data.find((e: { action: string }) => e.action === 'key.updated');
+    expect(entry).toMatchObject({ target: key.id, detail: { after: {} } });
+    expect(entry.detail.before.spend_limit).toEqual({ micros: 1, period: 'month' });
+    const bad = await call(gw.url, 'PATCH', `/admin/keys/${key.id}`, {
+      ...session,
+      json: { spend_limit: { usd: 'lots', period: 'day' } },
+    });
+    expect(bad.status).toBe(400);
+  });
+
+  it('a key with its own rpm is refused with 429 while another key of the organization goes on', async () => {
+    const slow = await createKey({ name: 'slow', rpm: 2 });
+    expect(slow.rpm).toBe(2);
+    const other = await createKey({ name: 'other' });
+    const models = (key: string) => call(gw.url, 'GET', '/v1/models', { key });
+    expect((await chat(slow.api_key)).status).toBe(200);
+    expect((await chat(slow.api_key)).status).toBe(200);
+    const third = await chat(slow.api_key);
+    expect(third.status).toBe(429);
+    expect(third.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await models(other.api_key)).status).toBe(200);
+  });
+});

@@ -4,7 +4,7 @@
  * Results also go to bench/results/latest.json. Env: BENCH_DURATION (s per load run, default 5),
  * BENCH_TTFB_REQUESTS (default 300), BENCH_PHASES (comma-separated phase names to run), BENCH_SOAK_SECONDS
  * (default 60), BENCH_STREAMS (concurrent streams, default 1000), BENCH_SEED_RECORDS (usage rows the
- * data-size phase stores first, default 1,000,000).
+ * data-size phase stores first, default 1,000,000), BENCH_WORKERS (default 2), BENCH_REUSE_PORT (0: round-robin).
  */
 import { fileURLToPath } from 'node:url';
 import { startFakeUpstream } from '../test/support/fake-upstream-process.js';
@@ -21,6 +21,7 @@ import { soakPhase } from './phases/soak.js';
 import { streamsPhase } from './phases/streams.js';
 import { surfacesPhase } from './phases/surfaces.js';
 import { throughputPhase } from './phases/throughput.js';
+import { workersPhase } from './phases/workers.js';
 
 /** Later phases (limiter, metering, replicas) are appended here. */
 const PHASES: BenchPhase[] = [
@@ -30,6 +31,7 @@ const PHASES: BenchPhase[] = [
   meteringPhase,
   surfacesPhase,
   dataSizePhase,
+  workersPhase,
   limiterPhase,
   replicasPhase,
   streamsPhase,

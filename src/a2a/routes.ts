@@ -19,7 +19,7 @@ import { platformVersion } from '../discovery/platform-version.js';
 import type { SurfaceDeps } from '../gateway/inference-pipeline.js';
 import { type ApiKeyAuthDeps, apiKeyAuth } from '../http/api-key-auth.js';
 import { clientAbortSignal } from '../http/client-disconnect.js';
-import { writeOrCut } from '../http/stream-write.js';
+import { openSse } from '../http/sse.js';
 import { A2A_PATH, buildAgentCard } from './agent-card.js';
 import { ChatAgentExecutor, STREAMING_STATE_KEY } from './chat-executor.js';
 import { BoundedTaskStore } from './task-store.js';
@@ -132,23 +132,16 @@ async function sendEvents(
     await reply.code(200).send(rpcError(err));
     return;
   }
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
+  const sse = openSse(reply, writeTimeoutMs);
+  const res = sse.res;
   try {
-    if (!first.done) await writeOrCut(res, formatSSEEvent(first.value), writeTimeoutMs);
+    if (!first.done) await sse.write(formatSSEEvent(first.value));
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       if (res.destroyed) break;
-      await writeOrCut(res, formatSSEEvent(next.value), writeTimeoutMs);
+      await sse.write(formatSSEEvent(next.value));
     }
   } catch (err) {
-    if (!res.destroyed) await writeOrCut(res, formatSSEErrorEvent(rpcError(err)), writeTimeoutMs);
+    if (!res.destroyed) await sse.write(formatSSEErrorEvent(rpcError(err)));
   } finally {
     await iterator.return?.(undefined).catch(() => undefined);
     done();

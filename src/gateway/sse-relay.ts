@@ -1,7 +1,6 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { ModelConfig } from '../config/schema.js';
-import { writeOrCut } from '../http/stream-write.js';
+import { openSse, type SseWriter } from '../http/sse.js';
 import { type ChatChunk, isUsageOnly } from './chat-chunks.js';
 import { type ChunkSink, midStreamFailure } from './inference-pipeline.js';
 
@@ -13,7 +12,7 @@ const DONE = 'data: [DONE]\n\n';
  * after the pipeline has settled the call, so a client that saw the whole stream has its usage record).
  */
 export class ChatSseRelay implements ChunkSink {
-  private res: ServerResponse | undefined;
+  private sse: SseWriter | undefined;
   private publicModel = '';
   private wrote = false;
 
@@ -27,18 +26,8 @@ export class ChatSseRelay implements ChunkSink {
 
   open(model: ModelConfig): void {
     this.publicModel = model.id;
-    const reply = this.reply;
-    reply.hijack();
-    this.res = reply.raw;
-    this.res.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    // No flushHeaders(): the first event is written in this same tick, and Node sends the headers
-    // with it in one write instead of a system call of their own.
+    // The headers go out with the first event, written in this same tick: one write, not two.
+    this.sse = openSse(this.reply, this.writeTimeoutMs);
   }
 
   chunk(chunk: ChatChunk): Promise<void> | void {
@@ -52,7 +41,7 @@ export class ChatSseRelay implements ChunkSink {
 
   started(): void {
     // When the first event carried nothing to relay, the headers go out on their own.
-    if (!this.wrote) this.res?.flushHeaders();
+    if (!this.wrote) this.sse?.res.flushHeaders();
   }
 
   failed(): Promise<void> {
@@ -61,14 +50,14 @@ export class ChatSseRelay implements ChunkSink {
 
   /** Ends the response, unless the client is gone. */
   async end(): Promise<void> {
-    const res = this.res;
-    if (!res || res.destroyed) return;
-    await writeOrCut(res, DONE, this.writeTimeoutMs);
-    res.end();
+    const sse = this.sse;
+    if (!sse || sse.res.destroyed) return;
+    await sse.write(DONE);
+    sse.end();
   }
 
   private write(text: string): Promise<void> {
     this.wrote = true;
-    return writeOrCut(this.res!, text, this.writeTimeoutMs);
+    return this.sse!.write(text);
   }
 }

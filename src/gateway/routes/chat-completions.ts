@@ -1,11 +1,11 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
-import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
 import { parseBody } from '../../http/validation.js';
 import { chatCompletionRequestSchema } from '../chat-schema.js';
 import type { SurfaceDeps } from '../inference-pipeline.js';
 import { chatCompletionResponseSchema } from '../response-schemas.js';
 import { ChatSseRelay } from '../sse-relay.js';
+import { callFor } from './request-call.js';
 
 const chatCompletionsDoc: RouteDoc = {
   summary: 'Create a chat completion (OpenAI-compatible); `"stream": true` answers with Server-Sent Events',
@@ -30,15 +30,7 @@ export function registerChatCompletionsRoute(
     { preHandler, config: { openapi: chatCompletionsDoc } },
     async (request, reply) => {
       const body = parseBody(chatCompletionRequestSchema, request.body);
-      const signal = new ClientDisconnect(reply);
-      const call = {
-        auth: request.auth!,
-        body,
-        requestId: request.id,
-        signal,
-        startedAt: request.startedAt,
-        counted: request.counted,
-      };
+      const call = callFor(request, reply, body);
       try {
         if (body.stream !== true) return reply.send((await pipeline.complete(call)).body);
         const sse = new ChatSseRelay(
@@ -51,7 +43,7 @@ export function registerChatCompletionsRoute(
         if (summary.clientAborted)
           request.log.debug({ reqId: request.id }, 'client left mid-stream; upstream aborted');
       } finally {
-        signal.dispose();
+        call.signal.dispose();
       }
     },
   );

@@ -1,9 +1,9 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
+import { openSse, type SseWriter } from '../../http/sse.js';
 import { parseBody } from '../../http/validation.js';
-import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
+import { midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
 import {
   completionChunkOfChat,
   completionOfChat,
@@ -11,7 +11,7 @@ import {
   completionsToChat,
   newCompletionId,
 } from '../translate/completions.js';
-import { openSse, type SseWriter } from './surface-stream.js';
+import { callFor } from './request-call.js';
 
 const completionSchema = z.looseObject({
   id: z.string(),
@@ -41,16 +41,7 @@ export function registerCompletionsRoute(
 ): void {
   app.post('/v1/completions', { preHandler, config: { openapi: doc } }, async (request, reply) => {
     const req = parseBody(completionsRequestSchema, request.body);
-    const abort = new ClientDisconnect(reply);
-    const call: ChatCall = {
-      auth: request.auth!,
-      body: completionsToChat(req),
-      requestId: request.id,
-      signal: abort,
-      startedAt: request.startedAt,
-      counted: request.counted,
-      endpoint: 'completions',
-    };
+    const call = callFor(request, reply, completionsToChat(req), 'completions');
     const shape = {
       id: newCompletionId(request.id),
       model: req.model,
@@ -75,7 +66,7 @@ export function registerCompletionsRoute(
       await sse.write('data: [DONE]\n\n');
       sse.end();
     } finally {
-      abort.dispose();
+      call.signal.dispose();
     }
   });
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
-import { ClientDisconnect } from '../../http/client-disconnect.js';
 import { parseBody } from '../../http/validation.js';
 import { embeddingsRequestSchema } from '../chat-schema.js';
 import type { InferencePipeline } from '../inference-pipeline.js';
 import { embeddingsResponseSchema } from '../response-schemas.js';
+import { callFor } from './request-call.js';
 
 /** `POST /v1/embeddings`. */
 export function registerEmbeddingsRoute(
@@ -22,19 +22,11 @@ export function registerEmbeddingsRoute(
   };
   app.post('/v1/embeddings', { preHandler, config: { openapi } }, async (request, reply) => {
     const body = parseBody(embeddingsRequestSchema, request.body);
-    const signal = new ClientDisconnect(reply);
+    const call = callFor(request, reply, body);
     try {
-      const answer = await deps.pipeline.embed({
-        auth: request.auth!,
-        body,
-        requestId: request.id,
-        signal,
-        startedAt: request.startedAt,
-        counted: request.counted,
-      });
-      return reply.send(answer.body);
+      return reply.send((await deps.pipeline.embed(call)).body);
     } finally {
-      signal.dispose();
+      call.signal.dispose();
     }
   });
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
 import type { TokenCounter } from '../../billing/token-counter.js';
-import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
+import { namedEvents, openSse, type SseWriter } from '../../http/sse.js';
 import { parseBody } from '../../http/validation.js';
 import { anthropicErrorBody } from '../../shared/anthropic-errors.js';
 import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
@@ -15,7 +15,7 @@ import {
   messagesToChat,
 } from '../translate/messages-request.js';
 import { MessagesStreamTranslator, messageOfChat, newMessageId } from '../translate/messages-response.js';
-import { namedEvents, openSse, type SseWriter } from './surface-stream.js';
+import { callFor } from './request-call.js';
 
 const messageSchema = z.looseObject({
   id: z.string(),
@@ -79,16 +79,7 @@ export function registerMessagesRoutes(
 
 async function createMessage(deps: MessagesDeps, request: FastifyRequest, reply: FastifyReply) {
   const req = parseBody(messagesRequestSchema, request.body);
-  const abort = new ClientDisconnect(reply);
-  const call: ChatCall = {
-    auth: request.auth!,
-    body: messagesToChat(req),
-    requestId: request.id,
-    signal: abort,
-    startedAt: request.startedAt,
-    counted: request.counted,
-    endpoint: 'messages',
-  };
+  const call = callFor(request, reply, messagesToChat(req), 'messages');
   const id = newMessageId();
   try {
     if (req.stream === true) return await streamMessage(deps, request, reply, req, call, id);
@@ -102,7 +93,7 @@ async function createMessage(deps: MessagesDeps, request: FastifyRequest, reply:
       }),
     );
   } finally {
-    abort.dispose();
+    call.signal.dispose();
   }
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { RouteDoc } from '../../http/route-docs.js';
+import { namedEvents, openSse, type SseWriter } from '../../http/sse.js';
 import { parseBody } from '../../http/validation.js';
 import { ApiError } from '../../shared/errors.js';
 import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
@@ -20,7 +20,7 @@ import {
   responseObject,
   statusOf,
 } from '../translate/responses-response.js';
-import { namedEvents, openSse, type SseWriter } from './surface-stream.js';
+import { callFor } from './request-call.js';
 
 const responseSchema = z.looseObject({
   id: z.string(),
@@ -163,16 +163,7 @@ async function createResponse(deps: ResponsesDeps, request: FastifyRequest, repl
     history = found;
   }
   const body = responsesToChat(req, history);
-  const abort = new ClientDisconnect(reply);
-  const call: ChatCall = {
-    auth,
-    body,
-    requestId: request.id,
-    signal: abort,
-    startedAt: request.startedAt,
-    counted: request.counted,
-    endpoint: 'responses',
-  };
+  const call = callFor(request, reply, body, 'responses');
   const id = newResponseId();
   const createdAt = Math.floor(Date.now() / 1000);
   // The answer was served and billed: a failure to keep it is logged, not turned into an error.
@@ -206,7 +197,7 @@ async function createResponse(deps: ResponsesDeps, request: FastifyRequest, repl
     await save(response);
     return reply.send(response);
   } finally {
-    abort.dispose();
+    call.signal.dispose();
   }
 }
 

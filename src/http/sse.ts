@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { writeOrCut } from '../../http/stream-write.js';
+import { writeOrCut } from './stream-write.js';
 
 /** A Server-Sent Events response the route writes itself (the reply is hijacked). */
 export interface SseWriter {

@@ -27,6 +27,14 @@ export const providerSchema = z.discriminatedUnion('type', [
      * servers that refuse `max_tokens` (OpenAI's reasoning models).
      */
     maxTokensParam: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
+    /**
+     * Surfaces this server speaks itself besides Chat Completions (OpenAI and vLLM: `responses`;
+     * Anthropic and newer vLLM: `messages`). A model whose every route speaks a surface gets its
+     * requests relayed as they are (model renamed, usage read from the answer) instead of translated.
+     */
+    surfaces: z.array(z.enum(['responses', 'messages'])).default([]),
+    /** How the API key is sent: `authorization` (Bearer) or `x-api-key` (Anthropic). */
+    apiKeyHeader: z.enum(['authorization', 'x-api-key']).default('authorization'),
   }),
   z.object({
     ...providerBase,

@@ -15,8 +15,9 @@ import {
   reportedUsage,
 } from './chat-chunks.js';
 import type { ChatCompletionRequest, EmbeddingsRequest } from './chat-schema.js';
-import type { ModelRouter, RoutedJson, RoutedStream, RouteUsed } from './model-router.js';
+import type { ModelRouter, NativeOperation, RoutedJson, RoutedStream, RouteUsed } from './model-router.js';
 import { type MeasuredPrompt, measureChatPrompt, measureEmbeddingsInput } from './prompt-size.js';
+import { NativeStreamReader, nativeCompletionText, nativeUsage } from './translate/native-usage.js';
 
 /**
  * What the pipeline reads. The container satisfies it; `meter` is read per call, so a process may
@@ -83,9 +84,9 @@ export interface JsonAnswer {
  * then `chunk` for every parsed chunk (the usage-only chunk included), and `failed` when the upstream
  * dies mid-stream; a surface renders them in its wire format.
  */
-export interface ChunkSink {
+export interface ChunkSink<E = ChatChunk> {
   open(model: ModelConfig, route: RouteUsed): Promise<void> | void;
-  chunk(chunk: ChatChunk): Promise<void> | void;
+  chunk(chunk: E): Promise<void> | void;
   /** After the first event was handled, relayed or not (an SSE surface flushes its headers). */
   started?(): void;
   /** The upstream failed after the stream started; no further chunk comes. */
@@ -116,6 +117,11 @@ export class InferencePipeline {
 
   constructor(private readonly deps: PipelineDeps) {
     this.debitsTokens = Object.values(deps.config.plans).some((p) => p.tpm);
+  }
+
+  /** True when every route of the model speaks `surface` itself: its requests are relayed as they are. */
+  speaksNatively(model: ModelConfig, surface: NativeOperation['surface']): boolean {
+    return this.deps.router.speaksNatively(model, surface);
   }
 
   /** A non-streamed chat completion. */
@@ -169,6 +175,63 @@ export class InferencePipeline {
     const routed = await admitted.route(() =>
       this.deps.router.stream(admitted.model, body, call.signal, call.requestId),
     );
+    return this.relay(call, admitted, routed, sink, (chunk, summary, texts) => {
+      collectDeltaText(chunk, texts);
+      const usage = reportedUsage(chunk.usage);
+      if (usage) summary.usage = usage;
+    });
+  }
+
+  /**
+   * A request of a surface the model's upstreams speak themselves (see `ModelRouter.speaksNatively`),
+   * relayed as it is: admitted on `call.body` (the same request translated to chat, for its size),
+   * `body` sent upstream with the model renamed and the completion cap the balance affords, usage read
+   * from the answer. Not streamed.
+   */
+  async completeNative(
+    call: ChatCall,
+    native: NativeOperation,
+    body: Record<string, unknown>,
+  ): Promise<JsonAnswer> {
+    const admitted = await this.admitChat(call, false);
+    const sent = withNativeCap(native.surface, body, admitted.ticket.completionCap);
+    const routed = await admitted.route(() =>
+      this.deps.router.json(admitted.model, native, sent, call.signal, call.requestId),
+    );
+    const usage = nativeUsage(native.surface, routed.body.usage);
+    return admitted.answer(routed, nativeCompletionText(native.surface, routed.body), usage);
+  }
+
+  /** Like `completeNative`, streamed: every upstream event is handed to `sink` as parsed JSON. */
+  async streamNative(
+    call: ChatCall,
+    native: NativeOperation,
+    body: Record<string, unknown>,
+    sink: ChunkSink<Record<string, unknown>>,
+  ): Promise<StreamSummary> {
+    const admitted = await this.admitChat(call, true);
+    const sent = { ...withNativeCap(native.surface, body, admitted.ticket.completionCap), stream: true };
+    const routed = await admitted.route(() =>
+      this.deps.router.stream(admitted.model, sent, call.signal, call.requestId, native),
+    );
+    const reader = new NativeStreamReader(native.surface);
+    return this.relay(call, admitted, routed, sink, (event, summary, texts) => {
+      reader.read(event, texts);
+      if (reader.usage) summary.usage = reader.usage;
+    });
+  }
+
+  /**
+   * Relays a routed stream into `sink` until it ends, the caller leaves or the upstream fails, and
+   * settles the call however it ended. `tally` reads each event's text and usage for the meter.
+   */
+  private async relay<E extends { error?: unknown }>(
+    call: ChatCall,
+    admitted: Admitted<unknown>,
+    routed: RoutedStream & { ok: true },
+    sink: ChunkSink<E>,
+    tally: (event: E, summary: StreamSummary, texts: string[]) => void,
+  ): Promise<StreamSummary> {
     const summary: StreamSummary = {
       usage: null,
       completionText: '',
@@ -182,13 +245,12 @@ export class InferencePipeline {
     };
     /** One upstream event: parsed once, tallied, handed on. */
     const relay = (data: string): Promise<void> | void => {
-      const chunk = parseChunk(data);
-      if (chunk === undefined) return undefined;
-      if (chunk.error) return fail();
-      collectDeltaText(chunk, texts);
-      const usage = reportedUsage(chunk.usage);
-      if (usage) summary.usage = usage;
-      return sink.chunk(chunk);
+      const event = parseChunk(data) as E | undefined;
+      if (event === undefined) return undefined;
+      // Anthropic's in-stream failure is `{"type":"error","error":{…}}`, OpenAI's `{"error":{…}}`.
+      if (event.error) return fail();
+      tally(event, summary, texts);
+      return sink.chunk(event);
     };
     const { rest } = routed;
     try {
@@ -356,6 +418,20 @@ class Admitted<B> {
       latencyMs: performance.now() - this.call.startedAt,
     };
   }
+}
+
+/**
+ * The cap on a native request's output: Anthropic requires `max_tokens` (so the client's always
+ * stands); a Responses request without `max_output_tokens` gets the one the balance affords.
+ */
+function withNativeCap(
+  surface: NativeOperation['surface'],
+  body: Record<string, unknown>,
+  cap: number | null,
+): Record<string, unknown> {
+  if (cap === null) return body;
+  if (surface === 'responses') return { ...body, max_output_tokens: cap };
+  return { ...body, max_tokens: cap };
 }
 
 /** What a surface tells its client when the upstream fails after the stream started. */

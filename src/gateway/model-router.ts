@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderEntry } from '../providers/registry.js';
-import type { UpstreamFailure } from '../providers/types.js';
+import type { NativeSurface, UpstreamFailure } from '../providers/types.js';
 import { ApiError } from '../shared/errors.js';
 import { attemptSignal, type CancelSource, releasingIterator } from './attempt-signal.js';
 
@@ -27,6 +27,12 @@ export type RoutedStream =
 
 type JsonOperation = 'chatCompletion' | 'embeddings';
 
+/** A native surface call: which surface, and the client's headers to pass on. */
+export interface NativeOperation {
+  surface: NativeSurface;
+  headers: Record<string, string>;
+}
+
 /**
  * Tries a model's routes in order. A route that fails before anything reached the client
  * (connect error, timeout, 5xx, 429, a stream that dies before its first event) falls through to the next.
@@ -47,9 +53,17 @@ export class ModelRouter {
     }
   }
 
+  /** True when every route of the model speaks the surface itself, so requests are relayed as they are. */
+  speaksNatively(model: ModelConfig, surface: NativeSurface): boolean {
+    return model.routes.every((r) => {
+      const adapter = this.providers.get(r.provider)?.adapter;
+      return adapter?.nativeSurfaces.includes(surface) === true && adapter.native !== undefined;
+    });
+  }
+
   async json(
     model: ModelConfig,
-    operation: JsonOperation,
+    operation: JsonOperation | NativeOperation,
     body: Record<string, unknown>,
     clientSignal: CancelSource,
     requestId: string,
@@ -60,11 +74,11 @@ export class ModelRouter {
       const upstreamModel = r.model ?? model.id;
       const attempt = attemptSignal(clientSignal, entry.timeoutMs);
       const startedAt = performance.now();
-      const result = await entry.adapter[operation]({
-        body: { ...body, model: upstreamModel },
-        signal: attempt.signal,
-        requestId,
-      });
+      const upstreamCall = { body: { ...body, model: upstreamModel }, signal: attempt.signal, requestId };
+      const result =
+        typeof operation === 'string'
+          ? await entry.adapter[operation](upstreamCall)
+          : await entry.adapter.native!(operation.surface, { ...upstreamCall, headers: operation.headers });
       // The adapter has read the whole answer by now.
       attempt.release();
       this.observe(r.provider, startedAt, result.ok ? undefined : result.failure);
@@ -80,6 +94,7 @@ export class ModelRouter {
     body: Record<string, unknown>,
     clientSignal: CancelSource,
     requestId: string,
+    native?: NativeOperation,
   ): Promise<RoutedStream> {
     let last: UpstreamFailure | undefined;
     for (const r of model.routes) {
@@ -87,11 +102,10 @@ export class ModelRouter {
       const upstreamModel = r.model ?? model.id;
       const attempt = attemptSignal(clientSignal, entry.timeoutMs);
       const startedAt = performance.now();
-      const result = await entry.adapter.chatCompletionStream({
-        body: { ...body, model: upstreamModel },
-        signal: attempt.signal,
-        requestId,
-      });
+      const upstreamCall = { body: { ...body, model: upstreamModel }, signal: attempt.signal, requestId };
+      const result = native
+        ? await entry.adapter.nativeStream!(native.surface, { ...upstreamCall, headers: native.headers })
+        : await entry.adapter.chatCompletionStream(upstreamCall);
       if (result.ok) {
         try {
           const first = await result.events.next();

@@ -34,5 +34,5 @@ export function openSse(reply: FastifyReply, writeTimeoutMs: number): SseWriter 
 }
 
 /** Events with a name: `event: <type>` then the JSON, as the Responses and Messages APIs stream them. */
-export const namedEvents = (events: ReadonlyArray<{ type: string }>) =>
+export const namedEvents = (events: ReadonlyArray<{ type: string; [field: string]: unknown }>) =>
   events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');

@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import { sseEvents } from './sse-parser.js';
 import type {
+  NativeSurface,
   ProviderAdapter,
   UpstreamCall,
   UpstreamFailure,
@@ -19,6 +20,10 @@ export interface OpenAICompatibleOptions {
   connections: number;
   /** The field this server reads the completion cap from (OpenAI's reasoning models: `max_completion_tokens`). */
   maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
+  /** Surfaces the server speaks itself (`/responses`, `/messages`). */
+  surfaces?: readonly NativeSurface[];
+  /** Header the API key goes in. */
+  apiKeyHeader?: 'authorization' | 'x-api-key';
 }
 
 /**
@@ -34,9 +39,11 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
   private readonly basePath: string;
   private readonly firstByteTimeoutMs: number | undefined;
   private readonly capInCompletionField: boolean;
+  readonly nativeSurfaces: readonly NativeSurface[];
 
   constructor(opts: OpenAICompatibleOptions) {
     this.id = opts.id;
+    this.nativeSurfaces = opts.surfaces ?? [];
     this.capInCompletionField = opts.maxTokensParam === 'max_completion_tokens';
     // Parsed once: the request path is hot.
     const base = new URL(opts.baseUrl);
@@ -53,7 +60,11 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     this.headers = {
       'content-type': 'application/json',
       accept: 'application/json',
-      ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+      ...(opts.apiKey
+        ? opts.apiKeyHeader === 'x-api-key'
+          ? { 'x-api-key': opts.apiKey }
+          : { authorization: `Bearer ${opts.apiKey}` }
+        : {}),
       ...opts.headers,
     };
   }
@@ -66,11 +77,23 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     return this.postJson('/embeddings', call);
   }
 
-  async chatCompletionStream(call: UpstreamCall): Promise<UpstreamStreamResult> {
+  native(surface: NativeSurface, call: UpstreamCall): Promise<UpstreamJsonResult> {
+    return this.postJson(`/${surface}`, call);
+  }
+
+  nativeStream(surface: NativeSurface, call: UpstreamCall): Promise<UpstreamStreamResult> {
+    return this.streamFrom(`/${surface}`, call);
+  }
+
+  chatCompletionStream(call: UpstreamCall): Promise<UpstreamStreamResult> {
+    return this.streamFrom('/chat/completions', this.withCapField(call));
+  }
+
+  private async streamFrom(path: string, call: UpstreamCall): Promise<UpstreamStreamResult> {
     // For a stream the deadline runs until the first event: many servers (vLLM, SGLang…) send the
     // headers at once and the first token only when the model produced it.
     const guard = this.firstByteGuard(call.signal);
-    const sent = await this.send('/chat/completions', this.withCapField(call), 'text/event-stream', guard);
+    const sent = await this.send(path, call, 'text/event-stream', guard);
     if (!sent.ok) {
       guard?.clear();
       return sent;
@@ -135,7 +158,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
         origin: this.origin,
         path: this.basePath + path,
         method: 'POST',
-        headers: { ...this.headers, accept, 'x-request-id': call.requestId },
+        headers: { ...call.headers, ...this.headers, accept, 'x-request-id': call.requestId },
         body: JSON.stringify(call.body),
         signal: guard?.signal ?? call.signal,
       });

@@ -24,6 +24,8 @@ export function createProviders(configs: ProviderConfig[]): Map<string, Provider
             firstByteTimeoutMs: cfg.firstByteTimeoutMs,
             connections: cfg.connections,
             maxTokensParam: cfg.maxTokensParam,
+            surfaces: cfg.surfaces,
+            apiKeyHeader: cfg.apiKeyHeader,
           });
     providers.set(cfg.id, { adapter, timeoutMs: cfg.timeoutMs });
   }

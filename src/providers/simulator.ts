@@ -8,6 +8,7 @@ import type { ProviderAdapter, UpstreamCall, UpstreamJsonResult, UpstreamStreamR
  */
 export class SimulatorProvider implements ProviderAdapter {
   readonly type = 'simulator';
+  readonly nativeSurfaces = [] as const;
 
   constructor(
     readonly id: string,

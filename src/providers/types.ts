@@ -23,6 +23,8 @@ export interface UpstreamCall {
   /** Aborted when the client goes away or the gateway gives up. */
   signal: AbortSignal;
   requestId: string;
+  /** Headers of the client's request to pass on (e.g. `anthropic-version`, `anthropic-beta`). */
+  headers?: Record<string, string>;
 }
 
 export type UpstreamJsonResult =
@@ -44,5 +46,14 @@ export interface ProviderAdapter {
   chatCompletion(call: UpstreamCall): Promise<UpstreamJsonResult>;
   chatCompletionStream(call: UpstreamCall): Promise<UpstreamStreamResult>;
   embeddings(call: UpstreamCall): Promise<UpstreamJsonResult>;
+  /** The surfaces besides chat this upstream speaks itself, relayed as they are. */
+  readonly nativeSurfaces: readonly NativeSurface[];
+  /** A native surface's request, relayed (JSON answer). */
+  native?(surface: NativeSurface, call: UpstreamCall): Promise<UpstreamJsonResult>;
+  /** A native surface's request, relayed (its event stream; each item one event's data). */
+  nativeStream?(surface: NativeSurface, call: UpstreamCall): Promise<UpstreamStreamResult>;
   close(): Promise<void>;
 }
+
+/** API surfaces an upstream may serve natively: OpenAI Responses and Anthropic Messages. */
+export type NativeSurface = 'responses' | 'messages';

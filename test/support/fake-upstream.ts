@@ -22,7 +22,7 @@ export interface FakeStats {
   chat: number;
   embeddings: number;
   aborted: number;
-  lastRequest: { headers: IncomingHttpHeaders; body: unknown } | null;
+  lastRequest: { headers: IncomingHttpHeaders; body: unknown; path?: string } | null;
 }
 
 interface Behavior {
@@ -280,6 +280,109 @@ async function streamFrames(res: ServerResponse, frames: string[], b: Behavior):
   else res.end();
 }
 
+// ---------- native Responses and Anthropic Messages (text answers) ----------
+
+const namedFrame = (e: Json) => `event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`;
+
+/** The Responses API as OpenAI serves it: the answer's text, usage with cached tokens when told to. */
+async function nativeResponses(res: ServerResponse, body: Json, b: Behavior): Promise<void> {
+  const tokens = completionTokens(b);
+  const text = tokens.join('');
+  const input =
+    typeof body.input === 'string'
+      ? wordCount(body.input)
+      : promptTokens(Array.isArray(body.input) ? body.input : []);
+  const cached = b.cached ?? 0;
+  const prompt = Math.max(input, cached);
+  const usage = {
+    input_tokens: prompt,
+    input_tokens_details: { cached_tokens: cached },
+    output_tokens: tokens.length,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: prompt + tokens.length,
+  };
+  const id = `resp_fake${(++seq).toString(36)}`;
+  const model = String(body.model ?? 'fake-model');
+  const item = {
+    type: 'message',
+    id: 'msg_fake',
+    status: 'completed',
+    role: 'assistant',
+    content: [{ type: 'output_text', text, annotations: [] }],
+  };
+  const response = (status: string, done: boolean) => ({
+    id,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    model,
+    output: done ? [item] : [],
+    usage: done ? usage : null,
+  });
+  if (body.stream !== true) return sendJson(res, 200, response('completed', true));
+  let n = 0;
+  const frames = [
+    namedFrame({ type: 'response.created', sequence_number: n++, response: response('in_progress', false) }),
+    ...tokens.map((delta) =>
+      namedFrame({
+        type: 'response.output_text.delta',
+        sequence_number: n++,
+        item_id: 'msg_fake',
+        output_index: 0,
+        content_index: 0,
+        delta,
+      }),
+    ),
+    namedFrame({ type: 'response.completed', sequence_number: n++, response: response('completed', true) }),
+  ];
+  await streamFrames(res, frames, b);
+}
+
+/** The Messages API as Anthropic serves it: `input_tokens` without the cache reads. */
+async function nativeMessages(res: ServerResponse, body: Json, b: Behavior): Promise<void> {
+  const tokens = completionTokens(b);
+  const text = tokens.join('');
+  const cached = b.cached ?? 0;
+  const input = promptTokens(Array.isArray(body.messages) ? body.messages : []);
+  const usage = {
+    input_tokens: input,
+    output_tokens: tokens.length,
+    cache_read_input_tokens: cached,
+    cache_creation_input_tokens: 0,
+  };
+  const id = `msg_fake${(++seq).toString(36)}`;
+  const model = String(body.model ?? 'fake-model');
+  const message = {
+    id,
+    type: 'message',
+    role: 'assistant',
+    model,
+    content: [{ type: 'text', text }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage,
+  };
+  if (body.stream !== true) return sendJson(res, 200, message);
+  const frames = [
+    namedFrame({
+      type: 'message_start',
+      message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } },
+    }),
+    namedFrame({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+    ...tokens.map((t) =>
+      namedFrame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } }),
+    ),
+    namedFrame({ type: 'content_block_stop', index: 0 }),
+    namedFrame({
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: tokens.length },
+    }),
+    namedFrame({ type: 'message_stop' }),
+  ];
+  await streamFrames(res, frames, b);
+}
+
 // ---------- embeddings ----------
 
 /** 8 floats in [-1, 1) from an FNV-1a hash and xorshift, rounded to float32 so both encodings agree. */
@@ -337,7 +440,7 @@ async function handleV1(req: IncomingMessage, res: ServerResponse, path: string,
     stats.lastRequest = { headers: req.headers, body: raw };
     return sendError(res, 400, 'We could not parse the JSON body of your request.');
   }
-  stats.lastRequest = { headers: req.headers, body };
+  stats.lastRequest = { headers: req.headers, body, path };
 
   const apiKey = args['api-key'];
   if (apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`) {
@@ -358,6 +461,10 @@ async function handleV1(req: IncomingMessage, res: ServerResponse, path: string,
 
   const route = `${req.method} ${path}`;
   if (route === 'GET /v1/models') return sendJson(res, 200, MODELS);
+  if (route === 'POST /v1/responses' || route === 'POST /v1/messages') {
+    if (!isRecord(body)) return sendError(res, 400, 'Body must be a JSON object.');
+    return path.endsWith('/responses') ? nativeResponses(res, body, b) : nativeMessages(res, body, b);
+  }
   const isPost = route === 'POST /v1/chat/completions' || route === 'POST /v1/embeddings';
   if (isPost && !isRecord(body)) return sendError(res, 400, 'Body must be a JSON object.');
   if (isPost && route.endsWith('/chat/completions')) return chatCompletions(res, body as Json, b);

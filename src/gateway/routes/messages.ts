@@ -6,6 +6,7 @@ import { namedEvents, openSse, type SseWriter } from '../../http/sse.js';
 import { parseBody } from '../../http/validation.js';
 import { anthropicErrorBody } from '../../shared/anthropic-errors.js';
 import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
+import type { NativeOperation } from '../model-router.js';
 import { measureChatPrompt } from '../prompt-size.js';
 import { normalUsage } from '../translate/chat-shapes.js';
 import {
@@ -81,7 +82,15 @@ async function createMessage(deps: MessagesDeps, request: FastifyRequest, reply:
   const req = parseBody(messagesRequestSchema, request.body);
   const call = callFor(request, reply, messagesToChat(req), 'messages');
   const id = newMessageId();
+  const model = deps.catalog.resolve(call.auth.tenant, req.model, 'chat');
   try {
+    if (deps.pipeline.speaksNatively(model, 'messages')) {
+      const native = { surface: 'messages' as const, headers: anthropicHeaders(request) };
+      const body = request.body as Record<string, unknown>;
+      if (req.stream !== true)
+        return reply.send((await deps.pipeline.completeNative(call, native, body)).body);
+      return await relayNativeMessage(deps, request, reply, call, native, body);
+    }
     if (req.stream === true) return await streamMessage(deps, request, reply, req, call, id);
     const answer = (await deps.pipeline.complete(call)).body;
     return reply.send(
@@ -117,5 +126,41 @@ async function streamMessage(
     failed: () => sse.write(namedEvents([anthropicErrorBody(midStreamFailure(), request.id)])),
   });
   if (!summary.upstreamFailed && !call.signal.aborted) await sse.write(namedEvents(translator.finish()));
+  sse.end();
+}
+
+/** The client's Anthropic headers, passed to an Anthropic-native upstream (`anthropic-beta` only there). */
+function anthropicHeaders(request: FastifyRequest): Record<string, string> {
+  const version = request.headers['anthropic-version'];
+  const beta = request.headers['anthropic-beta'];
+  return {
+    'anthropic-version': typeof version === 'string' ? version : '2023-06-01',
+    ...(typeof beta === 'string' ? { 'anthropic-beta': beta } : {}),
+  };
+}
+
+/** An Anthropic-native upstream's event stream, relayed as it is with the model renamed. */
+async function relayNativeMessage(
+  deps: MessagesDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  call: ChatCall,
+  native: NativeOperation,
+  body: Record<string, unknown>,
+) {
+  let sse!: SseWriter;
+  let publicModel = '';
+  await deps.pipeline.streamNative(call, native, body, {
+    open: (model) => {
+      publicModel = model.id;
+      sse = openSse(reply, deps.config.limits.writeTimeoutMs);
+    },
+    chunk: (event) => {
+      const message = event.message as Record<string, unknown> | undefined;
+      if (event.type === 'message_start' && message) message.model = publicModel;
+      return sse.write(namedEvents([event as { type: string }]));
+    },
+    failed: () => sse.write(namedEvents([anthropicErrorBody(midStreamFailure(), request.id)])),
+  });
   sse.end();
 }

@@ -180,6 +180,20 @@ async function createResponse(deps: ResponsesDeps, request: FastifyRequest, repl
       : Promise.resolve();
 
   try {
+    const model = deps.catalog.resolve(auth.tenant, req.model, 'chat');
+    if (deps.pipeline.speaksNatively(model, 'responses')) {
+      // Relayed as it is, with the conversation of previous_response_id spelled out: the upstream
+      // keeps nothing (store: false); the gateway stores the answer itself.
+      const { previous_response_id: _previous, ...raw } = request.body as Record<string, unknown>;
+      const body = { ...raw, input: [...history, ...inputItemsOf(req)], store: false };
+      const own = (response: Record<string, unknown>) =>
+        Object.assign(response, { id, previous_response_id: req.previous_response_id ?? null, store });
+      if (req.stream === true) return await relayNativeResponse(deps, reply, call, body, own, save);
+      const native = { surface: 'responses' as const, headers: {} };
+      const response = own((await deps.pipeline.completeNative(call, native, body)).body);
+      await save(response);
+      return reply.send(response);
+    }
     if (req.stream === true)
       return await streamResponse(deps, reply, req, call, { id, createdAt, store, save });
     const answer = (await deps.pipeline.complete(call)).body;
@@ -231,5 +245,40 @@ async function streamResponse(
   const response = translator.result();
   if (response && !failure) await r.save(response);
   await sse.write(namedEvents(closing));
+  sse.end();
+}
+
+/** A Responses-native upstream's event stream, relayed with the gateway's response id and public model. */
+async function relayNativeResponse(
+  deps: ResponsesDeps,
+  reply: FastifyReply,
+  call: ChatCall,
+  body: Record<string, unknown>,
+  own: (response: Record<string, unknown>) => Record<string, unknown>,
+  save: (response: Record<string, unknown>) => Promise<unknown>,
+) {
+  let sse!: SseWriter;
+  let publicModel = '';
+  await deps.pipeline.streamNative(call, { surface: 'responses', headers: {} }, body, {
+    open: (model) => {
+      publicModel = model.id;
+      sse = openSse(reply, deps.config.limits.writeTimeoutMs);
+    },
+    chunk: async (event) => {
+      const response = event.response as Record<string, unknown> | undefined;
+      if (response && typeof response === 'object') {
+        own(response).model = publicModel;
+        // Stored before the client reads the end of the stream, so it can be retrieved at once.
+        if (event.type === 'response.completed' || event.type === 'response.incomplete') await save(response);
+      }
+      return sse.write(namedEvents([event as { type: string }]));
+    },
+    failed: () =>
+      sse.write(
+        namedEvents([
+          { type: 'error', code: 'server_error', message: midStreamFailure().message, param: null },
+        ]),
+      ),
+  });
   sse.end();
 }

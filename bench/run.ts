@@ -4,7 +4,7 @@
  * Results also go to bench/results/latest.json. Env: BENCH_DURATION (s per load run, default 5),
  * BENCH_TTFB_REQUESTS (default 300), BENCH_PHASES (comma-separated phase names to run), BENCH_SOAK_SECONDS
  * (default 60), BENCH_STREAMS (concurrent streams, default 1000), BENCH_SEED_RECORDS (usage rows the
- * data-size phase stores first, default 1,000,000), BENCH_WORKERS (default 2), BENCH_REUSE_PORT (0: round-robin).
+ * data-size phase stores first, default 1,000,000), BENCH_WORKERS (default 2), BENCH_REUSE_PORT (1: SO_REUSEPORT).
  */
 import { fileURLToPath } from 'node:url';
 import { startFakeUpstream } from '../test/support/fake-upstream-process.js';

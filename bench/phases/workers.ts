@@ -1,13 +1,36 @@
 /**
  * Throughput of `simosphere start --workers N` against one serving process, on the embedded database
  * (rate limits and credits shared exactly through the primary): the same gateway started with 1 and
- * with 2 workers, measured in alternating rounds. On Node ≥ 22.12 the workers bind with SO_REUSEPORT;
- * BENCH_REUSE_PORT=0 measures cluster's round-robin instead. The load generator and the fake upstream
+ * with 2 workers, measured in alternating rounds. Connections go round-robin through the primary;
+ * BENCH_REUSE_PORT=1 measures SO_REUSEPORT instead (Node ≥ 22.12). The load generator and the fake upstream
  * share the machine's cores with the gateway: note the core count when reading the ratio.
  */
+
+import { readFileSync } from 'node:fs';
 import type { BenchPhase, Row, TargetCheck } from '../lib/context.js';
 import { startGatewayProcess } from '../lib/gateway-process.js';
-import { CHAT_BODY, load } from '../lib/measure.js';
+import { CHAT_BODY, load, processCpuMs } from '../lib/measure.js';
+
+/** CPU time of a process and its children (the primary and its workers), in ms. */
+function treeCpuMs(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // No children listed: the process alone.
+  }
+  return processCpuMs(pid) + children.reduce((sum, c) => sum + processCpuMs(c), 0);
+}
+
+interface Sample {
+  rps: number;
+  /** CPU of every gateway process per request: what N cores must supply, whatever else runs. */
+  cpuUsPerRequest: number;
+}
 
 const CONNECTIONS = 64;
 const WARMUP_SEC = 3;
@@ -15,7 +38,7 @@ const ROUNDS = 2;
 const TARGET_SPEEDUP = 1.6;
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 
-async function measure(upstreamV1: string, workers: number, durationSec: number): Promise<number> {
+async function measure(upstreamV1: string, workers: number, durationSec: number): Promise<Sample> {
   const gateway = await startGatewayProcess(upstreamV1, {
     env: {
       SIMO_WORKERS: String(workers),
@@ -29,9 +52,11 @@ async function measure(upstreamV1: string, workers: number, durationSec: number)
       headers: { authorization: `Bearer ${gateway.apiKey}` },
     };
     await load(target, CHAT_BODY, CONNECTIONS, WARMUP_SEC);
+    const cpuBefore = treeCpuMs(gateway.pid);
     const r = await load(target, CHAT_BODY, CONNECTIONS, durationSec);
+    const cpu = treeCpuMs(gateway.pid) - cpuBefore;
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${r.non2xx} non-2xx answers, ${r.errors} errors`);
-    return r.rps;
+    return { rps: r.rps, cpuUsPerRequest: (cpu * 1000) / Math.max(1, r.requests) };
   } finally {
     await gateway.stop();
   }
@@ -44,23 +69,33 @@ export const workersPhase: BenchPhase = {
       `workers: non-stream ×${CONNECTIONS}, 1 serving process vs --workers ${WORKERS} (SQLite, no Redis)`,
     );
     await ctx.upstream.reset();
-    const single: number[] = [];
-    const multi: number[] = [];
+    const single: Sample[] = [];
+    const multi: Sample[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       single.push(await measure(ctx.upstream.v1, 1, ctx.durationSec));
       multi.push(await measure(ctx.upstream.v1, WORKERS, ctx.durationSec));
       ctx.log(
-        `  round ${round + 1}: 1 process ${Math.round(single.at(-1)!)} req/s, ${WORKERS} workers ${Math.round(multi.at(-1)!)} req/s`,
+        `  round ${round + 1}: 1 process ${Math.round(single.at(-1)!.rps)} req/s ${single.at(-1)!.cpuUsPerRequest.toFixed(0)} µs/req, ` +
+          `${WORKERS} workers ${Math.round(multi.at(-1)!.rps)} req/s ${multi.at(-1)!.cpuUsPerRequest.toFixed(0)} µs/req`,
       );
     }
-    const best = (xs: number[]) => Math.max(...xs);
+    const best = (xs: Sample[]) => Math.max(...xs.map((x) => x.rps));
+    const leastCpu = (xs: Sample[]) => Math.min(...xs.map((x) => x.cpuUsPerRequest));
     const speedup = best(multi) / best(single);
+    // With N cores to itself, N workers serve N × (CPU per request alone / CPU per request with N).
+    const expected = (WORKERS * leastCpu(single)) / leastCpu(multi);
     const rows: Row[] = [
       {
         label: `non-stream ×${CONNECTIONS} req/s (1 process → --workers ${WORKERS})`,
         direct: Math.round(best(single)).toLocaleString('en-US'),
         gateway: Math.round(best(multi)).toLocaleString('en-US'),
         comparison: `${speedup.toFixed(2)}×`,
+      },
+      {
+        label: `gateway CPU µs/req, all processes (1 process → --workers ${WORKERS})`,
+        direct: leastCpu(single).toFixed(0),
+        gateway: leastCpu(multi).toFixed(0),
+        comparison: `${expected.toFixed(2)}× on ${WORKERS} free cores`,
       },
     ];
     const targets: TargetCheck[] = [
@@ -70,6 +105,6 @@ export const workersPhase: BenchPhase = {
         met: speedup >= TARGET_SPEEDUP,
       },
     ];
-    return { rows, targets, data: { single, multi, speedup } };
+    return { rows, targets, data: { single, multi, speedup, expected } };
   },
 };

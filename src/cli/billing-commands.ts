@@ -26,8 +26,8 @@ export function registerBillingCommands(program: Command, env: Record<string, st
           throw new Error(
             `--amount: expected a non-zero USD amount with at most six decimals, got '${opts.amount}'`,
           );
-        const result = await withContainer(env, (c) =>
-          c.billing.grant({
+        const result = await withContainer(env, (container) =>
+          container.billing.grant({
             tenantId: opts.tenant,
             amountMicros,
             note: opts.note ?? null,
@@ -57,7 +57,7 @@ export function registerBillingCommands(program: Command, env: Record<string, st
     .requiredOption('--period <YYYY-MM>', 'the month (UTC)')
     .option('--json', 'print JSON')
     .action(async (opts: { period: string; json?: boolean }) => {
-      const result = await withContainer(env, (c) => c.billing.invoices.close(opts.period));
+      const result = await withContainer(env, (container) => container.billing.invoices.close(opts.period));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ period: result.period, created: result.created })}\n`);
         return;

@@ -5,7 +5,7 @@ import { configOrExit } from './load-config.js';
 /** Runs a CLI action with a container (database migrated), closing it afterwards. */
 export async function withContainer<T>(
   env: Record<string, string | undefined>,
-  action: (c: Container) => Promise<T>,
+  action: (container: Container) => Promise<T>,
 ): Promise<T> {
   const config = configOrExit(env);
   // No background jobs: a one-shot command must not start (and then cut short) webhook deliveries.

@@ -20,9 +20,9 @@ export function registerKeyCommands(program: Command, env: Env): void {
     .requiredOption('--tenant <id>', 'tenant id')
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; json?: boolean }) => {
-      const keys = await withContainer(env, async (c) => {
-        await c.tenantAdmin.get(opts.tenant);
-        return (await c.keys.list(opts.tenant)).map(apiKeyView);
+      const keys = await withContainer(env, async (container) => {
+        await container.tenantAdmin.get(opts.tenant);
+        return (await container.keys.list(opts.tenant)).map(apiKeyView);
       });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(keys)}\n`);
@@ -43,9 +43,9 @@ export function registerKeyCommands(program: Command, env: Env): void {
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; name: string; scopes: string; json?: boolean }) => {
       const scopes = parseScopes(opts.scopes);
-      const issued = await withContainer(env, async (c) => {
-        await c.tenantAdmin.get(opts.tenant);
-        return c.keys.create(opts.tenant, { name: opts.name, scopes }, CLI);
+      const issued = await withContainer(env, async (container) => {
+        await container.tenantAdmin.get(opts.tenant);
+        return container.keys.create(opts.tenant, { name: opts.name, scopes }, CLI);
       });
       printIssued({ ...apiKeyView(issued.record), api_key: issued.apiKey }, opts.json);
     });
@@ -57,7 +57,9 @@ export function registerKeyCommands(program: Command, env: Env): void {
     .requiredOption('--key <id>', 'key id')
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; key: string; json?: boolean }) => {
-      const rotated = await withContainer(env, (c) => c.keys.rotate(opts.tenant, opts.key, CLI));
+      const rotated = await withContainer(env, (container) =>
+        container.keys.rotate(opts.tenant, opts.key, CLI),
+      );
       printIssued(
         { ...apiKeyView(rotated.record), api_key: rotated.apiKey, rotated_key_id: rotated.oldKeyId },
         opts.json,
@@ -70,7 +72,7 @@ export function registerKeyCommands(program: Command, env: Env): void {
     .requiredOption('--tenant <id>', 'tenant id')
     .requiredOption('--key <id>', 'key id')
     .action(async (opts: { tenant: string; key: string }) => {
-      await withContainer(env, (c) => c.keys.revoke(opts.tenant, opts.key, CLI));
+      await withContainer(env, (container) => container.keys.revoke(opts.tenant, opts.key, CLI));
       process.stdout.write(`revoked ${opts.key}\n`);
     });
 }

@@ -16,8 +16,8 @@ export function registerTenantCommands(program: Command, env: Env): void {
     .option('--name <name>', 'display name')
     .option('--json', 'print JSON')
     .action(async (opts: { email: string; plan?: string; name?: string; json?: boolean }) => {
-      const account = await withContainer(env, (c) =>
-        c.accounts.createAccount({
+      const account = await withContainer(env, (container) =>
+        container.accounts.createAccount({
           email: opts.email,
           actor: 'cli',
           ...(opts.plan ? { plan: opts.plan } : {}),
@@ -42,13 +42,13 @@ export function registerTenantCommands(program: Command, env: Env): void {
     .description('list every tenant with its plan, rate limit, models and status')
     .option('--json', 'print JSON (one array)')
     .action(async (opts: { json?: boolean }) => {
-      const rows = await withContainer(env, async (c) => {
+      const rows = await withContainer(env, async (container) => {
         const all: ReturnType<typeof tenantView>[] = [];
         let after: string | undefined;
         // Bounded: a million tenants at 500 a page is 2000 pages.
         for (let page = 0; page < 2000; page++) {
-          const { tenants, hasMore } = await c.tenantAdmin.list({ limit: 500, after });
-          all.push(...tenants.map((t) => tenantView(t, c.config.plans)));
+          const { tenants, hasMore } = await container.tenantAdmin.list({ limit: 500, after });
+          all.push(...tenants.map((t) => tenantView(t, container.config.plans)));
           after = tenants.at(-1)?.id;
           if (!hasMore || !after) break;
         }
@@ -84,9 +84,12 @@ export function registerTenantCommands(program: Command, env: Env): void {
     .option('--json', 'print JSON')
     .action(async (opts: SetOptions) => {
       const settings = settingsFrom(opts);
-      const updated = await withContainer(env, async (c) => {
-        const t: Tenant = await c.tenantAdmin.update(opts.tenant, settings, { actor: 'cli', ip: null });
-        return tenantView(t, c.config.plans);
+      const updated = await withContainer(env, async (container) => {
+        const t: Tenant = await container.tenantAdmin.update(opts.tenant, settings, {
+          actor: 'cli',
+          ip: null,
+        });
+        return tenantView(t, container.config.plans);
       });
       process.stdout.write(
         opts.json

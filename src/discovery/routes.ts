@@ -51,8 +51,12 @@ function documentRoute(app: FastifyInstance, url: string, text: DocumentText, se
  * files (A2A card, MCP server card, RFC 9728 metadata, RFC 9727 catalog, plugin manifest).
  * Everything is generated from config, so every URL is absolute and built from `publicUrl`.
  */
-export function registerDiscoveryRoutes(app: FastifyInstance, c: Container, registry: RouteRegistry): void {
-  const { config } = c;
+export function registerDiscoveryRoutes(
+  app: FastifyInstance,
+  container: Container,
+  registry: RouteRegistry,
+): void {
+  const { config } = container;
   const version = platformVersion();
   const json = (value: unknown) => JSON.stringify(value, null, 2);
   const docs = docsContextFrom(config);

@@ -15,11 +15,11 @@ const mailSchema = z.object({
 });
 
 /** `GET /operator/outbox`: the mails of a deployment without SMTP, for the operator to pass on. */
-export function registerOutboxRoute(app: FastifyInstance, c: Container): void {
+export function registerOutboxRoute(app: FastifyInstance, container: Container): void {
   defineRoute(app, {
     method: 'GET',
     url: '/operator/outbox',
-    guard: guard('operator', operatorAuth(c) as unknown as GuardHook),
+    guard: guard('operator', operatorAuth(container) as unknown as GuardHook),
     doc: {
       summary: 'Mails kept while no SMTP server is configured, newest first',
       description:
@@ -32,7 +32,7 @@ export function registerOutboxRoute(app: FastifyInstance, c: Container): void {
     },
     handler: async (request) => ({
       object: 'list' as const,
-      data: await readOutbox(c.database.db, request.query.limit),
+      data: await readOutbox(container.database.db, request.query.limit),
     }),
   });
 }

@@ -9,8 +9,8 @@ import { ApiError } from '../shared/errors.js';
  * Request counters and latency for every route, and `GET /metrics` in Prometheus text format on the
  * API port unless `metrics.port` gives it a listener of its own (see `startMetricsServer`).
  */
-export function registerMetrics(app: FastifyInstance, c: Container): void {
-  const { metrics } = c;
+export function registerMetrics(app: FastifyInstance, container: Container): void {
+  const { metrics } = container;
   app.addHook('onRequest', async (request, reply) => {
     // 'close' fires for normal replies and for hijacked streams alike, when the last byte is gone.
     reply.raw.once('close', () => {
@@ -22,24 +22,24 @@ export function registerMetrics(app: FastifyInstance, c: Container): void {
       );
     });
   });
-  if (c.config.metrics.port === undefined) registerMetricsRoute(app, c);
+  if (container.config.metrics.port === undefined) registerMetricsRoute(app, container);
 }
 
 /** `GET /metrics`, behind `metrics.token` when one is configured. */
 export function registerMetricsRoute(
   app: FastifyInstance,
-  c: Pick<Container, 'config' | 'metrics' | 'database' | 'limiter'>,
+  container: Pick<Container, 'config' | 'metrics' | 'database' | 'limiter'>,
 ): void {
-  const { metrics } = c;
-  const token = c.config.metrics.token;
+  const { metrics } = container;
+  const token = container.config.metrics.token;
   const check = token ? bearerTokenCheck(token) : undefined;
   // A wrong token counts against the caller's address like any failed authentication.
   const metricsToken = async (request: FastifyRequest) => {
     if (!check) return;
-    assertAddressAllowed(c.limiter, request.addressKey);
+    assertAddressAllowed(container.limiter, request.addressKey);
     const outcome = check(request.headers.authorization);
     if (outcome === 'ok') return;
-    if (outcome === 'wrong') await c.limiter.recordAuthFailure(request.addressKey);
+    if (outcome === 'wrong') await container.limiter.recordAuthFailure(request.addressKey);
     throw new ApiError(
       'invalid_metrics_token',
       'The metrics need "Authorization: Bearer <SIMO_METRICS_TOKEN>".',
@@ -58,7 +58,7 @@ export function registerMetricsRoute(
       responseContentType: 'text/plain',
     },
     handler: async (_request, reply) => {
-      const pool = c.database.poolStats?.();
+      const pool = container.database.poolStats?.();
       if (pool) {
         metrics.dbPoolConnections.set({ state: 'total' }, pool.total);
         metrics.dbPoolConnections.set({ state: 'idle' }, pool.idle);

@@ -8,18 +8,20 @@ import { registerMetricsRoute } from './metrics-routes.js';
  * `/metrics` on a listener of its own (`metrics.port`, `metrics.host`), so the API port never serves
  * it and the operator can bind it to an internal interface only.
  */
-export async function startMetricsServer(c: Container): Promise<{ app: FastifyInstance; url: string }> {
-  const { config } = c;
+export async function startMetricsServer(
+  container: Container,
+): Promise<{ app: FastifyInstance; url: string }> {
+  const { config } = container;
   const port = config.metrics.port ?? 0;
   const host = config.metrics.host ?? config.host;
   const app = Fastify({
-    loggerInstance: c.logger as FastifyBaseLogger,
+    loggerInstance: container.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
   });
   decorateAddressKey(app, config.limits.ipv6PrefixLength);
   installErrorHandling(app, config.publicUrl, () => []);
-  registerMetricsRoute(app, c);
+  registerMetricsRoute(app, container);
   await app.listen({ port, host });
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;

@@ -11,8 +11,8 @@ import { ApiError } from '../shared/errors.js';
  * unconfigured install exposes nothing. A wrong token counts as a failed authentication of the
  * caller's address, so the token cannot be guessed faster than API keys can.
  */
-export function operatorAuth(c: Pick<Container, 'config' | 'limiter'>): GuardHook {
-  const configured = c.config.adminToken;
+export function operatorAuth(container: Pick<Container, 'config' | 'limiter'>): GuardHook {
+  const configured = container.config.adminToken;
   const check = configured ? bearerTokenCheck(configured) : null;
   return async function authenticateOperator(request: FastifyRequest): Promise<void> {
     if (!check)
@@ -20,7 +20,7 @@ export function operatorAuth(c: Pick<Container, 'config' | 'limiter'>): GuardHoo
         'operator_api_disabled',
         'The operator API is disabled. Set SIMO_ADMIN_TOKEN to enable it.',
       );
-    assertAddressAllowed(c.limiter, request.addressKey);
+    assertAddressAllowed(container.limiter, request.addressKey);
     const outcome = check(request.headers.authorization);
     if (outcome === 'missing')
       throw new ApiError(
@@ -28,13 +28,13 @@ export function operatorAuth(c: Pick<Container, 'config' | 'limiter'>): GuardHoo
         'The operator API needs "Authorization: Bearer <SIMO_ADMIN_TOKEN>".',
       );
     if (outcome === 'wrong') {
-      await c.limiter.recordAuthFailure(request.addressKey);
+      await container.limiter.recordAuthFailure(request.addressKey);
       throw new ApiError('invalid_admin_token', 'Incorrect operator token.');
     }
   };
 }
 
 /** The guard of every `/operator/*` route: the operator token (see `operatorAuth`). */
-export function operatorGuard(c: Pick<Container, 'config' | 'limiter'>): Guard {
-  return guard('operator', operatorAuth(c));
+export function operatorGuard(container: Pick<Container, 'config' | 'limiter'>): Guard {
+  return guard('operator', operatorAuth(container));
 }

@@ -16,9 +16,9 @@ import {
 const TAGS = ['Operator'];
 
 /** `/operator/tenants*`: the platform operator's tenant management (Bearer SIMO_ADMIN_TOKEN). */
-export function registerOperatorRoutes(app: FastifyInstance, c: Container): void {
-  const operator = operatorGuard(c);
-  const view = (t: Parameters<typeof tenantView>[0]) => tenantView(t, c.config.plans);
+export function registerOperatorRoutes(app: FastifyInstance, container: Container): void {
+  const operator = operatorGuard(container);
+  const view = (t: Parameters<typeof tenantView>[0]) => tenantView(t, container.config.plans);
 
   defineRoute(app, {
     method: 'GET',
@@ -33,7 +33,7 @@ export function registerOperatorRoutes(app: FastifyInstance, c: Container): void
     schema: { querystring: tenantListQuerySchema, response: { 200: tenantListSchema } },
     handler: async (request) => {
       const q = request.query;
-      const { tenants, hasMore } = await c.tenantAdmin.list({ limit: q.limit, after: q.after });
+      const { tenants, hasMore } = await container.tenantAdmin.list({ limit: q.limit, after: q.after });
       return {
         object: 'list' as const,
         data: tenants.map(view),
@@ -56,7 +56,7 @@ export function registerOperatorRoutes(app: FastifyInstance, c: Container): void
     schema: { body: createTenantRequestSchema, response: { 201: createdTenantSchema } },
     handler: async (request, reply) => {
       const { body } = request;
-      const account = await c.accounts.createAccount({
+      const account = await container.accounts.createAccount({
         email: body.email,
         ...(body.plan ? { plan: body.plan } : {}),
         ...(body.name ? { name: body.name } : {}),
@@ -80,7 +80,7 @@ export function registerOperatorRoutes(app: FastifyInstance, c: Container): void
       tags: TAGS,
     },
     schema: { params: tenantIdParams, response: { 200: tenantSchema } },
-    handler: async (request) => view(await c.tenantAdmin.get(request.params.id)),
+    handler: async (request) => view(await container.tenantAdmin.get(request.params.id)),
   });
 
   defineRoute(app, {
@@ -96,7 +96,7 @@ export function registerOperatorRoutes(app: FastifyInstance, c: Container): void
     schema: { params: tenantIdParams, body: updateTenantRequestSchema, response: { 200: tenantSchema } },
     handler: async (request) => {
       const { body } = request;
-      const updated = await c.tenantAdmin.update(
+      const updated = await container.tenantAdmin.update(
         request.params.id,
         {
           ...(body.plan !== undefined ? { plan: body.plan } : {}),

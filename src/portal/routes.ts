@@ -44,15 +44,15 @@ const stringParam = (value: unknown) => (typeof value === 'string' ? value : und
  * Dashboard pages resolve the session once (pre-handler) and read the same query functions the
  * `/admin/*` API answers with; a page view is not API traffic, so it uses none of the rate limit.
  */
-export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
+export function registerPortalRoutes(app: FastifyInstance, container: Container): void {
   const assets = new AssetStore();
   assets.register(app);
-  const ctx: PortalContext = { config: c.config, assets };
+  const ctx: PortalContext = { config: container.config, assets };
   const services: DashboardServices = {
-    keys: c.keys,
-    billing: c.billing,
-    webhooks: c.webhooks.service,
-    db: c.database.db,
+    keys: container.keys,
+    billing: container.billing,
+    webhooks: container.webhooks.service,
+    db: container.database.db,
   };
 
   const page = (
@@ -67,12 +67,12 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
     sendPage(reply, comparePage(ctx)),
   );
 
-  const verifyEmail = requireVerifiedEmail(c.config);
+  const verifyEmail = requireVerifiedEmail(container.config);
   const authForm = (render: typeof loginPage) => async (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryOf(request);
     const next = stringParam(query.next);
     // A signed-in visitor has nothing to do on these forms.
-    if (await sessionFromRequest(c, request))
+    if (await sessionFromRequest(container, request))
       return reply.redirect(next?.startsWith('/invite/') ? next : '/dashboard', 303);
     const csrfToken = issueFormCsrf(request, reply);
     const error = stringParam(query.error);
@@ -86,7 +86,7 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
   page('/reset-password', 'Password reset form', async (request, reply) => {
     const query = queryOf(request);
     const token = stringParam(query.token) ?? '';
-    const valid = await c.emailFlows.resetLinkValid(token);
+    const valid = await container.emailFlows.resetLinkValid(token);
     const csrfToken = issueFormCsrf(request, reply);
     const view = resetPasswordPage(ctx, { csrfToken, token, valid, error: stringParam(query.error) });
     return sendPage(reply, view, { private: true, status: valid ? 200 : 410 });
@@ -95,25 +95,25 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
   // Opening the mailed link verifies the address (GET, as mail clients open links).
   page('/verify-email', 'Email verification link', async (request, reply) => {
     const token = stringParam(queryOf(request).token);
-    const ok = await c.emailFlows.verifyEmail(token, request.ip).then(
+    const ok = await container.emailFlows.verifyEmail(token, request.ip).then(
       () => true,
       (err: unknown) => {
         if (err instanceof ApiError) return false;
         throw err;
       },
     );
-    const signedIn = (await sessionFromRequest(c, request)) !== null;
+    const signedIn = (await sessionFromRequest(container, request)) !== null;
     return sendPage(reply, verifyEmailPage(ctx, { ok, signedIn }), { private: true, status: ok ? 200 : 410 });
   });
 
   page('/invite/:token', 'Invitation to an organization', async (request, reply) => {
     const token = (request.params as { token: string }).token;
-    const invite = await c.members.findInvite(token);
-    const session = await sessionFromRequest(c, request);
+    const invite = await container.members.findInvite(token);
+    const session = await sessionFromRequest(container, request);
     const csrfToken = issueFormCsrf(request, reply);
     const hasLogin =
       invite !== null &&
-      (await c.database.db
+      (await container.database.db
         .selectFrom('users')
         .select('id')
         .where('email', '=', invite.email)
@@ -129,7 +129,7 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
     return sendPage(reply, view, { private: true, status: invite ? 200 : 410 });
   });
 
-  const signedIn = sessionGuard(c, { redirectTo: '/login' });
+  const signedIn = sessionGuard(container, { redirectTo: '/login' });
   const dashboard = (
     path: string,
     render: (view: DashboardView, request: FastifyRequest) => Promise<SafeHtml>,
@@ -163,7 +163,7 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
     });
 
   dashboard('/dashboard', (view) => {
-    const flash = c.flash.take<SignUpFlash>(view.session.sessionIdHash);
+    const flash = container.flash.take<SignUpFlash>(view.session.sessionIdHash);
     return overviewPage(view, flash?.kind === 'new_api_key' ? flash.apiKey : undefined);
   });
   dashboard('/dashboard/keys', (view) => keysPage(view));
@@ -175,16 +175,16 @@ export function registerPortalRoutes(app: FastifyInstance, c: Container): void {
   );
   dashboard('/dashboard/audit', (view, request) => auditPage(view, stringParam(queryOf(request).after)));
   dashboard('/dashboard/playground', (view) => playgroundPage(view));
-  dashboard('/dashboard/members', (view) => membersPage(view, c.members));
+  dashboard('/dashboard/members', (view) => membersPage(view, container.members));
   dashboard('/dashboard/account', async (view, request) => {
     const query = queryOf(request);
-    return accountPage(view, await c.members.organizationsOf(view.session.user.id), {
+    return accountPage(view, await container.members.organizationsOf(view.session.user.id), {
       notice: stringParam(query.notice),
       errorMessage: formErrorMessage(query.error),
     });
   });
 
-  registerPlaygroundStream(app, c);
+  registerPlaygroundStream(app, container);
 }
 
 /** What a member sees on a page their role does not allow. */

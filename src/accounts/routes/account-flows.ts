@@ -23,8 +23,8 @@ const formCsrf: GuardHook = async (request) => {
  * change, accepting an invitation (by signing up or while signed in) and switching organization.
  * Each answers a form with a redirect and an API caller with JSON.
  */
-export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): void {
-  const signedIn = sessionGuard(c);
+export function registerAccountFlowRoutes(app: FastifyInstance, container: Container): void {
+  const signedIn = sessionGuard(container);
 
   defineRoute(app, {
     method: 'POST',
@@ -43,10 +43,10 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
     },
     errorHandler: formErrors(),
     handler: async (request, reply) => {
-      await c.limiter.checkSignup(request.addressKey).then((d) => {
+      await container.limiter.checkSignup(request.addressKey).then((d) => {
         if (!d.allowed) throw new ApiError('rate_limit_exceeded', 'Too many requests. Retry in a minute.');
       });
-      await c.emailFlows.requestPasswordReset(request.body.email, request.ip);
+      await container.emailFlows.requestPasswordReset(request.body.email, request.ip);
       if (isFormPost(request)) return noticeRedirect(reply, '/login?notice=reset_sent');
       return reply.code(202).send({ object: 'password_reset' as const, sent: true as const });
     },
@@ -74,7 +74,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
       return `/reset-password?token=${encodeURIComponent(typeof token === 'string' ? token : '')}`;
     }),
     handler: async (request, reply) => {
-      await c.emailFlows.resetPassword(request.body.token, request.body.password, request.ip);
+      await container.emailFlows.resetPassword(request.body.token, request.body.password, request.ip);
       if (isFormPost(request)) return noticeRedirect(reply, '/login?notice=password_reset');
       return { object: 'password_reset' as const, done: true as const };
     },
@@ -96,7 +96,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
     errorHandler: formErrors(() => '/dashboard/account'),
     handler: async (request, reply) => {
       const { session } = request;
-      await c.emailFlows.changePassword(
+      await container.emailFlows.changePassword(
         { id: session.user.id, tenantId: session.tenant.id },
         { current: request.body.current_password, next: request.body.new_password },
         session.sessionIdHash,
@@ -124,9 +124,9 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
     errorHandler: formErrors(() => '/dashboard/account'),
     handler: async (request, reply) => {
       const { session } = request;
-      const role = await c.members.roleOf(request.body.tenant_id, session.user.id);
+      const role = await container.members.roleOf(request.body.tenant_id, session.user.id);
       if (!role) throw new ApiError('permission_denied', 'You are not a member of that organization.');
-      await c.sessions.switchOrganization(session.sessionIdHash, request.body.tenant_id);
+      await container.sessions.switchOrganization(session.sessionIdHash, request.body.tenant_id);
       if (isFormPost(request)) return noticeRedirect(reply, '/dashboard');
       return { object: 'session' as const, tenant_id: request.body.tenant_id, role };
     },
@@ -150,12 +150,12 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
     },
     errorHandler: formErrors(),
     handler: async (request, reply) => {
-      const { invite, userId } = await c.members.acceptWithSignUp(
+      const { invite, userId } = await container.members.acceptWithSignUp(
         request.params.token,
         request.body.password,
         request.ip,
       );
-      const session = await c.sessions.create(userId, invite.tenantId);
+      const session = await container.sessions.create(userId, invite.tenantId);
       writeSessionCookie(reply, session);
       if (isFormPost(request)) return noticeRedirect(reply, '/dashboard');
       return reply
@@ -185,8 +185,8 @@ export function registerAccountFlowRoutes(app: FastifyInstance, c: Container): v
     errorHandler: formErrors((request) => formInvitePath(request)),
     handler: async (request, reply) => {
       const { session } = request;
-      const invite = await c.members.accept(request.params.token, session.user, request.ip);
-      await c.sessions.switchOrganization(session.sessionIdHash, invite.tenantId);
+      const invite = await container.members.accept(request.params.token, session.user, request.ip);
+      await container.sessions.switchOrganization(session.sessionIdHash, invite.tenantId);
       if (isFormPost(request)) return noticeRedirect(reply, '/dashboard');
       return {
         object: 'membership' as const,

@@ -32,7 +32,11 @@ export const auditPageSchema = z.object({
 });
 
 /** `GET /admin/audit`: the tenant's own audit entries, newest first, cursor-paginated. */
-export function registerAuditRoute(app: FastifyInstance, c: Container, tenant: Guard<Authenticated>): void {
+export function registerAuditRoute(
+  app: FastifyInstance,
+  container: Container,
+  tenant: Guard<Authenticated>,
+): void {
   defineRoute(app, {
     method: 'GET',
     url: '/admin/audit',
@@ -44,6 +48,6 @@ export function registerAuditRoute(app: FastifyInstance, c: Container, tenant: G
       tags: ['Audit'],
     },
     schema: { querystring: auditQuerySchema, response: { 200: auditPageSchema } },
-    handler: async (request) => readAuditLog(c.database, request.auth.tenant.id, request.query),
+    handler: async (request) => readAuditLog(container.database, request.auth.tenant.id, request.query),
   });
 }

@@ -8,13 +8,13 @@ import { registerLoginRoutes } from './login.js';
 import { registerMemberRoutes } from './members.js';
 import { registerSignUpRoute } from './register.js';
 
-export function registerAccountRoutes(app: FastifyInstance, c: Container): void {
+export function registerAccountRoutes(app: FastifyInstance, container: Container): void {
   app.decorateRequest('session', null);
-  const tenant = tenantGuard(c);
-  registerSignUpRoute(app, c);
-  registerLoginRoutes(app, c);
-  registerKeyRoutes(app, { keys: c.keys, tenant });
-  registerAuditRoute(app, c, tenant);
-  registerMemberRoutes(app, { members: c.members, tenant });
-  registerAccountFlowRoutes(app, c);
+  const tenant = tenantGuard(container);
+  registerSignUpRoute(app, container);
+  registerLoginRoutes(app, container);
+  registerKeyRoutes(app, { keys: container.keys, tenant });
+  registerAuditRoute(app, container, tenant);
+  registerMemberRoutes(app, { members: container.members, tenant });
+  registerAccountFlowRoutes(app, container);
 }

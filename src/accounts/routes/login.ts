@@ -32,7 +32,7 @@ export const loginResponseSchema = z.object({
 const sessionCookie = guard('session');
 
 /** `POST /login` and `POST /logout`: the dashboard session cookie for forms and API callers. */
-export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
+export function registerLoginRoutes(app: FastifyInstance, container: Container): void {
   defineRoute(app, {
     method: 'POST',
     url: '/login',
@@ -48,7 +48,7 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
     // A form that fails goes back to the form with the reason; an API caller gets the JSON error.
     errorHandler: formErrorsRedirectTo('/login'),
     schema: { body: loginRequestSchema, response: { 200: loginResponseSchema } },
-    handler: async (request, reply) => login(c, request, reply, request.body, isFormPost(request)),
+    handler: async (request, reply) => login(container, request, reply, request.body, isFormPost(request)),
   });
 
   defineRoute(app, {
@@ -63,11 +63,11 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
     },
     schema: { response: { 204: noContent } },
     handler: async (request, reply) => {
-      const session = await sessionFromRequest(c, request);
+      const session = await sessionFromRequest(container, request);
       if (session) {
         assertSessionCsrf(request, session);
-        await c.sessions.destroy(sessionCookieOf(request));
-        await recordAudit(c.database.db, {
+        await container.sessions.destroy(sessionCookieOf(request));
+        await recordAudit(container.database.db, {
           tenantId: session.tenant.id,
           actor: `user:${session.user.id}`,
           action: 'auth.logout',
@@ -83,7 +83,7 @@ export function registerLoginRoutes(app: FastifyInstance, c: Container): void {
 }
 
 async function login(
-  c: Container,
+  container: Container,
   request: FastifyRequest,
   reply: FastifyReply,
   body: z.output<typeof loginRequestSchema>,
@@ -92,15 +92,15 @@ async function login(
   const email = body.email.trim().toLowerCase();
   const address = request.addressKey;
   // One address guessing passwords across many emails meets the same guard as API-key guessing.
-  assertAddressAllowed(c.limiter, address);
+  assertAddressAllowed(container.limiter, address);
   // Counted before the password is checked: parallel guesses cannot outrun the limit.
-  await c.loginThrottle.admit(email, address);
-  const emailTenantId = await c.accounts.tenantIdOfEmail(email);
-  const user = await c.accounts.verifyLogin(email, body.password);
+  await container.loginThrottle.admit(email, address);
+  const emailTenantId = await container.accounts.tenantIdOfEmail(email);
+  const user = await container.accounts.verifyLogin(email, body.password);
   if (!user) {
-    await c.limiter.recordAuthFailure(address);
+    await container.limiter.recordAuthFailure(address);
     // Unknown emails are recorded without the address: it may be a mistyped password.
-    await recordAudit(c.database.db, {
+    await recordAudit(container.database.db, {
       tenantId: emailTenantId,
       actor: 'anonymous',
       action: 'auth.login_failed',
@@ -109,11 +109,11 @@ async function login(
     });
     throw new ApiError('invalid_credentials', 'Incorrect email or password.');
   }
-  await c.loginThrottle.reset(email, address);
+  await container.loginThrottle.reset(email, address);
   const tenantId = user.tenantId;
   if (tenantId === null)
     throw new ApiError('permission_denied', 'This login is no longer a member of any organization.');
-  const session = await c.database.db.transaction().execute(async (trx) => {
+  const session = await container.database.db.transaction().execute(async (trx) => {
     const tenant = await trx
       .selectFrom('tenants')
       .select('suspended')
@@ -128,7 +128,7 @@ async function login(
       target: user.id,
       ip: request.ip,
     });
-    return c.sessions.create(user.id, tenantId, trx);
+    return container.sessions.create(user.id, tenantId, trx);
   });
   writeSessionCookie(reply, session);
   reply.header('cache-control', 'no-store');

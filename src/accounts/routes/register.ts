@@ -41,7 +41,7 @@ export interface SignUpFlash {
  * in the 201 body; the HTML form gets a session and a redirect to the dashboard, which shows the key
  * once (from the in-memory flash store, so it is never stored).
  */
-export function registerSignUpRoute(app: FastifyInstance, c: Container): void {
+export function registerSignUpRoute(app: FastifyInstance, container: Container): void {
   defineRoute(app, {
     method: 'POST',
     url: '/register',
@@ -59,8 +59,8 @@ export function registerSignUpRoute(app: FastifyInstance, c: Container): void {
     schema: { body: registerRequestSchema, response: { 201: registerResponseSchema } },
     handler: async (request, reply) =>
       isFormPost(request)
-        ? signUpByForm(c, request, reply, request.body)
-        : signUpByApi(c, request, reply, request.body),
+        ? signUpByForm(container, request, reply, request.body)
+        : signUpByApi(container, request, reply, request.body),
   });
 }
 
@@ -68,11 +68,11 @@ type SignUp = z.output<typeof registerRequestSchema>;
 
 /** Every sign-up grants trial credits, so each client address gets only a few a minute. */
 async function assertSignupAllowed(
-  c: Container,
+  container: Container,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  const decision = await c.limiter.checkSignup(request.addressKey);
+  const decision = await container.limiter.checkSignup(request.addressKey);
   if (decision.allowed) return;
   const retryAfter = String(decision.retryAfter ?? 60);
   reply.header('retry-after', retryAfter);
@@ -84,9 +84,9 @@ async function assertSignupAllowed(
   );
 }
 
-async function signUpByApi(c: Container, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
-  await assertSignupAllowed(c, request, reply);
-  const account = await c.accounts.createAccount({
+async function signUpByApi(container: Container, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
+  await assertSignupAllowed(container, request, reply);
+  const account = await container.accounts.createAccount({
     email: body.email,
     password: body.password,
     ...(body.name ? { name: body.name } : {}),
@@ -94,7 +94,7 @@ async function signUpByApi(c: Container, request: FastifyRequest, reply: Fastify
     ip: request.ip,
   });
   if (account.verificationRequired)
-    await c.emailFlows.sendVerification(account.userId!, account.tenant.email);
+    await container.emailFlows.sendVerification(account.userId!, account.tenant.email);
   return reply
     .code(201)
     .header('cache-control', 'no-store')
@@ -103,16 +103,21 @@ async function signUpByApi(c: Container, request: FastifyRequest, reply: Fastify
       key_id: account.keyId,
       api_key: account.apiKey,
       plan: account.tenant.plan,
-      credits: formatMicros(await c.billing.balanceMicros(account.tenant.id)),
-      base_url: `${c.config.publicUrl}/v1`,
+      credits: formatMicros(await container.billing.balanceMicros(account.tenant.id)),
+      base_url: `${container.config.publicUrl}/v1`,
     } satisfies z.infer<typeof registerResponseSchema>);
 }
 
-async function signUpByForm(c: Container, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
+async function signUpByForm(
+  container: Container,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: SignUp,
+) {
   let account: Awaited<ReturnType<Container['accounts']['createAccount']>>;
   try {
-    await assertSignupAllowed(c, request, reply);
-    account = await c.accounts.createAccount({
+    await assertSignupAllowed(container, request, reply);
+    account = await container.accounts.createAccount({
       email: body.email,
       password: body.password,
       ...(body.name ? { name: body.name } : {}),
@@ -123,9 +128,9 @@ async function signUpByForm(c: Container, request: FastifyRequest, reply: Fastif
     return redirectWithError(reply, '/register', formErrorCode(err));
   }
   if (account.verificationRequired)
-    await c.emailFlows.sendVerification(account.userId!, account.tenant.email);
-  const session = await c.sessions.create(account.userId!, account.tenant.id);
-  putFlash(c, reply, session, {
+    await container.emailFlows.sendVerification(account.userId!, account.tenant.email);
+  const session = await container.sessions.create(account.userId!, account.tenant.id);
+  putFlash(container, reply, session, {
     kind: 'new_api_key',
     keyId: account.keyId,
     apiKey: account.apiKey,

@@ -4,7 +4,7 @@ import { registerOperatorBillingRoutes } from './operator-billing-routes.js';
 import { registerTenantBillingRoutes } from './tenant-billing-routes.js';
 
 /** Every billing route: the tenant's balance, usage and invoices, and the operator's credits and closing. */
-export function registerBillingRoutes(app: FastifyInstance, c: Container): void {
-  registerTenantBillingRoutes(app, c);
-  registerOperatorBillingRoutes(app, c);
+export function registerBillingRoutes(app: FastifyInstance, container: Container): void {
+  registerTenantBillingRoutes(app, container);
+  registerOperatorBillingRoutes(app, container);
 }

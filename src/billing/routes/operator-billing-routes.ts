@@ -17,8 +17,8 @@ const TAGS = ['Operator'];
 const tenantParams = z.object({ id: z.string().describe('The tenant id') });
 
 /** `POST /operator/tenants/{id}/credits` and `POST /operator/invoices/close` (Bearer SIMO_ADMIN_TOKEN). */
-export function registerOperatorBillingRoutes(app: FastifyInstance, c: Container): void {
-  const operator = operatorGuard(c);
+export function registerOperatorBillingRoutes(app: FastifyInstance, container: Container): void {
+  const operator = operatorGuard(container);
 
   defineRoute(app, {
     method: 'POST',
@@ -43,7 +43,7 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, c: Container
         );
       const key = request.headers['idempotency-key'];
       const tenantId = request.params.id;
-      const result = await c.billing.grant({
+      const result = await container.billing.grant({
         tenantId,
         amountMicros,
         note: body.note ?? null,
@@ -74,7 +74,7 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, c: Container
     },
     schema: { body: closeRequestSchema, response: { 200: closeResponseSchema } },
     handler: async (request) => {
-      const result = await c.billing.invoices.close(request.body.period);
+      const result = await container.billing.invoices.close(request.body.period);
       return {
         object: 'invoice_close' as const,
         period: result.period,

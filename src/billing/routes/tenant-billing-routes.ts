@@ -25,8 +25,8 @@ const INVOICE_PAGE_HEADERS = {
 const TAGS = ['Billing'];
 
 /** `/admin/balance`, `/admin/usage`, `/admin/invoices*`: a tenant's own money. */
-export function registerTenantBillingRoutes(app: FastifyInstance, c: Container): void {
-  const tenant = tenantGuard(c);
+export function registerTenantBillingRoutes(app: FastifyInstance, container: Container): void {
+  const tenant = tenantGuard(container);
 
   defineRoute(app, {
     method: 'GET',
@@ -39,7 +39,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, c: Container):
       tags: TAGS,
     },
     schema: { response: { 200: balanceSchema } },
-    handler: async (request) => readBalance(c, request.auth.tenant.id),
+    handler: async (request) => readBalance(container, request.auth.tenant.id),
   });
 
   defineRoute(app, {
@@ -53,7 +53,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, c: Container):
       tags: TAGS,
     },
     schema: { querystring: usageQuerySchema, response: { 200: usageReportSchema } },
-    handler: async (request) => usageReport(c, request.auth.tenant.id, request.query),
+    handler: async (request) => usageReport(container, request.auth.tenant.id, request.query),
   });
 
   defineRoute(app, {
@@ -66,7 +66,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, c: Container):
       tags: TAGS,
     },
     schema: { response: { 200: invoiceListSchema } },
-    handler: async (request) => listInvoices(c, request.auth.tenant.id),
+    handler: async (request) => listInvoices(container, request.auth.tenant.id),
   });
 
   defineRoute(app, {
@@ -90,11 +90,11 @@ export function registerTenantBillingRoutes(app: FastifyInstance, c: Container):
       const html = request.query.format === 'html' || rawId.endsWith('.html');
       const id = rawId.replace(/\.html$/, '');
       const tenantId = request.auth.tenant.id;
-      const invoice = await c.billing.invoices.get(tenantId, id);
+      const invoice = await container.billing.invoices.get(tenantId, id);
       if (!invoice) throw notFound('The invoice');
       if (!html) return invoice;
-      const tenant = await findTenant(c.database.db, tenantId);
-      const page = renderInvoiceHtml(invoice, c.config.brand, {
+      const tenant = await findTenant(container.database.db, tenantId);
+      const page = renderInvoiceHtml(invoice, container.config.brand, {
         name: tenant?.name ?? tenantId,
         email: tenant?.email ?? '',
       });

@@ -32,10 +32,10 @@ const callerOf = (request: TypedRequest<{}> & Authenticated): Caller => ({
 /** Tenant self-service webhook endpoints: `/admin/webhooks*` (API key with `admin` scope, or session). */
 export function registerWebhookRoutes(
   app: FastifyInstance,
-  c: Container,
-  tenant: Guard<Authenticated> = tenantGuard(c),
+  container: Container,
+  tenant: Guard<Authenticated> = tenantGuard(container),
 ): void {
-  const service = c.webhooks.service;
+  const service = container.webhooks.service;
   const readers = { webhooks: service };
 
   defineRoute(app, {

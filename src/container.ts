@@ -8,6 +8,7 @@ import { LoginThrottle } from './accounts/login-throttle.js';
 import { MemberService } from './accounts/members.js';
 import type { RevocationBus } from './accounts/revocation-bus.js';
 import { SessionService } from './accounts/sessions.js';
+import { SsoService } from './accounts/sso.js';
 import { AuditSignals } from './audit-flags/audit-signals.js';
 import { BillingService } from './billing/billing-service.js';
 import { CreditMeter } from './billing/credit-meter.js';
@@ -81,6 +82,8 @@ export interface Container {
   members: MemberService;
   /** Email verification, password reset and change. */
   emailFlows: EmailFlows;
+  /** Dashboard sign-in with OpenID Connect, when `sso` is configured. */
+  sso: SsoService | undefined;
   /** Operator tenant management (HTTP API and CLI). */
   tenantAdmin: TenantAdmin;
   /** Webhook endpoints and this replica's delivery dispatcher. */
@@ -276,6 +279,7 @@ export async function createContainer(
     mailer,
     members,
     emailFlows: new EmailFlows(db, mailer, { ...mailLinks, grantTrial: billing.grantTrial }),
+    sso: config.sso ? new SsoService(db, config.sso, `${config.publicUrl}/login/sso/callback`) : undefined,
     tenantAdmin: new TenantAdmin(db, revocations, {
       plans: Object.keys(config.plans),
       models: config.models.map((m) => m.id),

@@ -191,6 +191,25 @@ export const configSchema = z
       })
       .default({ plan: 'starter', trialCredits: 5 }),
     /**
+     * Dashboard sign-in with OpenID Connect. People whose verified email is in `allowedDomains` (all,
+     * when empty) sign in through the issuer; someone who is no member yet joins `organization` with
+     * `defaultRole` just in time (when `organization` is set).
+     */
+    sso: z
+      .object({
+        issuer: z.url(),
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1).optional(),
+        /** The button's label on the login page. */
+        name: z.string().min(1).default('single sign-on'),
+        allowedDomains: z.array(z.string().min(1)).default([]),
+        defaultRole: z.enum(['owner', 'admin', 'developer', 'billing']).default('developer'),
+        organization: z.string().min(1).optional(),
+        /** Allow an http issuer (tests, on-prem). */
+        allowInsecureIssuer: z.boolean().default(false),
+      })
+      .optional(),
+    /**
      * Outgoing mail (invites, verification, password reset). `url` (env SIMO_SMTP_URL):
      * `smtp://user:pass@host:port` or `smtps://…`; unset, mail goes to the log and the operator outbox.
      */

@@ -77,7 +77,13 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
     const csrfToken = issueFormCsrf(request, reply);
     const error = stringParam(query.error);
     const notice = stringParam(query.notice);
-    return sendPage(reply, render(ctx, { csrfToken, error, notice, next, verifyEmail }), { private: true });
+    return sendPage(
+      reply,
+      render(ctx, { csrfToken, error, notice, next, verifyEmail, sso: container.sso?.label }),
+      {
+        private: true,
+      },
+    );
   };
   page('/register', 'Sign-up form', authForm(registerPage));
   page('/login', 'Login form', authForm(loginPage));

@@ -20,6 +20,8 @@ export const FORM_ERROR_MESSAGES = {
   tenant_suspended: 'This account is suspended. Contact support.',
   invalid_request: 'Something in the form was not right. Please try again.',
   wrong_password: 'The current password is not correct.',
+  sso_failed: 'The single sign-on did not complete. Please try again.',
+  sso_denied: 'Single sign-on is not allowed for this address here. Ask for an invitation.',
   invalid_token: 'This link is not valid any more: it was already used, withdrawn or has expired.',
   permission_denied: 'Your role does not allow this. Ask an owner or admin of the organization.',
   conflict:

@@ -7,6 +7,7 @@ import { registerKeyRoutes } from './keys.js';
 import { registerLoginRoutes } from './login.js';
 import { registerMemberRoutes } from './members.js';
 import { registerSignUpRoute } from './register.js';
+import { registerSsoRoutes } from './sso.js';
 
 export function registerAccountRoutes(app: FastifyInstance, container: Container): void {
   app.decorateRequest('session', null);
@@ -17,4 +18,5 @@ export function registerAccountRoutes(app: FastifyInstance, container: Container
   registerAuditRoute(app, container, tenant);
   registerMemberRoutes(app, { members: container.members, tenant });
   registerAccountFlowRoutes(app, container);
+  registerSsoRoutes(app, container);
 }

@@ -12,6 +12,8 @@ interface AuthFormOptions {
   next?: string | undefined;
   /** Trial credits wait for a verified email address (the sign-up form says so). */
   verifyEmail?: boolean;
+  /** The label of the single sign-on button, when SSO is configured. */
+  sso?: string | undefined;
 }
 
 const NOTICES: Record<string, string> = {
@@ -70,6 +72,7 @@ export function loginPage(ctx: PortalContext, opts: AuthFormOptions): SafeHtml {
     <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
     <button type="submit">Log in</button>
   </form>
+  ${opts.sso ? html`<p><a class="button secondary" href="/login/sso">Sign in with ${opts.sso}</a></p>` : ''}
   <p><a href="/forgot-password">Forgot password?</a></p>
   <p>New here? <a href="/register">Create an account</a>.</p>
 </section>`;

@@ -121,7 +121,10 @@ export class Channel {
         ...(typeof code === 'string' ? { code } : {}),
       });
     };
-    if (!handler) return fail(new Error(`no handler for ${frame.kind}`));
+    if (!handler) {
+      fail(new Error(`no handler for ${frame.kind}`));
+      return;
+    }
     try {
       const out = handler(frame.body as never);
       if (out instanceof Promise) out.then((body) => this.push({ t: 'res', id, body }), fail);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { can, permissionForRoute, ROLES, type Role } from '../../src/accounts/roles.js';
 import type { DocumentedRoute } from '../../src/discovery/route-registry.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
@@ -14,6 +15,8 @@ import { startTestApp, type TestApp } from '../support/app.js';
  * - `tenant` with the dashboard cookie: a suspended tenant → 403; a state-changing call without the
  *   CSRF token → 403 `csrf_failed`; with it, the guard lets the call through, with rate-limit headers.
  * - `session`: a state-changing call with the cookie but without the CSRF token → 403 `csrf_failed`.
+ * - `tenant`, per role: a member whose role the role table refuses gets 403 `permission_denied`; the
+ *   others pass the guard.
  * - `operator`: no token, a wrong one, or a tenant's API key → 401.
  * - public routes never ask for credentials.
  * Every refusal is the documented error envelope: OpenAI's (all four keys), or Anthropic's on its surface.
@@ -33,6 +36,37 @@ interface Caller {
 }
 let active: Caller;
 let suspended: Caller;
+/** Dashboard sessions of a member of each role in the active tenant (the owner is `active`). */
+const members = {} as Record<Role, { cookie: string; csrf: string }>;
+
+/** Invites `role` into the active tenant (the link read from the mail outbox) and signs them up. */
+async function memberOf(role: Role): Promise<{ cookie: string; csrf: string }> {
+  const email = `${role}-member@example.com`;
+  await json({
+    method: 'POST',
+    url: '/admin/members/invite',
+    headers: bearer(active.fullKey),
+    payload: { email, role },
+  });
+  const mail = await t.container.database.db
+    .selectFrom('mail_outbox')
+    .select('body')
+    .where('recipient', '=', email)
+    .executeTakeFirstOrThrow();
+  const token = /\/invite\/([A-Za-z0-9_-]{43})/.exec(mail.body)?.[1];
+  const joined = await app.inject({
+    method: 'POST',
+    url: `/invite/${token}`,
+    remoteAddress: '127.0.0.1',
+    payload: { password: 'correct horse battery staple' },
+  });
+  expect(joined.statusCode, joined.body).toBe(201);
+  const cookie = joined.cookies.find((c) => c.name === 'simo_session');
+  return {
+    cookie: `simo_session=${cookie?.value}`,
+    csrf: (joined.json() as { csrf_token: string }).csrf_token,
+  };
+}
 
 // Failed authentications count against the caller's address: each refused call gets its own.
 let addresses = 0;
@@ -129,6 +163,8 @@ beforeAll(async () => {
   t = await startTestApp({ env: { SIMO_ADMIN_TOKEN: ADMIN_TOKEN } });
   app = t.app;
   active = await newCaller('active@example.com');
+  members.owner = { cookie: active.cookie, csrf: active.csrf };
+  for (const role of ['admin', 'developer', 'billing'] as const) members[role] = await memberOf(role);
   suspended = await newCaller('suspended@example.com');
   const tenant = (await json({
     method: 'POST',
@@ -211,6 +247,18 @@ describe.each(secured('tenant'))('%s (admin key or session)', (_name, route) => 
     const res = await call(route, { cookie: active.cookie, 'x-csrf-token': active.csrf });
     expect([401, 403], res.body).not.toContain(res.statusCode);
     for (const header of RATE_LIMIT_HEADERS) expect(res.headers[header], header).toBeDefined();
+  });
+});
+
+describe.each(secured('tenant'))('%s (each role)', (_name, route) => {
+  it('answers 403 permission_denied to exactly the roles the role table refuses', async () => {
+    for (const role of ROLES) {
+      const res = await call(route, { cookie: members[role].cookie, 'x-csrf-token': members[role].csrf });
+      const refused = res.statusCode === 403 && errorCode(res) === 'permission_denied';
+      expect(refused, `${role}: ${res.statusCode} ${res.body}`).toBe(
+        !can(role, permissionForRoute(route.method, route.url)),
+      );
+    }
   });
 });
 

@@ -42,46 +42,35 @@ function fromRollups(db: Db, tenantId: string, fromDay: number, toDay: number): 
     .execute();
 }
 
+/** Raw records of a tenant in [from, to), with the sums every report line needs. */
+function recordSums(db: Db, tenantId: string, from: number, to: number) {
+  return db
+    .selectFrom('usage_records')
+    .where('tenant_id', '=', tenantId)
+    .where('created_at', '>=', from)
+    .where('created_at', '<', to)
+    .select((eb) => [
+      'model',
+      eb.fn.countAll<number>().as('requests'),
+      eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
+      eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
+      eb.fn.sum<number>('cost_micros').as('cost_micros'),
+      eb.fn.sum<number>('cost_picos').as('cost_picos'),
+    ]);
+}
+
 /** Raw records in [from, to), per day and model: only for the partial days at the range's edges. */
 function fromRecords(db: Db, tenantId: string, from: number, to: number): Promise<Partial[]> {
   if (from >= to) return Promise.resolve([]);
   // Integer division of epoch ms truncates to the UTC day on both SQLite and PostgreSQL.
   const day = sql<number>`${sql.ref('created_at')} / ${sql.lit(DAY_MS)}`;
-  return db
-    .selectFrom('usage_records')
-    .where('tenant_id', '=', tenantId)
-    .where('created_at', '>=', from)
-    .where('created_at', '<', to)
-    .select((eb) => [
-      day.as('day'),
-      'model',
-      eb.fn.countAll<number>().as('requests'),
-      eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
-      eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
-      eb.fn.sum<number>('cost_micros').as('cost_micros'),
-      eb.fn.sum<number>('cost_picos').as('cost_picos'),
-    ])
-    .groupBy([day, 'model'])
-    .execute();
+  return recordSums(db, tenantId, from, to).select(day.as('day')).groupBy([day, 'model']).execute();
 }
 
 /** Raw records in [from, to) per endpoint and model (the daily roll-ups do not keep the endpoint). */
 function byEndpoint(db: Db, tenantId: string, from: number, to: number): Promise<Partial[]> {
-  return db
-    .selectFrom('usage_records')
-    .where('tenant_id', '=', tenantId)
-    .where('created_at', '>=', from)
-    .where('created_at', '<', to)
-    .select((eb) => [
-      sql<number>`0`.as('day'),
-      'endpoint',
-      'model',
-      eb.fn.countAll<number>().as('requests'),
-      eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
-      eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
-      eb.fn.sum<number>('cost_micros').as('cost_micros'),
-      eb.fn.sum<number>('cost_picos').as('cost_picos'),
-    ])
+  return recordSums(db, tenantId, from, to)
+    .select([sql<number>`0`.as('day'), 'endpoint'])
     .groupBy(['endpoint', 'model'])
     .execute();
 }

@@ -106,13 +106,22 @@ export function completionOfChat(
       finish_reason: c.finish === 'tool_calls' ? 'stop' : c.finish,
     };
   });
+  return completionEnvelope(opts, choices, answer.usage);
+}
+
+/** A `text_completion` object, whole or one streamed chunk of it. */
+function completionEnvelope(
+  opts: { id: string; model: string; created: number },
+  choices: unknown[],
+  usage: unknown,
+): Record<string, unknown> {
   return {
     id: opts.id,
     object: 'text_completion',
     created: opts.created,
     model: opts.model,
     choices,
-    ...(answer.usage ? { usage: answer.usage } : {}),
+    ...(usage ? { usage } : {}),
   };
 }
 
@@ -137,12 +146,5 @@ export function completionChunkOfChat(
   });
   const usage = opts.includeUsage && chunk.usage ? chunk.usage : undefined;
   if (choices.length === 0 && !usage) return null;
-  return {
-    id: opts.id,
-    object: 'text_completion',
-    created: opts.created,
-    model: opts.model,
-    choices,
-    ...(usage ? { usage } : {}),
-  };
+  return completionEnvelope(opts, choices, usage);
 }

@@ -174,6 +174,9 @@ export class CreditMeter implements UsageMeter {
    */
   async close(): Promise<void> {
     await this.recovery.stop();
+    // One last pass: what a process that died moments ago (a killed worker) left on this data dir is
+    // committed now, not left for whoever starts next.
+    await this.recovery.sweep();
     await this.flush();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -93,28 +93,8 @@ export class MemberService {
       .orderBy('created_at')
       .execute();
     return [
-      ...members.map(
-        (m): MemberView => ({
-          id: m.id,
-          object: 'member',
-          email: m.email,
-          role: m.role as Role,
-          status: 'active',
-          created: seconds(Number(m.created_at)),
-          expires: null,
-        }),
-      ),
-      ...invites.map(
-        (i): MemberView => ({
-          id: i.id,
-          object: 'member',
-          email: i.email,
-          role: i.role as Role,
-          status: 'invited',
-          created: seconds(Number(i.created_at)),
-          expires: seconds(Number(i.expires_at)),
-        }),
-      ),
+      ...members.map((m) => memberView(m, 'active', null)),
+      ...invites.map((i) => memberView(i, 'invited', i.expires_at)),
     ];
   }
 
@@ -497,3 +477,20 @@ export class MemberService {
 
 const invalidInvite = () =>
   new ApiError('invalid_token', 'This invitation link is not valid: it was used, withdrawn or has expired.');
+
+/** A member or a pending invite, as the members API shows both. */
+function memberView(
+  row: { id: string; email: string; role: string; created_at: number | string | bigint },
+  status: MemberView['status'],
+  expiresAt: number | string | bigint | null,
+): MemberView {
+  return {
+    id: row.id,
+    object: 'member',
+    email: row.email,
+    role: row.role as Role,
+    status,
+    created: seconds(Number(row.created_at)),
+    expires: expiresAt === null ? null : seconds(Number(expiresAt)),
+  };
+}

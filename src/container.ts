@@ -25,6 +25,9 @@ import type { ResolvedConfig } from './config/load.js';
 import { ModelCatalog } from './gateway/catalog.js';
 import { InferencePipeline } from './gateway/inference-pipeline.js';
 import { ModelRouter } from './gateway/model-router.js';
+import { RedisCacheStore } from './gateway/response-cache/redis-cache-store.js';
+import { ResponseCache } from './gateway/response-cache/response-cache.js';
+import { SqlCacheStore } from './gateway/response-cache/sql-cache-store.js';
 import { ResponseStore } from './gateway/responses/response-store.js';
 import type { Mailer } from './mail/mailer.js';
 import { createOutboxMailer } from './mail/outbox-mailer.js';
@@ -50,6 +53,8 @@ export interface Container {
   catalog: ModelCatalog;
   providers: Map<string, ProviderEntry>;
   router: ModelRouter;
+  /** Exact-match answers of models with `cache`; absent when no model caches. */
+  responseCache: ResponseCache | undefined;
   /** Responses kept for the Responses API (`store`, `previous_response_id`). */
   responses: ResponseStore;
   authenticator: ApiKeyAuthenticator;
@@ -249,6 +254,20 @@ export async function createContainer(
     },
   });
 
+  const responseCache = ResponseCache.wanted(config.models)
+    ? new ResponseCache(
+        (config.responseCache.store ?? (redis ? 'redis' : 'database')) === 'redis' && redis
+          ? new RedisCacheStore(redis, config.redis.keyPrefix)
+          : new SqlCacheStore(db, config.responseCache.maxBytes),
+        { maxEntryBytes: config.responseCache.maxEntryBytes },
+        {
+          lookup: (model, outcome) => metrics.responseCacheLookups.inc({ model, outcome }),
+          stored: (outcome) => metrics.responseCacheStores.inc({ outcome }),
+        },
+        logger,
+      )
+    : undefined;
+
   const webhooks = createWebhooks(database, config, logger, metrics);
   const auditSignals = new AuditSignals(db, config.auditRules, logger);
 
@@ -261,6 +280,7 @@ export async function createContainer(
     catalog: new ModelCatalog(config.models),
     providers,
     router: new ModelRouter(providers, metrics),
+    responseCache,
     responses,
     authenticator,
     accounts,
@@ -289,6 +309,7 @@ export async function createContainer(
     close() {
       closed ??= (async () => {
         await auditSignals.drain();
+        await responseCache?.drain();
         await webhooks.close();
         await meter.close();
         await keyBudgets.drain();

@@ -294,7 +294,12 @@ export class CreditMeter implements UsageMeter {
       prompt = promptText + req.prompt.framingTokens;
       completion = completionText;
     }
-    const cost = moneyOf(usageCostPicos({ prompt, completion, cached, cacheWrite }, req.model.pricing));
+    const cost = moneyOf(
+      scaledPicos(
+        usageCostPicos({ prompt, completion, cached, cacheWrite }, req.model.pricing),
+        o.priceFactor,
+      ),
+    );
     return {
       request_id: req.requestId,
       tenant_id: req.auth.tenant.id,
@@ -313,7 +318,15 @@ export class CreditMeter implements UsageMeter {
       streamed: req.streamed ? 1 : 0,
       estimated: estimated ? 1 : 0,
       latency_ms: Math.max(0, Math.round(o.latencyMs)),
+      ...(o.cache ? { cache: o.cache } : {}),
       created_at: Date.now(),
     };
   }
+}
+
+/** A cost times a price factor in millionths (a discounted response-cache hit), rounded down. */
+function scaledPicos(picos: bigint, factor: number | undefined): bigint {
+  if (factor === undefined || factor >= 1) return picos;
+  if (!(factor > 0)) return 0n;
+  return (picos * BigInt(Math.round(factor * 1_000_000))) / 1_000_000n;
 }

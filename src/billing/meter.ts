@@ -51,6 +51,10 @@ export interface UsageOutcome {
   promptText: string;
   completionText: string;
   latencyMs: number;
+  /** `hit` or `miss` when the model's response cache was consulted. */
+  cache?: 'hit' | 'miss';
+  /** Share of the normal price charged (a response-cache hit may be free or discounted); 1 when unset. */
+  priceFactor?: number;
 }
 
 /**

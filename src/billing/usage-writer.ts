@@ -36,6 +36,7 @@ export async function writeUsageBatch(
     cost_picos: r.cost_picos ?? 0,
     cached_tokens: r.cached_tokens ?? 0,
     cache_write_tokens: r.cache_write_tokens ?? 0,
+    cache: r.cache ?? null,
   }));
   await db.transaction().execute(async (trx) => {
     const inserted = new Set<string>();

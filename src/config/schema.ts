@@ -50,6 +50,18 @@ export const routeSchema = z.object({
   model: z.string().min(1).optional(),
 });
 
+/**
+ * Exact-match response cache of one model. Used for deterministic requests (temperature 0 or a seed),
+ * for every request with `when: always`, and for any request sent with `x-simo-cache: force`.
+ */
+export const modelCacheSchema = z.object({
+  ttlSeconds: z.number().int().positive(),
+  /** What a hit costs: nothing (`free`), the normal price (`full`), or this fraction of it (0–1). */
+  billing: z.union([z.enum(['free', 'full']), z.number().min(0).max(1)]).default('free'),
+  /** `deterministic`: only requests with temperature 0 or a seed; `always`: every request. */
+  when: z.enum(['deterministic', 'always']).default('deterministic'),
+});
+
 export const modelSchema = z.object({
   id: z.string().min(1),
   ownedBy: z.string().default('simosphere'),
@@ -67,6 +79,7 @@ export const modelSchema = z.object({
     })
     .default({ inputPerMTok: 0, outputPerMTok: 0 }),
   routes: z.array(routeSchema).min(1),
+  cache: modelCacheSchema.optional(),
 });
 
 export const planSchema = z.object({
@@ -305,6 +318,27 @@ export const configSchema = z
         commandTimeoutMs: z.coerce.number().int().min(10).max(10_000).default(250),
       })
       .default({ keyPrefix: 'simo:', commandTimeoutMs: 250 }),
+    /**
+     * Where the response cache of models with `cache` keeps answers: `database` (the SQL database),
+     * or `redis` (with `redisUrl`; the default then). `maxBytes` caps the database store (oldest
+     * answers evicted first; Redis bounds itself with its `maxmemory` policy); an answer larger than
+     * `maxEntryBytes` is never stored.
+     */
+    responseCache: z
+      .object({
+        store: z.enum(['database', 'redis']).optional(),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(256 * 1024 * 1024),
+        maxEntryBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
+      })
+      .default({ maxBytes: 256 * 1024 * 1024, maxEntryBytes: 1024 * 1024 }),
     webhooks: webhooksSchema.default(webhooksSchema.parse({})),
     /** Server-side secrets. `encryptionKey` (env SIMO_SECRET_KEY) encrypts stored webhook secrets. */
     secrets: z.object({ encryptionKey: z.string().min(16).optional() }).default({}),
@@ -335,6 +369,12 @@ export const configSchema = z
           });
       });
     });
+    if (cfg.responseCache.store === 'redis' && !cfg.redisUrl)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['responseCache', 'store'],
+        message: 'redis needs redisUrl (SIMO_REDIS_URL)',
+      });
     if (!(cfg.signup.plan in cfg.plans))
       ctx.addIssue({
         code: 'custom',
@@ -347,4 +387,5 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
+export type ModelCacheConfig = z.output<typeof modelCacheSchema>;
 export type PlanConfig = z.output<typeof planSchema>;

@@ -17,6 +17,12 @@ import {
 import type { ChatCompletionRequest, EmbeddingsRequest } from './chat-schema.js';
 import type { ModelRouter, NativeOperation, RoutedJson, RoutedStream, RouteUsed } from './model-router.js';
 import { type MeasuredPrompt, measureChatPrompt, measureEmbeddingsInput } from './prompt-size.js';
+import type {
+  CacheDirective,
+  CachedAnswer,
+  CacheSlot,
+  ResponseCache,
+} from './response-cache/response-cache.js';
 import { NativeStreamReader, nativeCompletionText, nativeUsage } from './translate/native-usage.js';
 
 /**
@@ -30,6 +36,8 @@ export interface PipelineDeps {
   meter: UsageMeter;
   auditSignals: { onPrompt(auth: AuthContext, text: string): void };
   config: { plans: Record<string, { tpm?: number | undefined }> };
+  /** The response cache; absent when no model caches. */
+  responseCache?: ResponseCache | undefined;
 }
 
 /**
@@ -56,6 +64,10 @@ export interface InferenceCall {
    * any further call) the call is counted here.
    */
   counted?: CountedRequest | null;
+  /** The client's `x-simo-cache` directive, if any. */
+  cacheDirective?: CacheDirective | undefined;
+  /** Told whether the response cache answered, before anything is sent (the `x-simo-cache` header). */
+  onCacheOutcome?: ((outcome: 'hit' | 'miss') => void) | undefined;
 }
 
 /** A chat call: the request body in Chat Completions terms, as every chat surface translates it. */
@@ -127,11 +139,24 @@ export class InferencePipeline {
   /** A non-streamed chat completion. */
   async complete(call: ChatCall): Promise<JsonAnswer> {
     const admitted = await this.admitChat(call, false);
-    const routed = await admitted.route(() =>
-      this.deps.router.json(admitted.model, 'chatCompletion', admitted.body, call.signal, call.requestId),
-    );
+    const slot = this.cacheSlot(call, admitted, false);
+    const hit = slot && (await this.lookup(call, admitted, slot));
+    const routed =
+      hit?.kind === 'json'
+        ? { ok: true as const, body: hit.body, route: hit.route }
+        : await admitted.route(() =>
+            this.deps.router.json(
+              admitted.model,
+              'chatCompletion',
+              admitted.body,
+              call.signal,
+              call.requestId,
+            ),
+          );
     const usage = reportedUsage(routed.body.usage as ChatChunk['usage']);
-    return admitted.answer(routed, completionTextOf(routed.body), usage);
+    const answer = await admitted.answer(routed, completionTextOf(routed.body), usage);
+    if (slot && !hit) slot.keep({ kind: 'json', body: answer.body, route: answer.route });
+    return answer;
   }
 
   /** Embeddings. Token-id inputs longer than the model's context are refused before any upstream. */
@@ -172,14 +197,54 @@ export class InferencePipeline {
       stream: true,
       stream_options: { ...(admitted.body.stream_options ?? {}), include_usage: true },
     };
-    const routed = await admitted.route(() =>
-      this.deps.router.stream(admitted.model, body, call.signal, call.requestId),
-    );
-    return this.relay(call, admitted, routed, sink, (chunk, summary, texts) => {
+    const slot = this.cacheSlot(call, admitted, true);
+    const hit = slot && (await this.lookup(call, admitted, slot));
+    const routed =
+      hit?.kind === 'stream'
+        ? replayOf(hit)
+        : await admitted.route(() =>
+            this.deps.router.stream(admitted.model, body, call.signal, call.requestId),
+          );
+    const recorder = slot && !hit ? slot.recorder() : undefined;
+    const summary = await this.relay(call, admitted, routed, sink, (chunk, summary, texts) => {
+      recorder?.add(chunk);
       collectDeltaText(chunk, texts);
       const usage = reportedUsage(chunk.usage);
       if (usage) summary.usage = usage;
     });
+    // Only a whole answer is kept: never one its client abandoned or its upstream cut off.
+    const whole = !summary.clientAborted && !summary.upstreamFailed;
+    if (slot && recorder?.finished && !recorder.overflowed && whole)
+      slot.keep({ kind: 'stream', events: recorder.events, route: routed.route });
+    return summary;
+  }
+
+  /** The call's response-cache slot, when its model caches and the request qualifies. */
+  private cacheSlot(
+    call: ChatCall,
+    admitted: Admitted<ChatCompletionRequest>,
+    streamed: boolean,
+  ): CacheSlot | undefined {
+    return this.deps.responseCache?.slotFor(
+      call.auth.tenant.id,
+      admitted.model,
+      call.body,
+      streamed,
+      call.cacheDirective,
+      admitted.ticket.completionCap !== null,
+    );
+  }
+
+  /** Looks the call up in the cache; a hit is billed per the model's cache pricing. */
+  private async lookup(
+    call: ChatCall,
+    admitted: Admitted<unknown>,
+    slot: CacheSlot,
+  ): Promise<CachedAnswer | undefined> {
+    const hit = await slot.lookup();
+    admitted.cacheOutcome(hit ? 'hit' : 'miss', hit ? slot.priceFactor : 1);
+    call.onCacheOutcome?.(hit ? 'hit' : 'miss');
+    return hit;
   }
 
   /**
@@ -333,6 +398,8 @@ export class InferencePipeline {
  */
 class Admitted<B> {
   private settled = false;
+  private cache: 'hit' | 'miss' | undefined;
+  private priceFactor = 1;
 
   constructor(
     private readonly call: InferenceCall,
@@ -343,6 +410,12 @@ class Admitted<B> {
     private readonly promptText: string,
     private readonly tokenLimiter: RequestLimiter | undefined,
   ) {}
+
+  /** Whether the response cache answered the call, and the price share it is billed at. */
+  cacheOutcome(outcome: 'hit' | 'miss', priceFactor: number): void {
+    this.cache = outcome;
+    this.priceFactor = priceFactor;
+  }
 
   /** Routes the call; when no route answers (or routing throws), settles it as not answered. */
   async route<R extends RoutedJson | RoutedStream>(attempt: () => Promise<R>): Promise<R & { ok: true }> {
@@ -402,6 +475,7 @@ class Admitted<B> {
       promptText: this.promptText,
       completionText,
       latencyMs: performance.now() - this.call.startedAt,
+      ...(this.cache ? { cache: this.cache, priceFactor: this.priceFactor } : {}),
     };
   }
 
@@ -416,6 +490,7 @@ class Admitted<B> {
       promptText: this.promptText,
       completionText: '',
       latencyMs: performance.now() - this.call.startedAt,
+      ...(this.cache ? { cache: this.cache } : {}),
     };
   }
 }
@@ -432,6 +507,14 @@ function withNativeCap(
   if (cap === null) return body;
   if (surface === 'responses') return { ...body, max_output_tokens: cap };
   return { ...body, max_tokens: cap };
+}
+
+/** A cached stream as if routed: its events replayed in order, as fast as the client takes them. */
+function replayOf(hit: CachedAnswer & { kind: 'stream' }): RoutedStream & { ok: true } {
+  async function* rest(): AsyncGenerator<string> {
+    yield* hit.events.slice(1);
+  }
+  return { ok: true, first: hit.events[0] ?? '', rest: rest(), route: hit.route };
 }
 
 /** What a surface tells its client when the upstream fails after the stream started. */

@@ -24,6 +24,8 @@ export interface Metrics {
   usageRecordsRecovered: Counter<'source'>;
   webhookDeliveries: Counter<'outcome'>;
   dbPoolConnections: Gauge<'state'>;
+  responseCacheLookups: Counter<'model' | 'outcome'>;
+  responseCacheStores: Counter<'outcome'>;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -33,6 +35,28 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   // Process, heap, GC and event-loop lag metrics.
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'simosphere_' });
   const registers = [registry];
+  const responseCacheLookups = new Counter({
+    name: 'simosphere_response_cache_lookups_total',
+    help: 'Response-cache lookups by public model and outcome (hit, miss)',
+    labelNames: ['model', 'outcome'],
+    registers,
+  });
+  new Gauge({
+    name: 'simosphere_response_cache_hit_ratio',
+    help: 'Response-cache hits over lookups since start (0 before the first lookup)',
+    registers,
+    // Serving workers' ratios are averaged; the lookup counters sum exactly.
+    aggregator: 'average',
+    async collect() {
+      let hits = 0;
+      let total = 0;
+      for (const v of (await responseCacheLookups.get()).values) {
+        total += v.value;
+        if (v.labels.outcome === 'hit') hits += v.value;
+      }
+      this.set(total === 0 ? 0 : hits / total);
+    },
+  });
   return {
     registry,
     text: () => registry.metrics(),
@@ -106,6 +130,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     webhookDeliveries: new Counter({
       name: 'simosphere_webhook_delivery_attempts_total',
       help: 'Webhook delivery attempts by outcome (success, failure, gave_up)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    responseCacheLookups,
+    responseCacheStores: new Counter({
+      name: 'simosphere_response_cache_stores_total',
+      help: 'Answers offered to the response cache by outcome (stored, too_large, failed)',
       labelNames: ['outcome'],
       registers,
     }),

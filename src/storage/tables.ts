@@ -130,6 +130,8 @@ export interface UsageRecordsTable {
   /** 1 when tokens were counted by us because the upstream did not report usage. */
   estimated: number;
   latency_ms: number;
+  /** `hit` or `miss` when the model's response cache was consulted, else null. */
+  cache?: 'hit' | 'miss' | null;
   created_at: number;
 }
 
@@ -323,6 +325,17 @@ export interface LoginAttemptsTable {
 }
 
 /** A response kept for the Responses API (`store`); JSON text columns, one tenant's only. */
+/** One cached answer; `key` is a SHA-256 of tenant, model and the normalised request. */
+export interface ResponseCacheTable {
+  key: string;
+  tenant_id: string;
+  /** The cached answer as JSON (`CachedAnswer`). */
+  entry: string;
+  size_bytes: number;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface StoredResponsesTable {
   id: string;
   tenant_id: string;
@@ -359,6 +372,7 @@ export interface Database {
   login_attempts: LoginAttemptsTable;
   billing_periods: BillingPeriodsTable;
   stored_responses: StoredResponsesTable;
+  response_cache: ResponseCacheTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { ChatEndpoint, InferenceCall } from '../inference-pipeline.js';
+import type { CacheDirective } from '../response-cache/response-cache.js';
 
 /** A pipeline call whose signal watches the HTTP client; the route disposes it when done. */
 export type RequestCall<B> = InferenceCall & {
@@ -11,7 +12,7 @@ export type RequestCall<B> = InferenceCall & {
 
 /**
  * An authenticated HTTP request in the pipeline's terms: its tenant, id (which keys the usage record),
- * start time, rate-limit count, and a signal that fires when the client disconnects. `endpoint` names
+ * start time, rate-limit count, `x-simo-cache` directive, and a signal that fires when the client disconnects. `endpoint` names
  * the surface in usage records (chat completions when absent).
  */
 export function callFor<B>(
@@ -28,5 +29,14 @@ export function callFor<B>(
     startedAt: request.startedAt,
     counted: request.counted,
     endpoint,
+    cacheDirective: cacheDirectiveOf(request.headers['x-simo-cache']),
+    onCacheOutcome: (outcome) => reply.header('x-simo-cache', outcome),
   };
+}
+
+/** The client's `x-simo-cache` request header: `force` or `no-store`; anything else is ignored. */
+function cacheDirectiveOf(value: string | string[] | undefined): CacheDirective | undefined {
+  if (value === undefined) return undefined;
+  const v = (Array.isArray(value) ? value[0] : value)?.trim().toLowerCase();
+  return v === 'force' || v === 'no-store' ? v : undefined;
 }

@@ -12,6 +12,7 @@ import * as m0010 from './0010-sub-micro-amounts.js';
 import * as m0011 from './0011-responses.js';
 import * as m0012 from './0012-cached-tokens.js';
 import * as m0013 from './0013-organizations.js';
+import * as m0014 from './0014-response-cache.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -34,6 +35,7 @@ const modules: Record<string, MigrationModule> = {
   '0011-responses': m0011,
   '0012-cached-tokens': m0012,
   '0013-organizations': m0013,
+  '0014-response-cache': m0014,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -24,6 +24,7 @@ import { registerOutboxRoute } from './mail/outbox-routes.js';
 import { registerMcpRoutes } from './mcp/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
 import { registerOperatorRoutes } from './operator/routes.js';
+import { registerPaymentRoutes } from './payments/routes.js';
 import { registerPortalRoutes } from './portal/routes.js';
 import { newRequestId } from './shared/ids.js';
 import { registerWebhookRoutes } from './webhooks/routes/index.js';
@@ -143,6 +144,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerOperatorRoutes(app, container);
   registerOutboxRoute(app, container);
   registerBillingRoutes(app, container);
+  registerPaymentRoutes(app, container);
   registerGatewayRoutes(app, container);
   registerDiscoveryRoutes(app, container, routeRegistry);
   registerMcpRoutes(app, container);

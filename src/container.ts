@@ -34,6 +34,7 @@ import { createOutboxMailer } from './mail/outbox-mailer.js';
 import { createSmtpMailer } from './mail/smtp-mailer.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { TenantAdmin } from './operator/tenant-admin.js';
+import { createPayments, type Payments } from './payments/index.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
 import { createLimiter } from './ratelimit/create-limiter.js';
 import type { RequestLimiter } from './ratelimit/types.js';
@@ -95,6 +96,8 @@ export interface Container {
   webhooks: Webhooks;
   /** In-memory audit rules fed by the request path; raise `audit.flagged`. */
   auditSignals: AuditSignals;
+  /** Card payments through Stripe (top-ups, auto top-up, Stripe's webhook), when configured. */
+  payments: Payments;
   /** Releases connections and writes what is buffered; idempotent. Background jobs are stopped first. */
   close(): Promise<void>;
 }
@@ -192,6 +195,8 @@ export async function createContainer(
     : undefined;
   const tokens = new TokenCounter();
   const keyBudgets = new KeyBudgets(db, logger, opts.clock);
+  // Built after the meter, whose settled usage it watches for auto top-up.
+  let payments: Payments | undefined;
   const meter = new CreditMeter(db, tokens, logger, {
     thresholds: config.usageThresholds,
     walDir: config.dataDir,
@@ -210,6 +215,7 @@ export async function createContainer(
       const micros = row.cost_micros + row.cost_picos / PICOS_PER_MICRO;
       if (micros > 0) metrics.creditsDebitedMicros.inc({ model: row.model }, micros);
       keyBudgets.onSettled(row);
+      if (row.cost_micros > 0 || row.cost_picos > 0) payments?.spent(row.tenant_id);
     },
   });
   link?.hello(meter.walOwner);
@@ -236,6 +242,16 @@ export async function createContainer(
         config.smtp.from ?? `${config.brand.name} <${config.brand.supportEmail}>`,
       )
     : createOutboxMailer(db, logger);
+  payments = createPayments({
+    db,
+    dialect: database.dialect,
+    config,
+    mailer,
+    logger,
+    invalidate: (tenantId) => meter.invalidate(tenantId),
+    pendingFor: (tenantId) => meter.pendingFor(tenantId),
+    ...(opts.clock ? { now: opts.clock } : {}),
+  });
   const mailLinks = { publicUrl: config.publicUrl, brandName: config.brand.name };
   const members = new MemberService(db, mailer, mailLinks);
   const accounts = new AccountService(db, {
@@ -306,10 +322,12 @@ export async function createContainer(
     }),
     webhooks,
     auditSignals,
+    payments,
     close() {
       closed ??= (async () => {
         await auditSignals.drain();
         await responseCache?.drain();
+        await payments?.drain();
         await webhooks.close();
         await meter.close();
         await keyBudgets.drain();

@@ -19,14 +19,26 @@ export type Permission =
   | 'usage'
   /** Balance, credits, invoices. */
   | 'billing'
+  /** Buy credits with a card, save the card and set auto top-up. */
+  | 'payments'
   | 'audit'
   | 'playground';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  owner: ['keys.own', 'keys.manage', 'webhooks', 'members', 'usage', 'billing', 'audit', 'playground'],
+  owner: [
+    'keys.own',
+    'keys.manage',
+    'webhooks',
+    'members',
+    'usage',
+    'billing',
+    'payments',
+    'audit',
+    'playground',
+  ],
   admin: ['keys.own', 'keys.manage', 'webhooks', 'members', 'usage', 'billing', 'audit', 'playground'],
   developer: ['keys.own', 'usage', 'playground'],
-  billing: ['usage', 'billing'],
+  billing: ['usage', 'billing', 'payments'],
 };
 
 export const can = (role: Role, permission: Permission): boolean => GRANTS[role].includes(permission);
@@ -49,7 +61,11 @@ const ROUTE_PERMISSIONS: Record<string, Permission> = {
   'GET /admin/balance': 'billing',
   'GET /admin/invoices': 'billing',
   'GET /admin/invoices/:id': 'billing',
-  'POST /admin/billing/checkout': 'billing',
+  'POST /admin/billing/checkout': 'payments',
+  'GET /admin/billing/payments': 'billing',
+  'GET /admin/billing/auto-topup': 'billing',
+  'PUT /admin/billing/auto-topup': 'payments',
+  'POST /admin/billing/auto-topup/card': 'payments',
   'GET /admin/audit': 'audit',
   'GET /admin/members': 'members',
   'POST /admin/members/invite': 'members',

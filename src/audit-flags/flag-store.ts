@@ -4,7 +4,15 @@ import type { Db } from '../shared/db.js';
 import { newId } from '../shared/ids.js';
 
 /** The rules that raise `audit.flagged`. */
-export type AuditRule = 'failed_auth_burst' | 'key_many_ips' | 'request_spike' | 'content_policy';
+export type AuditRule =
+  | 'failed_auth_burst'
+  | 'key_many_ips'
+  | 'request_spike'
+  | 'content_policy'
+  /** Stripe refunded a payment: its credit was taken back. */
+  | 'payment_refunded'
+  /** A payment was disputed (chargeback): its credit was taken back. */
+  | 'payment_disputed';
 
 export interface AuditFlag {
   tenantId: string;
@@ -18,40 +26,43 @@ export interface AuditFlag {
  * Raises a flag: the `audit_flags` row, an `audit.flagged` audit-log entry (so it shows in
  * `GET /admin/audit`) and the `audit.flagged` webhook event, all in one transaction.
  */
-export async function raiseFlag(db: Db, flag: AuditFlag, now = Date.now()): Promise<string> {
+export function raiseFlag(db: Db, flag: AuditFlag, now = Date.now()): Promise<string> {
+  return db.transaction().execute((trx) => raiseFlagIn(trx, flag, now));
+}
+
+/** `raiseFlag` inside the caller's transaction, so the flag commits with the change it reports. */
+export async function raiseFlagIn(trx: Db, flag: AuditFlag, now = Date.now()): Promise<string> {
   const id = newId('flg');
-  await db.transaction().execute(async (trx) => {
-    const event = await enqueueEvent(
-      trx,
-      flag.tenantId,
-      'audit.flagged',
-      { flag_id: id, rule: flag.rule, subject: flag.subject, detail: flag.detail },
-      now,
-    );
-    await trx
-      .insertInto('audit_flags')
-      .values({
-        id,
-        tenant_id: flag.tenantId,
-        rule: flag.rule,
-        subject: flag.subject,
-        detail: JSON.stringify(flag.detail),
-        event_id: event.id,
-        created_at: now,
-      })
-      .execute();
-    await recordAudit(
-      trx,
-      {
-        tenantId: flag.tenantId,
-        actor: 'system',
-        action: 'audit.flagged',
-        target: flag.subject,
-        detail: { flag_id: id, rule: flag.rule, ...flag.detail },
-      },
-      now,
-    );
-  });
+  const event = await enqueueEvent(
+    trx,
+    flag.tenantId,
+    'audit.flagged',
+    { flag_id: id, rule: flag.rule, subject: flag.subject, detail: flag.detail },
+    now,
+  );
+  await trx
+    .insertInto('audit_flags')
+    .values({
+      id,
+      tenant_id: flag.tenantId,
+      rule: flag.rule,
+      subject: flag.subject,
+      detail: JSON.stringify(flag.detail),
+      event_id: event.id,
+      created_at: now,
+    })
+    .execute();
+  await recordAudit(
+    trx,
+    {
+      tenantId: flag.tenantId,
+      actor: 'system',
+      action: 'audit.flagged',
+      target: flag.subject,
+      detail: { flag_id: id, rule: flag.rule, ...flag.detail },
+    },
+    now,
+  );
   return id;
 }
 

@@ -3,8 +3,11 @@ import type { Db } from '../shared/db.js';
 import { type Money, picosOf } from '../shared/money.js';
 import { addMoneyColumns } from './money-sql.js';
 
-/** Kinds of ledger movement. Only `usage` rows are debits. */
-export type LedgerKind = 'trial' | 'grant' | 'adjustment' | 'usage';
+/**
+ * Kinds of ledger movement. `usage` rows are debits; `refund` and `dispute` take back credit that a
+ * `payment` added (negative amounts, like a negative `adjustment`).
+ */
+export type LedgerKind = 'trial' | 'grant' | 'adjustment' | 'payment' | 'refund' | 'dispute' | 'usage';
 
 /** A tenant's credit, from the running totals of its ledger; amounts in pico-dollars. */
 export interface CreditTotals {
@@ -20,7 +23,7 @@ export const balanceOf = (t: Pick<CreditTotals, 'granted' | 'consumed'>): bigint
 export interface CreditMovement {
   tenantId: string;
   kind: Exclude<LedgerKind, 'usage'>;
-  /** Signed; only adjustments may be negative. */
+  /** Signed; adjustments, refunds and disputes are negative. */
   amountMicros: number;
   idempotencyKey: string;
   actor: string;

@@ -97,6 +97,11 @@ function applyEnv(raw: Record<string, unknown>, env: Env): ConfigInput {
   if (env.SIMO_SECRET_KEY) {
     cfg.secrets = { ...((cfg.secrets ?? {}) as Record<string, unknown>), encryptionKey: env.SIMO_SECRET_KEY };
   }
+  const stripe: Record<string, unknown> = { ...((cfg.stripe ?? {}) as Record<string, unknown>) };
+  if (env.SIMO_STRIPE_SECRET_KEY) stripe.secretKey = env.SIMO_STRIPE_SECRET_KEY;
+  if (env.SIMO_STRIPE_WEBHOOK_SECRET) stripe.webhookSecret = env.SIMO_STRIPE_WEBHOOK_SECRET;
+  if (env.SIMO_STRIPE_API_URL) stripe.apiUrl = env.SIMO_STRIPE_API_URL;
+  if (Object.keys(stripe).length > 0) cfg.stripe = stripe;
   if (env.SIMO_CHECK_RESPONSES)
     cfg.checkResponses = parseBool('SIMO_CHECK_RESPONSES', env.SIMO_CHECK_RESPONSES);
   if (env.SIMO_WEBHOOK_ALLOW_PRIVATE) {

@@ -161,6 +161,58 @@ export const auditRulesSchema = z.object({
   cooldownMs: z.number().int().nonnegative().default(600_000),
 });
 
+/**
+ * Card payments through Stripe. Without `secretKey` (env SIMO_STRIPE_SECRET_KEY) nothing is sold:
+ * the operator grants credits by hand and the dashboard names whom to write to.
+ */
+export const stripeSchema = z
+  .object({
+    secretKey: z.string().min(1).optional(),
+    /** Signing secret of the `/stripe/webhook` endpoint (env SIMO_STRIPE_WEBHOOK_SECRET). */
+    webhookSecret: z.string().min(1).optional(),
+    /** Base URL of the Stripe API (env SIMO_STRIPE_API_URL): tests and stripe-mock; default Stripe's. */
+    apiUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** What the customer pays in (ISO 4217, lower case). */
+    currency: z
+      .string()
+      .regex(/^[a-z]{3}$/, 'must be a three-letter currency code such as usd')
+      .default('usd'),
+    /** Smallest units of `currency` charged per USD of credit: 100 sells one USD of credit for 1.00. */
+    minorUnitsPerUsd: z.number().int().positive().default(100),
+    /** Amounts (USD of credit) offered as buttons on the credits page. */
+    presets: z.array(z.number().positive()).default([10, 20, 50, 100]),
+    /** Smallest and largest top-up, USD of credit. */
+    minimum: z.number().positive().default(5),
+    maximum: z.number().positive().default(1000),
+    /** Let Stripe Tax compute and add taxes at Checkout. */
+    automaticTax: z.boolean().default(false),
+    /** Off-session top-ups when a tenant's available credit falls below its threshold. */
+    autoTopUp: z
+      .object({
+        /** Failed charges in a row after which auto top-up switches itself off. */
+        maxFailures: z.number().int().positive().default(3),
+        /** Time before a failed charge is tried again. */
+        retryAfterMs: z.number().int().nonnegative().default(3_600_000),
+        /** A replica that claimed a charge and went silent this long is taken over by another. */
+        claimTimeoutMs: z.number().int().positive().default(600_000),
+      })
+      .default({ maxFailures: 3, retryAfterMs: 3_600_000, claimTimeoutMs: 600_000 }),
+  })
+  .refine((s) => s.minimum <= s.maximum, { path: ['minimum'], message: 'must not exceed maximum' });
+
+/** The operator's details printed on invoices. */
+export const legalSchema = z.object({
+  /** Registered company name; the brand name when unset. */
+  name: z.string().min(1).optional(),
+  /** Postal address, one line per entry. */
+  address: z.array(z.string().min(1)).default([]),
+  /** VAT or other tax registration number. */
+  taxId: z.string().min(1).optional(),
+  /** Company registration (e.g. register court and number). */
+  registration: z.string().min(1).optional(),
+  email: z.email().optional(),
+});
+
 export const configSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
@@ -343,6 +395,8 @@ export const configSchema = z
     /** Server-side secrets. `encryptionKey` (env SIMO_SECRET_KEY) encrypts stored webhook secrets. */
     secrets: z.object({ encryptionKey: z.string().min(16).optional() }).default({}),
     auditRules: auditRulesSchema.default(auditRulesSchema.parse({})),
+    stripe: stripeSchema.default(stripeSchema.parse({})),
+    legal: legalSchema.default({ address: [] }),
   })
   .superRefine((cfg, ctx) => {
     const providerIds = new Set<string>();
@@ -375,6 +429,22 @@ export const configSchema = z
         path: ['responseCache', 'store'],
         message: 'redis needs redisUrl (SIMO_REDIS_URL)',
       });
+    const { stripe } = cfg;
+    stripe.presets.forEach((p, i) => {
+      if (p < stripe.minimum || p > stripe.maximum)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stripe', 'presets', i],
+          message: 'must lie between stripe.minimum and stripe.maximum',
+        });
+    });
+    if (stripe.secretKey && !stripe.webhookSecret)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stripe', 'webhookSecret'],
+        message:
+          'is required with stripe.secretKey (SIMO_STRIPE_WEBHOOK_SECRET): payments are granted by the webhook',
+      });
     if (!(cfg.signup.plan in cfg.plans))
       ctx.addIssue({
         code: 'custom',
@@ -389,3 +459,5 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
 export type ModelCacheConfig = z.output<typeof modelCacheSchema>;
 export type PlanConfig = z.output<typeof planSchema>;
+export type StripeConfig = z.output<typeof stripeSchema>;
+export type LegalConfig = z.output<typeof legalSchema>;

@@ -8,6 +8,7 @@ export const EVENT_TYPES = [
   'key.budget_reached',
   'invoice.created',
   'audit.flagged',
+  'payment.failed',
   'webhook.test',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -22,6 +22,8 @@ export const errorCodes = {
   invalid_parameter: { status: 400, type: 'invalid_request_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
   invalid_token: { status: 400, type: 'invalid_request_error' },
+  invalid_signature: { status: 400, type: 'invalid_request_error' },
+  payments_not_configured: { status: 400, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   missing_api_key: { status: 401, type: 'authentication_error' },
   invalid_api_key: { status: 401, type: 'authentication_error' },

@@ -248,7 +248,7 @@ export interface SessionsTable {
 export interface CreditLedgerTable {
   id: Generated<number>;
   tenant_id: string;
-  /** `trial` | `grant` | `adjustment` | `usage`. */
+  /** `trial` | `grant` | `adjustment` | `payment` | `refund` | `dispute` | `usage`. */
   kind: string;
   /** amount_micros + amount_picos / 10^6 micro-dollars; usage debits are negative in both parts. */
   amount_micros: number;
@@ -348,7 +348,72 @@ export interface StoredResponsesTable {
   expires_at: number;
 }
 
+/** One top-up: paid through Stripe Checkout (`checkout`) or charged off-session (`auto`). */
+export interface PaymentsTable {
+  id: string;
+  tenant_id: string;
+  kind: string;
+  /** `pending` | `paid` | `failed` | `expired`. */
+  status: string;
+  /** USD of credit bought, micro-dollars. */
+  credits_micros: number;
+  /** What was asked for, before taxes, in the smallest unit of `currency`. */
+  amount_minor: number;
+  /** What the customer paid, taxes included; null until paid. */
+  amount_total_minor: number | null;
+  currency: string;
+  /** Stripe ids: the Checkout Session and the PaymentIntent. */
+  session_id: string | null;
+  payment_intent_id: string | null;
+  /** Credit taken back for refunds and for disputes, micro-dollars. */
+  refunded_micros: Generated<number>;
+  disputed_micros: Generated<number>;
+  failure: string | null;
+  /** Actor who started it: `user:<id>`, `key:<id>`, `system` (auto top-up). */
+  created_by: string;
+  created_at: number;
+  paid_at: number | null;
+}
+
+/** Stripe events already applied, by Stripe's event id. */
+export interface StripeEventsTable {
+  id: string;
+  type: string;
+  received_at: number;
+}
+
+export interface StripeCustomersTable {
+  tenant_id: string;
+  customer_id: string;
+  created_at: number;
+}
+
+/** "When available credit falls below the threshold, add the amount", with the charge's claim. */
+export interface AutoTopupsTable {
+  tenant_id: string;
+  enabled: number;
+  threshold_micros: number;
+  amount_micros: number;
+  /** The saved card (Stripe PaymentMethod id); null until one is saved. */
+  payment_method_id: string | null;
+  /** `armed` (fires on the next crossing) | `charging` (claimed by a replica) | `waiting` (re-armed above the threshold). */
+  state: string;
+  /** The payment being charged while `charging`, also the charge's idempotency key at Stripe. */
+  attempt_id: string | null;
+  claimed_at: number | null;
+  /** After a failure, no charge before this time. */
+  next_attempt_at: Generated<number>;
+  /** Failed charges in a row. */
+  failures: Generated<number>;
+  last_error: string | null;
+  updated_at: number;
+}
+
 export interface Database {
+  payments: PaymentsTable;
+  stripe_events: StripeEventsTable;
+  stripe_customers: StripeCustomersTable;
+  auto_topups: AutoTopupsTable;
   tenants: TenantsTable;
   users: UsersTable;
   memberships: MembershipsTable;

@@ -14,6 +14,7 @@ const EVENT_LABELS: Record<Exclude<EventType, 'webhook.test'>, string> = {
   'key.rotated': 'An API key was rotated',
   'invoice.created': 'An invoice was issued',
   'audit.flagged': 'Something unusual happened on the account',
+  'payment.failed': 'An automatic top-up could not be charged',
 };
 
 /** The events a customer can subscribe to; `webhook.test` is sent on demand. */

@@ -53,6 +53,7 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
     billing: container.billing,
     webhooks: container.webhooks.service,
     db: container.database.db,
+    payments: container.payments,
   };
 
   const page = (
@@ -174,7 +175,10 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   });
   dashboard('/dashboard/keys', (view) => keysPage(view));
   dashboard('/dashboard/usage', (view, request) => usagePage(view, queryOf(request)));
-  dashboard('/dashboard/billing', (view) => billingPage(view));
+  dashboard('/dashboard/billing', (view, request) => {
+    const query = queryOf(request);
+    return billingPage(view, { payment: stringParam(query.payment), card: stringParam(query.card) });
+  });
   dashboard('/dashboard/webhooks', (view) => webhooksPage(view));
   dashboard('/dashboard/webhooks/:id', (view, request) =>
     webhookDetailPage(view, (request.params as { id: string }).id),

@@ -235,6 +235,22 @@ describe('without Stripe configured', () => {
         payload: '{}',
       });
       expect(hook.statusCode).toBe(400);
+      // The credits page offers no card payment and names the operator's contact instead.
+      const login = await plain.app.inject({
+        method: 'POST',
+        url: '/login',
+        payload: { email: s.email, password: s.password },
+      });
+      const cookie = login.cookies.find((c) => c.name === 'simo_session');
+      const page = await plain.app.inject({
+        method: 'GET',
+        url: '/dashboard/billing',
+        headers: { cookie: `simo_session=${cookie?.value}` },
+      });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('data-testid="buy-credits-contact"');
+      expect(page.body).toContain(`mailto:${plain.container.config.brand.supportEmail}`);
+      expect(page.body).not.toContain('topup-form');
     } finally {
       await plain.close();
     }

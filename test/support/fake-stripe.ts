@@ -187,7 +187,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     res
       .writeHead(session ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' })
       .end(
-        `<!doctype html><title>Fake Stripe Checkout</title><h1 data-testid="fake-checkout">Fake Checkout ${sid}</h1><p data-testid="fake-amount">${session?.amount_total ?? ''} ${session?.currency ?? ''}</p>`,
+        `<!doctype html><link rel="icon" href="data:,"><title>Fake Stripe Checkout</title><h1 data-testid="fake-checkout">Fake Checkout ${sid}</h1><p data-testid="fake-amount">${session?.amount_total ?? ''} ${session?.currency ?? ''}</p>`,
       );
   };
 

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { KeyReaderDeps } from '../../../accounts/key-queries.js';
 import type { ResolvedSession } from '../../../accounts/sessions.js';
 import type { BillingReaderDeps } from '../../../billing/billing-queries.js';
+import type { Payments } from '../../../payments/index.js';
 import type { Db } from '../../../shared/db.js';
 import { ApiError } from '../../../shared/errors.js';
 import type { WebhookReaderDeps } from '../../../webhooks/webhook-queries.js';
@@ -10,6 +11,8 @@ import type { PortalContext, Viewer } from '../../layout.js';
 /** The read side of the features the dashboard shows: the same query functions `/admin/*` answers with. */
 export interface DashboardServices extends KeyReaderDeps, BillingReaderDeps, WebhookReaderDeps {
   db: Db;
+  /** Card payments; `payments.stripe` is undefined when the operator sells no credits by card. */
+  payments: Payments;
 }
 
 /** Everything a dashboard page needs to render one view for one signed-in user. */

@@ -17,6 +17,8 @@ export interface BackgroundDeps {
   responses: { prune(): Promise<number> };
   /** Delivers outbox events to webhook endpoints. */
   webhookDispatcher: { start(): void; stop(): Promise<void> };
+  /** The providers' active health checks. */
+  healthChecks: { start(): void; stop(): void };
 }
 
 export interface BackgroundJobs {
@@ -34,6 +36,7 @@ export interface BackgroundJobs {
 export function startBackgroundJobs(deps: BackgroundDeps): BackgroundJobs {
   deps.usageRecovery.startRecovery();
   deps.webhookDispatcher.start();
+  deps.healthChecks.start();
   let housekeeping = Promise.resolve();
   const runHousekeeping = () => {
     housekeeping = closeMonthAndPrune(deps);
@@ -46,6 +49,7 @@ export function startBackgroundJobs(deps: BackgroundDeps): BackgroundJobs {
     stop() {
       stopped ??= (async () => {
         clearInterval(timer);
+        deps.healthChecks.stop();
         await deps.webhookDispatcher.stop();
         await housekeeping;
       })();

@@ -283,6 +283,8 @@ export async function createContainer(
         logger,
       )
     : undefined;
+  const router = new ModelRouter(providers, metrics);
+  router.register(config.models);
 
   const webhooks = createWebhooks(database, config, logger, metrics);
   const auditSignals = new AuditSignals(db, config.auditRules, logger);
@@ -295,7 +297,7 @@ export async function createContainer(
     database,
     catalog: new ModelCatalog(config.models),
     providers,
-    router: new ModelRouter(providers, metrics),
+    router,
     responseCache,
     responses,
     authenticator,

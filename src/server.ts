@@ -3,6 +3,7 @@ import { createApp } from './app.js';
 import { type BackgroundJobs, startBackgroundJobs } from './background-jobs.js';
 import type { ResolvedConfig } from './config/load.js';
 import { type Container, type ContainerOptions, createContainer } from './container.js';
+import { createHealthChecks } from './gateway/routing/health-checks.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 
@@ -84,6 +85,7 @@ function startJobs(container: Container): BackgroundJobs {
     invoices: container.billing.invoices,
     responses: container.responses,
     webhookDispatcher: container.webhooks.dispatcher,
+    healthChecks: createHealthChecks(container.config.providers, container.router.table),
   });
 }
 

@@ -9,6 +9,27 @@ const providerBase = {
   timeoutMs: z.number().int().positive().default(60_000),
   /** Time allowed until the upstream sends response headers; a route that misses it falls through. */
   firstByteTimeoutMs: z.number().int().positive().optional(),
+  /**
+   * Circuit breaker of each route on this provider: after `failures` failures in a row (connect errors,
+   * 5xx, 429, timeouts) the route is skipped for `cooldownMs`, then one request probes it. Unset: no breaker.
+   */
+  breaker: z
+    .object({
+      failures: z.number().int().positive().default(5),
+      cooldownMs: z.number().int().positive().default(10_000),
+    })
+    .optional(),
+  /**
+   * Active health check: every `intervalMs` a GET on `path` (relative to the base URL). A failure counts
+   * like a failed request; a success closes an open breaker at once. Needs `breaker`.
+   */
+  healthCheck: z
+    .object({
+      path: z.string().min(1).default('/models'),
+      intervalMs: z.number().int().positive().default(5_000),
+      timeoutMs: z.number().int().positive().default(2_000),
+    })
+    .optional(),
 };
 
 export const providerSchema = z.discriminatedUnion('type', [
@@ -48,6 +69,21 @@ export const routeSchema = z.object({
   provider: z.string().min(1),
   /** The upstream's own model name; defaults to the public id. */
   model: z.string().min(1).optional(),
+  /** Share of the traffic under the `weighted` strategy, relative to the model's other routes. */
+  weight: z.number().int().min(0).max(1_000_000).default(1),
+});
+
+/** Which upstream failures fall through to the next route, how many routes are tried, and for how long. */
+export const retryPolicySchema = z.object({
+  /**
+   * Upstream HTTP statuses that fall through; connect errors and timeouts always do. Unset: 408, 429
+   * and every 5xx.
+   */
+  statuses: z.array(z.number().int().min(400).max(599)).optional(),
+  /** Routes tried at most per request (the first included); unset: every route. */
+  attempts: z.number().int().positive().optional(),
+  /** No further route is tried once this much time has passed since the first attempt. */
+  deadlineMs: z.number().int().positive().optional(),
 });
 
 /**
@@ -80,6 +116,18 @@ export const modelSchema = z.object({
     .default({ inputPerMTok: 0, outputPerMTok: 0 }),
   routes: z.array(routeSchema).min(1),
   cache: modelCacheSchema.optional(),
+  /**
+   * How the first route is chosen: `ordered` (the list order, the others as fallback), `weighted` (by
+   * `weight`), `least-outstanding` (fewest requests in flight) or `least-latency` (lowest moving average
+   * of the time to first byte). The rest remain fallbacks either way.
+   */
+  strategy: z.enum(['ordered', 'weighted', 'least-outstanding', 'least-latency']).default('ordered'),
+  /**
+   * Keep one conversation (same tenant and the same `prompt_cache_key`, `user`, `x-session-id` header or
+   * leading messages) on one route while it is healthy, so the upstream's prompt cache stays warm.
+   */
+  affinity: z.boolean().default(true),
+  retry: retryPolicySchema.optional(),
 });
 
 export const planSchema = z.object({
@@ -391,6 +439,13 @@ export const configSchema = z
           .default(1024 * 1024),
       })
       .default({ maxBytes: 256 * 1024 * 1024, maxEntryBytes: 1024 * 1024 }),
+    /** Routing across a model's upstreams, beyond what each model and provider sets. */
+    routing: z
+      .object({
+        /** Answer every inference request with `x-simo-route` (route chosen, attempts). */
+        routeHeader: z.boolean().default(false),
+      })
+      .default({ routeHeader: false }),
     webhooks: webhooksSchema.default(webhooksSchema.parse({})),
     /** Server-side secrets. `encryptionKey` (env SIMO_SECRET_KEY) encrypts stored webhook secrets. */
     secrets: z.object({ encryptionKey: z.string().min(16).optional() }).default({}),
@@ -461,3 +516,5 @@ export type ModelCacheConfig = z.output<typeof modelCacheSchema>;
 export type PlanConfig = z.output<typeof planSchema>;
 export type StripeConfig = z.output<typeof stripeSchema>;
 export type LegalConfig = z.output<typeof legalSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+export type RetryPolicy = z.output<typeof retryPolicySchema>;

@@ -23,6 +23,7 @@ import type {
   CacheSlot,
   ResponseCache,
 } from './response-cache/response-cache.js';
+import type { AffinityHints } from './routing/affinity.js';
 import { NativeStreamReader, nativeCompletionText, nativeUsage } from './translate/native-usage.js';
 
 /**
@@ -35,7 +36,11 @@ export interface PipelineDeps {
   limiter: RequestLimiter;
   meter: UsageMeter;
   auditSignals: { onPrompt(auth: AuthContext, text: string): void };
-  config: { plans: Record<string, { tpm?: number | undefined }> };
+  config: {
+    plans: Record<string, { tpm?: number | undefined }>;
+    /** `routeHeader`: tell each call its route (`InferenceCall.onRouted`), for the `x-simo-route` header. */
+    routing: { routeHeader: boolean };
+  };
   /** The response cache; absent when no model caches. */
   responseCache?: ResponseCache | undefined;
 }
@@ -68,6 +73,10 @@ export interface InferenceCall {
   cacheDirective?: CacheDirective | undefined;
   /** Told whether the response cache answered, before anything is sent (the `x-simo-cache` header). */
   onCacheOutcome?: ((outcome: 'hit' | 'miss') => void) | undefined;
+  /** The client's session header (`x-session-id`): keeps a conversation on one route. */
+  session?: string | undefined;
+  /** Told the route chosen before the answer starts, when the operator shows it (`routing.routeHeader`). */
+  onRouted?: ((route: RouteUsed) => void) | undefined;
 }
 
 /** A chat call: the request body in Chat Completions terms, as every chat surface translates it. */
@@ -151,6 +160,7 @@ export class InferencePipeline {
               admitted.body,
               call.signal,
               call.requestId,
+              hintsOf(call),
             ),
           );
     const usage = reportedUsage(routed.body.usage as ChatChunk['usage']);
@@ -203,7 +213,14 @@ export class InferencePipeline {
       hit?.kind === 'stream'
         ? replayOf(hit)
         : await admitted.route(() =>
-            this.deps.router.stream(admitted.model, body, call.signal, call.requestId),
+            this.deps.router.stream(
+              admitted.model,
+              body,
+              call.signal,
+              call.requestId,
+              undefined,
+              hintsOf(call),
+            ),
           );
     const recorder = slot && !hit ? slot.recorder() : undefined;
     const summary = await this.relay(call, admitted, routed, sink, (chunk, summary, texts) => {
@@ -261,7 +278,7 @@ export class InferencePipeline {
     const admitted = await this.admitChat(call, false);
     const sent = withNativeCap(native.surface, body, admitted.ticket.completionCap);
     const routed = await admitted.route(() =>
-      this.deps.router.json(admitted.model, native, sent, call.signal, call.requestId),
+      this.deps.router.json(admitted.model, native, sent, call.signal, call.requestId, hintsOf(call)),
     );
     const usage = nativeUsage(native.surface, routed.body.usage);
     return admitted.answer(routed, nativeCompletionText(native.surface, routed.body), usage);
@@ -277,7 +294,7 @@ export class InferencePipeline {
     const admitted = await this.admitChat(call, true);
     const sent = { ...withNativeCap(native.surface, body, admitted.ticket.completionCap), stream: true };
     const routed = await admitted.route(() =>
-      this.deps.router.stream(admitted.model, sent, call.signal, call.requestId, native),
+      this.deps.router.stream(admitted.model, sent, call.signal, call.requestId, native, hintsOf(call)),
     );
     const reader = new NativeStreamReader(native.surface);
     return this.relay(call, admitted, routed, sink, (event, summary, texts) => {
@@ -388,6 +405,7 @@ export class InferencePipeline {
       prompt.text,
       // A key with its own tokens-per-minute is debited too.
       this.debitsTokens || call.auth.key.limits?.tpm ? this.deps.limiter : undefined,
+      this.deps.config.routing.routeHeader,
     );
   }
 }
@@ -409,6 +427,8 @@ class Admitted<B> {
     readonly ticket: MeterTicket,
     private readonly promptText: string,
     private readonly tokenLimiter: RequestLimiter | undefined,
+    /** Whether the caller is told the route (`InferenceCall.onRouted`). */
+    private readonly announceRoute: boolean,
   ) {}
 
   /** Whether the response cache answered the call, and the price share it is billed at. */
@@ -431,6 +451,7 @@ class Admitted<B> {
       await this.settle(this.notAnswered(routed.error.status));
       throw routed.error;
     }
+    if (this.announceRoute) this.call.onRouted?.(routed.route);
     return routed as R & { ok: true };
   }
 
@@ -494,6 +515,12 @@ class Admitted<B> {
     };
   }
 }
+
+/** What keeps a conversation on one route: its tenant and session header (the body holds the rest). */
+const hintsOf = (call: InferenceCall): AffinityHints => ({
+  tenantId: call.auth.tenant.id,
+  session: call.session,
+});
 
 /**
  * The cap on a native request's output: Anthropic requires `max_tokens` (so the client's always

@@ -4,11 +4,16 @@ import type { ProviderEntry } from '../providers/registry.js';
 import type { NativeSurface, UpstreamFailure } from '../providers/types.js';
 import { ApiError } from '../shared/errors.js';
 import { attemptSignal, type CancelSource, releasingIterator } from './attempt-signal.js';
+import { type AffinityHints, AffinityMap, conversationKey } from './routing/affinity.js';
+import type { RouteHealth, TransitionListener } from './routing/route-health.js';
+import { type ModelRoutes, RouteTable, type RouteTarget } from './routing/route-table.js';
 
 /** Where a request was served. */
 export interface RouteUsed {
   provider: string;
   upstreamModel: string;
+  /** Routes tried for it, this one included. */
+  attempts: number;
 }
 
 export type RoutedJson =
@@ -33,15 +38,55 @@ export interface NativeOperation {
   headers: Record<string, string>;
 }
 
+type RouterMetrics = Pick<
+  Metrics,
+  'upstreamDuration' | 'upstreamTtfb' | 'upstreamFailures' | 'routeBreakerState'
+>;
+
+/** Where one request stands in its walk over the model's routes. */
+interface Walk {
+  routes: ModelRoutes;
+  /** Index of the route tried first. */
+  start: number;
+  /** The conversation, when the model keeps conversations on one route. */
+  conversation: string | undefined;
+  maxAttempts: number;
+  /** `performance.now()` after which no further route is tried. */
+  deadline: number;
+  attempts: number;
+  /** Routes passed over because their circuit is open. */
+  skipped: number;
+}
+
 /**
- * Tries a model's routes in order. A route that fails before anything reached the client
- * (connect error, timeout, 5xx, 429, a stream that dies before its first event) falls through to the next.
+ * Tries a model's routes: the first as its strategy (and the conversation's affinity) picks, then the
+ * others as fallback. A route that fails before anything reached the client (connect error, timeout,
+ * 5xx, 429, a stream that dies before its first event) falls through to the next, within the model's
+ * retry policy; a route whose circuit is open is skipped without trying it.
  */
 export class ModelRouter {
+  /** Every route's health on this replica. */
+  readonly table: RouteTable;
+  private readonly affinity = new AffinityMap();
+
   constructor(
-    private readonly providers: Map<string, ProviderEntry>,
-    private readonly metrics?: Pick<Metrics, 'upstreamDuration' | 'upstreamTtfb' | 'upstreamFailures'>,
-  ) {}
+    providers: Map<string, ProviderEntry>,
+    private readonly metrics?: RouterMetrics,
+    onTransition?: TransitionListener,
+  ) {
+    this.table = new RouteTable(providers, (health, state, openUntil) => {
+      this.metrics?.routeBreakerState.set(breakerLabels(health), breakerValue[state]);
+      onTransition?.(health, state, openUntil);
+    });
+  }
+
+  /** Lists every route of `models` up front, so `/metrics` and the status page show them before traffic. */
+  register(models: ModelConfig[]): void {
+    this.table.register(models);
+    for (const health of this.table.all())
+      if (health.breaker)
+        this.metrics?.routeBreakerState.set(breakerLabels(health), breakerValue[health.state]);
+  }
 
   private observe(provider: string, startedAt: number, failure?: UpstreamFailure): void {
     if (!this.metrics) return;
@@ -55,8 +100,8 @@ export class ModelRouter {
 
   /** True when every route of the model speaks the surface itself, so requests are relayed as they are. */
   speaksNatively(model: ModelConfig, surface: NativeSurface): boolean {
-    return model.routes.every((r) => {
-      const adapter = this.providers.get(r.provider)?.adapter;
+    return this.table.routesOf(model).targets.every(({ entry }) => {
+      const adapter = entry?.adapter;
       return adapter?.nativeSurfaces.includes(surface) === true && adapter.native !== undefined;
     });
   }
@@ -67,26 +112,33 @@ export class ModelRouter {
     body: Record<string, unknown>,
     clientSignal: CancelSource,
     requestId: string,
+    hints?: AffinityHints,
   ): Promise<RoutedJson> {
+    const walk = this.walk(model, body, hints);
     let last: UpstreamFailure | undefined;
-    for (const r of model.routes) {
-      const entry = this.providers.get(r.provider)!;
-      const upstreamModel = r.model ?? model.id;
-      const attempt = attemptSignal(clientSignal, entry.timeoutMs);
+    for (let target = this.next(walk); target; target = this.next(walk)) {
+      const { entry, health, upstreamModel } = target;
       const startedAt = performance.now();
+      const attempt = attemptSignal(clientSignal, Math.min(entry.timeoutMs, walk.deadline - startedAt));
       const upstreamCall = { body: { ...body, model: upstreamModel }, signal: attempt.signal, requestId };
+      health.outstanding++;
       const result =
         typeof operation === 'string'
           ? await entry.adapter[operation](upstreamCall)
           : await entry.adapter.native!(operation.surface, { ...upstreamCall, headers: operation.headers });
       // The adapter has read the whole answer by now.
       attempt.release();
-      this.observe(r.provider, startedAt, result.ok ? undefined : result.failure);
-      if (result.ok) return { ok: true, body: result.body, route: { provider: r.provider, upstreamModel } };
+      health.outstanding--;
+      this.observe(health.provider, startedAt, result.ok ? undefined : result.failure);
+      if (result.ok) {
+        health.succeeded(performance.now() - startedAt);
+        return { ok: true, body: result.body, route: this.served(walk, target) };
+      }
       last = result.failure;
-      if (!result.failure.retryable || clientSignal.aborted) break;
+      judge(health, last);
+      if (!fallsThrough(model, last) || clientSignal.aborted) break;
     }
-    return { ok: false, error: failureToError(last) };
+    return { ok: false, error: walkError(walk, last) };
   }
 
   async stream(
@@ -95,14 +147,20 @@ export class ModelRouter {
     clientSignal: CancelSource,
     requestId: string,
     native?: NativeOperation,
+    hints?: AffinityHints,
   ): Promise<RoutedStream> {
+    const walk = this.walk(model, body, hints);
     let last: UpstreamFailure | undefined;
-    for (const r of model.routes) {
-      const entry = this.providers.get(r.provider)!;
-      const upstreamModel = r.model ?? model.id;
-      const attempt = attemptSignal(clientSignal, entry.timeoutMs);
+    for (let target = this.next(walk); target; target = this.next(walk)) {
+      const { entry, health, upstreamModel } = target;
       const startedAt = performance.now();
+      const attempt = attemptSignal(clientSignal, Math.min(entry.timeoutMs, walk.deadline - startedAt));
       const upstreamCall = { body: { ...body, model: upstreamModel }, signal: attempt.signal, requestId };
+      health.outstanding++;
+      const release = () => {
+        attempt.release();
+        health.outstanding--;
+      };
       const result = native
         ? await entry.adapter.nativeStream!(native.surface, { ...upstreamCall, headers: native.headers })
         : await entry.adapter.chatCompletionStream(upstreamCall);
@@ -111,15 +169,14 @@ export class ModelRouter {
           const first = await result.events.next();
           if (!first.done) {
             // Time to the first event; the stream's full duration is not known here.
-            this.metrics?.upstreamTtfb.observe(
-              { provider: r.provider },
-              (performance.now() - startedAt) / 1000,
-            );
+            const ttfb = performance.now() - startedAt;
+            this.metrics?.upstreamTtfb.observe({ provider: health.provider }, ttfb / 1000);
+            health.succeeded(ttfb);
             return {
               ok: true,
               first: first.value,
-              rest: releasingIterator(result.events, attempt.release),
-              route: { provider: r.provider, upstreamModel },
+              rest: releasingIterator(result.events, once(release)),
+              route: this.served(walk, target),
             };
           }
           last = { kind: 'protocol', message: 'upstream stream ended before any event', retryable: true };
@@ -129,12 +186,104 @@ export class ModelRouter {
       } else {
         last = result.failure;
       }
-      attempt.release();
-      this.metrics?.upstreamFailures.inc({ provider: r.provider, kind: last.kind });
-      if (!last.retryable || clientSignal.aborted) break;
+      release();
+      this.metrics?.upstreamFailures.inc({ provider: health.provider, kind: last.kind });
+      judge(health, last);
+      if (!fallsThrough(model, last) || clientSignal.aborted) break;
     }
-    return { ok: false, error: failureToError(last) };
+    return { ok: false, error: walkError(walk, last) };
   }
+
+  private walk(model: ModelConfig, body: Record<string, unknown>, hints: AffinityHints | undefined): Walk {
+    const routes = this.table.routesOf(model);
+    const n = routes.targets.length;
+    // Under `ordered` the first healthy route serves every request anyway: no affinity to keep.
+    const conversation =
+      hints && model.affinity && n > 1 && model.strategy !== 'ordered'
+        ? conversationKey(model.id, body, hints)
+        : undefined;
+    let start = -1;
+    if (conversation !== undefined) {
+      const kept = this.affinity.get(conversation, Date.now());
+      if (kept !== undefined && kept < n && routes.targets[kept]!.health.state === 'closed') start = kept;
+    }
+    if (start === -1) start = routes.start();
+    const retry = model.retry;
+    return {
+      routes,
+      start,
+      conversation,
+      maxAttempts: retry?.attempts ?? n,
+      deadline:
+        retry?.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + retry.deadlineMs,
+      attempts: 0,
+      skipped: 0,
+    };
+  }
+
+  /** The next route to try, or undefined when the walk is over; open circuits are passed over. */
+  private next(walk: Walk): RouteTarget | undefined {
+    const { targets } = walk.routes;
+    const n = targets.length;
+    if (walk.attempts >= walk.maxAttempts || performance.now() >= walk.deadline) return undefined;
+    const now = Date.now();
+    // `attempts + skipped routes` routes have been looked at; the walk visits each at most once.
+    while (walk.attempts + walk.skipped < n) {
+      const target = targets[(walk.start + walk.attempts + walk.skipped) % n]!;
+      if (target.health.admit(now)) {
+        walk.attempts++;
+        return target;
+      }
+      walk.skipped++;
+    }
+    return undefined;
+  }
+
+  private served(walk: Walk, target: RouteTarget): RouteUsed {
+    if (walk.conversation !== undefined)
+      this.affinity.set(walk.conversation, walk.routes.targets.indexOf(target), Date.now());
+    return { provider: target.health.provider, upstreamModel: target.upstreamModel, attempts: walk.attempts };
+  }
+}
+
+const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+const breakerLabels = (h: RouteHealth) => ({ provider: h.provider, upstream_model: h.upstreamModel });
+
+/** Feeds an attempt's failure to the route's health: only failures that say the route is unwell count. */
+function judge(health: RouteHealth, failure: UpstreamFailure): void {
+  const clientSide =
+    failure.kind === 'aborted' ||
+    (failure.kind === 'status' &&
+      failure.status !== undefined &&
+      failure.status < 500 &&
+      failure.status !== 429 &&
+      failure.status !== 408);
+  if (clientSide) health.released();
+  else health.failed(Date.now());
+}
+
+/** Whether a failure lets the next route be tried: the model's statuses if it lists them, else the adapter's say. */
+function fallsThrough(model: ModelConfig, failure: UpstreamFailure): boolean {
+  const statuses = model.retry?.statuses;
+  if (failure.kind === 'status' && statuses && failure.status !== undefined)
+    return statuses.includes(failure.status);
+  return failure.retryable;
+}
+
+function walkError(walk: Walk, last: UpstreamFailure | undefined): ApiError {
+  if (!last && walk.skipped > 0)
+    return new ApiError('upstream_unavailable', 'The model server is unavailable. Please retry shortly.');
+  return failureToError(last);
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
 }
 
 const isTimeout = (e: unknown) => (e as { name?: unknown } | undefined)?.name === 'TimeoutError';

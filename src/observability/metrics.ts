@@ -17,6 +17,8 @@ export interface Metrics {
   upstreamDuration: Histogram<'provider'>;
   upstreamTtfb: Histogram<'provider'>;
   upstreamFailures: Counter<'provider' | 'kind'>;
+  /** 0 closed, 1 half-open, 2 open; routes whose provider has a breaker. */
+  routeBreakerState: Gauge<'provider' | 'upstream_model'>;
   limiterDecisions: Counter<'backend' | 'decision'>;
   rateLimitDegraded: Gauge;
   creditsDebitedMicros: Counter<'model'>;
@@ -97,6 +99,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'simosphere_upstream_failures_total',
       help: 'Upstream route failures by provider and kind (connect, timeout, status, protocol)',
       labelNames: ['provider', 'kind'],
+      registers,
+    }),
+    routeBreakerState: new Gauge({
+      name: 'simosphere_route_breaker_state',
+      help: 'Circuit breaker of each route on this replica: 0 closed, 1 half-open (probing), 2 open',
+      labelNames: ['provider', 'upstream_model'],
       registers,
     }),
     limiterDecisions: new Counter({

@@ -7,6 +7,8 @@ import type { ProviderAdapter } from './types.js';
 export interface ProviderEntry {
   adapter: ProviderAdapter;
   timeoutMs: number;
+  /** The circuit breaker of each of its routes, when configured. */
+  breaker?: { failures: number; cooldownMs: number } | undefined;
 }
 
 export function createProviders(configs: ProviderConfig[]): Map<string, ProviderEntry> {
@@ -27,7 +29,7 @@ export function createProviders(configs: ProviderConfig[]): Map<string, Provider
             surfaces: cfg.surfaces,
             apiKeyHeader: cfg.apiKeyHeader,
           });
-    providers.set(cfg.id, { adapter, timeoutMs: cfg.timeoutMs });
+    providers.set(cfg.id, { adapter, timeoutMs: cfg.timeoutMs, breaker: cfg.breaker });
   }
   return providers;
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { ChatEndpoint, InferenceCall } from '../inference-pipeline.js';
+import type { RouteUsed } from '../model-router.js';
 import type { CacheDirective } from '../response-cache/response-cache.js';
 
 /** A pipeline call whose signal watches the HTTP client; the route disposes it when done. */
@@ -29,10 +30,19 @@ export function callFor<B>(
     startedAt: request.startedAt,
     counted: request.counted,
     endpoint,
+    session: sessionOf(request.headers['x-session-id']),
+    onRouted: (route) => reply.header('x-simo-route', routeHeaderValue(route)),
     cacheDirective: cacheDirectiveOf(request.headers['x-simo-cache']),
     onCacheOutcome: (outcome) => reply.header('x-simo-cache', outcome),
   };
 }
+
+const sessionOf = (v: string | string[] | undefined): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : undefined;
+
+/** `x-simo-route`: the provider and upstream model that answered, and how many routes were tried. */
+export const routeHeaderValue = (route: RouteUsed): string =>
+  `provider=${route.provider}; model=${route.upstreamModel}; attempts=${route.attempts}`;
 
 /** The client's `x-simo-cache` request header: `force` or `no-store`; anything else is ignored. */
 function cacheDirectiveOf(value: string | string[] | undefined): CacheDirective | undefined {

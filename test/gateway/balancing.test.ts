@@ -9,7 +9,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
-const FIRST_BYTE_TIMEOUT_MS = 500;
+const FIRST_BYTE_TIMEOUT_MS = 1500;
 const COOLDOWN_MS = 1500;
 
 let a: FakeUpstream;
@@ -145,8 +145,10 @@ describe('circuit breaker', () => {
     const open = await load(60, 2, () => timed('ordered', [{ role: 'user', content: 'Hello' }]));
     expect(open.every((r) => r.provider === 'b')).toBe(true);
     // No request waits for the dead route any more: p99 stays near the healthy upstream's.
-    expect(p99(open.map((r) => r.ms))).toBeLessThan(Math.max(p99(healthy) * 2, p99(healthy) + 100));
-    expect(p99(open.map((r) => r.ms))).toBeLessThan(FIRST_BYTE_TIMEOUT_MS);
+    // (Relative bounds: on a busy machine the healthy upstream's own p99 can reach the timeout.)
+    const openP99 = p99(open.map((r) => r.ms));
+    expect(openP99).toBeLessThan(Math.max(p99(healthy) * 2, p99(healthy) + 100));
+    expect(openP99).toBeLessThan(p99(healthy) + FIRST_BYTE_TIMEOUT_MS / 2);
     expect((await a.stats()).chat).toBe(3);
 
     // It recovers: within the probe interval (the cooldown) a request goes there again.

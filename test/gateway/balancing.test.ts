@@ -10,7 +10,7 @@ import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-p
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const FIRST_BYTE_TIMEOUT_MS = 1500;
-const COOLDOWN_MS = 1500;
+const COOLDOWN_MS = 5000;
 
 let a: FakeUpstream;
 let b: FakeUpstream;
@@ -134,7 +134,7 @@ describe('circuit breaker', () => {
   it('skips a stalled upstream once its circuit opens, and takes it back after it recovers', async () => {
     // Baseline: the healthy upstream on its own.
     await load(10, 2, () => timed('only-b'));
-    const healthy = (await load(60, 2, () => timed('only-b'))).map((r) => r.ms);
+    const healthy = (await load(100, 2, () => timed('only-b'))).map((r) => r.ms);
 
     await a.control('stall:10000');
     // The first requests pay the first-byte timeout until the circuit opens.
@@ -142,14 +142,16 @@ describe('circuit breaker', () => {
     expect(opening.every((r) => r.provider === 'b' && r.ms >= FIRST_BYTE_TIMEOUT_MS - 20)).toBe(true);
     expect(await breakerState('a')).toBe(2);
 
-    const open = await load(60, 2, () => timed('ordered', [{ role: 'user', content: 'Hello' }]));
-    expect(open.every((r) => r.provider === 'b')).toBe(true);
-    // No request waits for the dead route any more: p99 stays near the healthy upstream's.
-    // (Relative bounds: on a busy machine the healthy upstream's own p99 can reach the timeout.)
+    const openedAt = performance.now();
+    const open = await load(200, 2, () => timed('ordered', [{ role: 'user', content: 'Hello' }]));
+    const openMs = performance.now() - openedAt;
+    // No request waits for the dead route any more, except the one probe per cooldown: p99 stays near
+    // the healthy upstream's. (Relative bounds: on a busy machine its own p99 can reach the timeout.)
     const openP99 = p99(open.map((r) => r.ms));
     expect(openP99).toBeLessThan(Math.max(p99(healthy) * 2, p99(healthy) + 100));
     expect(openP99).toBeLessThan(p99(healthy) + FIRST_BYTE_TIMEOUT_MS / 2);
-    expect((await a.stats()).chat).toBe(3);
+    expect(open.every((r) => r.provider === 'b')).toBe(true);
+    expect((await a.stats()).chat).toBeLessThanOrEqual(3 + Math.ceil(openMs / COOLDOWN_MS));
 
     // It recovers: within the probe interval (the cooldown) a request goes there again.
     await a.reset();

@@ -33,6 +33,8 @@ import type { Mailer } from './mail/mailer.js';
 import { createOutboxMailer } from './mail/outbox-mailer.js';
 import { createSmtpMailer } from './mail/smtp-mailer.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { traceAdapters } from './observability/traced-adapter.js';
+import { createTracer, type Tracer } from './observability/tracing.js';
 import { TenantAdmin } from './operator/tenant-admin.js';
 import { createPayments, type Payments } from './payments/index.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
@@ -54,6 +56,8 @@ export interface Container {
   catalog: ModelCatalog;
   providers: Map<string, ProviderEntry>;
   router: ModelRouter;
+  /** OpenTelemetry request spans; absent unless an OTLP endpoint is configured. */
+  tracer: Tracer | undefined;
   /** Exact-match answers of models with `cache`; absent when no model caches. */
   responseCache: ResponseCache | undefined;
   /** Responses kept for the Responses API (`store`, `previous_response_id`). */
@@ -131,6 +135,8 @@ export async function createContainer(
   const metrics = createMetrics();
 
   const providers = createProviders(config.providers);
+  const tracer = await createTracer(config, logger);
+  if (tracer) traceAdapters(providers, tracer);
   const authenticator = new ApiKeyAuthenticator(db, config.limits.keyCacheTtlMs, (err) =>
     logger.warn({ err }, 'background key update failed'),
   );
@@ -298,6 +304,7 @@ export async function createContainer(
     catalog: new ModelCatalog(config.models),
     providers,
     router,
+    tracer,
     responseCache,
     responses,
     authenticator,
@@ -339,6 +346,7 @@ export async function createContainer(
         if (redis) await closeRedis(redis);
         await Promise.all([...providers.values()].map((p) => p.adapter.close()));
         await mailer.close();
+        await tracer?.shutdown();
         await database.close();
       })();
       return closed;

@@ -111,7 +111,46 @@ function applyEnv(raw: Record<string, unknown>, env: Env): ConfigInput {
       allowPrivate: parseBool('SIMO_WEBHOOK_ALLOW_PRIVATE', env.SIMO_WEBHOOK_ALLOW_PRIVATE),
     };
   }
+  applyOtelEnv(cfg, env);
   return cfg as ConfigInput;
+}
+
+/** The standard OpenTelemetry variables (exporter, service name, batch delay, content capture). */
+function applyOtelEnv(cfg: Record<string, unknown>, env: Env): void {
+  const tracing: Record<string, unknown> = { ...((cfg.tracing ?? {}) as Record<string, unknown>) };
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const endpoint =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (endpoint) tracing.endpoint = endpoint;
+  const headers = env.OTEL_EXPORTER_OTLP_TRACES_HEADERS || env.OTEL_EXPORTER_OTLP_HEADERS;
+  if (headers) tracing.headers = parseOtelHeaders(headers);
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  if (protocol && tracing.endpoint && !/^http\/(json|protobuf)$/.test(protocol))
+    throw new ConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL: '${protocol}' is not supported; use http/json`);
+  if (env.OTEL_SERVICE_NAME) tracing.serviceName = env.OTEL_SERVICE_NAME;
+  if (env.OTEL_BSP_SCHEDULE_DELAY) tracing.flushIntervalMs = env.OTEL_BSP_SCHEDULE_DELAY;
+  if (env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)
+    tracing.captureContent = parseBool(
+      'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT',
+      env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+    );
+  if (env.OTEL_SDK_DISABLED && parseBool('OTEL_SDK_DISABLED', env.OTEL_SDK_DISABLED)) delete tracing.endpoint;
+  if (Object.keys(tracing).length > 0) cfg.tracing = tracing;
+}
+
+/** `key1=value1,key2=value2`, values URL-encoded (the OTLP exporter headers format). */
+function parseOtelHeaders(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      throw new ConfigError('OTEL_EXPORTER_OTLP_HEADERS: not valid key=value pairs');
+    }
+  }
+  return headers;
 }
 
 /** Fills in the default plans and catalog, and wires the SIMO_UPSTREAM_URL shortcut. */

@@ -446,6 +446,23 @@ export const configSchema = z
         routeHeader: z.boolean().default(false),
       })
       .default({ routeHeader: false }),
+    /**
+     * OpenTelemetry traces over OTLP/HTTP (JSON), set by the standard variables: `endpoint` from
+     * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as is) or OTEL_EXPORTER_OTLP_ENDPOINT (+ `/v1/traces`),
+     * `headers` from OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, `serviceName` from OTEL_SERVICE_NAME,
+     * `flushIntervalMs` from OTEL_BSP_SCHEDULE_DELAY; OTEL_SDK_DISABLED=true turns it off. Without an
+     * endpoint nothing is traced and the SDK is never loaded. Prompts and completions are exported only
+     * with `captureContent` (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).
+     */
+    tracing: z
+      .object({
+        endpoint: z.url({ protocol: /^https?$/ }).optional(),
+        headers: z.record(z.string(), z.string()).default({}),
+        serviceName: z.string().min(1).default('simosphere'),
+        flushIntervalMs: z.coerce.number().int().positive().default(5_000),
+        captureContent: z.boolean().default(false),
+      })
+      .default({ headers: {}, serviceName: 'simosphere', flushIntervalMs: 5_000, captureContent: false }),
     webhooks: webhooksSchema.default(webhooksSchema.parse({})),
     /** Server-side secrets. `encryptionKey` (env SIMO_SECRET_KEY) encrypts stored webhook secrets. */
     secrets: z.object({ encryptionKey: z.string().min(16).optional() }).default({}),

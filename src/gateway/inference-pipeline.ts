@@ -1,6 +1,7 @@
 import type { AuthContext } from '../accounts/authenticator.js';
 import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from '../billing/meter.js';
 import type { ModelConfig } from '../config/schema.js';
+import type { GenAiOperation, RequestTrace, Tracer } from '../observability/tracing.js';
 import { type CountedRequest, limitModelCall } from '../ratelimit/model-call-limit.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from '../shared/errors.js';
@@ -43,6 +44,8 @@ export interface PipelineDeps {
   };
   /** The response cache; absent when no model caches. */
   responseCache?: ResponseCache | undefined;
+  /** Request spans; absent when tracing is off, and then nothing on the request path touches it. */
+  tracer?: Tracer | undefined;
 }
 
 /**
@@ -77,6 +80,10 @@ export interface InferenceCall {
   session?: string | undefined;
   /** Told the route chosen before the answer starts, when the operator shows it (`routing.routeHeader`). */
   onRouted?: ((route: RouteUsed) => void) | undefined;
+  /** The client's W3C `traceparent`, continued by the call's span when tracing is on. */
+  traceparent?: string | undefined;
+  /** The call's span, set by the pipeline when tracing is on. */
+  trace?: RequestTrace | undefined;
 }
 
 /** A chat call: the request body in Chat Completions terms, as every chat surface translates it. */
@@ -146,7 +153,79 @@ export class InferencePipeline {
   }
 
   /** A non-streamed chat completion. */
-  async complete(call: ChatCall): Promise<JsonAnswer> {
+  complete(call: ChatCall): Promise<JsonAnswer> {
+    if (!this.deps.tracer) return this.completeCall(call);
+    return this.traced(call, 'chat', false, () => this.completeCall(call));
+  }
+
+  /** Embeddings. Token-id inputs longer than the model's context are refused before any upstream. */
+  embed(call: EmbeddingsCall): Promise<JsonAnswer> {
+    if (!this.deps.tracer) return this.embedCall(call);
+    return this.traced(call, 'embeddings', false, () => this.embedCall(call));
+  }
+
+  /**
+   * A streamed chat completion, relayed chunk by chunk into `sink` at the pace the sink takes them.
+   * Resolves once the stream is over and settled; throws (settled already) when no route answered.
+   */
+  stream(call: ChatCall, sink: ChunkSink): Promise<StreamSummary> {
+    if (!this.deps.tracer) return this.streamCall(call, sink);
+    return this.traced(call, 'chat', true, () => this.streamCall(call, sink));
+  }
+
+  /**
+   * A request of a surface the model's upstreams speak themselves (see `ModelRouter.speaksNatively`),
+   * relayed as it is: admitted on `call.body` (the same request translated to chat, for its size),
+   * `body` sent upstream with the model renamed and the completion cap the balance affords, usage read
+   * from the answer. Not streamed.
+   */
+  completeNative(
+    call: ChatCall,
+    native: NativeOperation,
+    body: Record<string, unknown>,
+  ): Promise<JsonAnswer> {
+    if (!this.deps.tracer) return this.completeNativeCall(call, native, body);
+    return this.traced(call, 'chat', false, () => this.completeNativeCall(call, native, body));
+  }
+
+  /** Like `completeNative`, streamed: every upstream event is handed to `sink` as parsed JSON. */
+  streamNative(
+    call: ChatCall,
+    native: NativeOperation,
+    body: Record<string, unknown>,
+    sink: ChunkSink<Record<string, unknown>>,
+  ): Promise<StreamSummary> {
+    if (!this.deps.tracer) return this.streamNativeCall(call, native, body, sink);
+    return this.traced(call, 'chat', true, () => this.streamNativeCall(call, native, body, sink));
+  }
+
+  /** Runs a call inside its request span, which ends once the call is over (a stream: relayed and settled). */
+  private async traced<R>(
+    call: InferenceCall & { body: object },
+    operation: GenAiOperation,
+    streamed: boolean,
+    run: () => Promise<R>,
+  ): Promise<R> {
+    const trace = this.deps.tracer!.start({
+      operation,
+      requestId: call.requestId,
+      tenantId: call.auth.tenant.id,
+      body: call.body as Record<string, unknown>,
+      streamed,
+      traceparent: call.traceparent,
+    });
+    call.trace = trace;
+    try {
+      return await run();
+    } catch (err) {
+      trace.failed(err);
+      throw err;
+    } finally {
+      trace.end();
+    }
+  }
+
+  private async completeCall(call: ChatCall): Promise<JsonAnswer> {
     const admitted = await this.admitChat(call, false);
     const slot = this.cacheSlot(call, admitted, false);
     const hit = slot && (await this.lookup(call, admitted, slot));
@@ -169,8 +248,7 @@ export class InferencePipeline {
     return answer;
   }
 
-  /** Embeddings. Token-id inputs longer than the model's context are refused before any upstream. */
-  async embed(call: EmbeddingsCall): Promise<JsonAnswer> {
+  private async embedCall(call: EmbeddingsCall): Promise<JsonAnswer> {
     await this.limit(call);
     const model = this.deps.catalog.resolve(call.auth.tenant, call.body.model, 'embedding');
     assertTokenInputsFit(call.body.input, model.contextWindow);
@@ -195,11 +273,7 @@ export class InferencePipeline {
     return admitted.answer(routed, '', usage);
   }
 
-  /**
-   * A streamed chat completion, relayed chunk by chunk into `sink` at the pace the sink takes them.
-   * Resolves once the stream is over and settled; throws (settled already) when no route answered.
-   */
-  async stream(call: ChatCall, sink: ChunkSink): Promise<StreamSummary> {
+  private async streamCall(call: ChatCall, sink: ChunkSink): Promise<StreamSummary> {
     const admitted = await this.admitChat(call, true);
     // Usage is always asked for, so every stream is billed exactly; a surface drops the chunk if unasked.
     const body = {
@@ -264,13 +338,7 @@ export class InferencePipeline {
     return hit;
   }
 
-  /**
-   * A request of a surface the model's upstreams speak themselves (see `ModelRouter.speaksNatively`),
-   * relayed as it is: admitted on `call.body` (the same request translated to chat, for its size),
-   * `body` sent upstream with the model renamed and the completion cap the balance affords, usage read
-   * from the answer. Not streamed.
-   */
-  async completeNative(
+  private async completeNativeCall(
     call: ChatCall,
     native: NativeOperation,
     body: Record<string, unknown>,
@@ -284,8 +352,7 @@ export class InferencePipeline {
     return admitted.answer(routed, nativeCompletionText(native.surface, routed.body), usage);
   }
 
-  /** Like `completeNative`, streamed: every upstream event is handed to `sink` as parsed JSON. */
-  async streamNative(
+  private async streamNativeCall(
     call: ChatCall,
     native: NativeOperation,
     body: Record<string, unknown>,
@@ -480,6 +547,7 @@ class Admitted<B> {
   private async settle(outcome: UsageOutcome): Promise<void> {
     if (this.settled) return;
     this.settled = true;
+    this.call.trace?.settled(outcome);
     await this.ticket.settle(outcome);
     if (!this.tokenLimiter) return;
     const tokens = tokensUsed(outcome);

@@ -34,6 +34,7 @@ export function callFor<B>(
     onRouted: (route) => reply.header('x-simo-route', routeHeaderValue(route)),
     cacheDirective: cacheDirectiveOf(request.headers['x-simo-cache']),
     onCacheOutcome: (outcome) => reply.header('x-simo-cache', outcome),
+    traceparent: firstValue(request.headers.traceparent),
   };
 }
 
@@ -46,7 +47,9 @@ export const routeHeaderValue = (route: RouteUsed): string =>
 
 /** The client's `x-simo-cache` request header: `force` or `no-store`; anything else is ignored. */
 function cacheDirectiveOf(value: string | string[] | undefined): CacheDirective | undefined {
-  if (value === undefined) return undefined;
-  const v = (Array.isArray(value) ? value[0] : value)?.trim().toLowerCase();
+  const v = firstValue(value)?.trim().toLowerCase();
   return v === 'force' || v === 'no-store' ? v : undefined;
 }
+
+const firstValue = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? value[0] : value;

@@ -41,6 +41,7 @@ import { createProviders, type ProviderEntry } from './providers/registry.js';
 import { createLimiter } from './ratelimit/create-limiter.js';
 import type { RequestLimiter } from './ratelimit/types.js';
 import { closeRedis, connectRedis, createRedisClient, waitForRedis } from './redis/client.js';
+import { RedisBreakerSync } from './redis/redis-breaker-sync.js';
 import { createRevocationBus } from './redis/redis-revocation-bus.js';
 import { randomBase62 } from './shared/ids.js';
 import { PICOS_PER_MICRO, usdToMicros } from './shared/money.js';
@@ -289,8 +290,26 @@ export async function createContainer(
         logger,
       )
     : undefined;
-  const router = new ModelRouter(providers, metrics);
+  // With Redis, a circuit opened (or closed) on one replica is opened (or closed) on all.
+  let breakerSync: RedisBreakerSync | undefined;
+  const router = new ModelRouter(providers, metrics, (health, state, openUntil) =>
+    breakerSync?.publish(health, state, openUntil),
+  );
   router.register(config.models);
+  if (redis && config.redisUrl && router.table.all().some((h) => h.breaker)) {
+    breakerSync = new RedisBreakerSync(
+      config.redisUrl,
+      redis,
+      config.redis.keyPrefix,
+      {
+        routes: () => router.table.all(),
+        adoptRemote: (key, state, openUntil) => router.adoptRemote(key, state, openUntil),
+      },
+      logger,
+    );
+    if (!(await breakerSync.start()))
+      logger.warn('circuit breaker sharing not subscribed yet: Redis unreachable, will retry');
+  }
 
   const webhooks = createWebhooks(database, config, logger, metrics);
   const auditSignals = new AuditSignals(db, config.auditRules, logger);
@@ -343,6 +362,7 @@ export async function createContainer(
         if (journalRedis) await closeRedis(journalRedis);
         await limiter.close();
         await revocations.close();
+        await breakerSync?.close();
         if (redis) await closeRedis(redis);
         await Promise.all([...providers.values()].map((p) => p.adapter.close()));
         await mailer.close();

@@ -5,7 +5,7 @@ import type { NativeSurface, UpstreamFailure } from '../providers/types.js';
 import { ApiError } from '../shared/errors.js';
 import { attemptSignal, type CancelSource, releasingIterator } from './attempt-signal.js';
 import { type AffinityHints, AffinityMap, conversationKey } from './routing/affinity.js';
-import type { RouteHealth, TransitionListener } from './routing/route-health.js';
+import type { BreakerState, RouteHealth, TransitionListener } from './routing/route-health.js';
 import { type ModelRoutes, RouteTable, type RouteTarget } from './routing/route-table.js';
 
 /** Where a request was served. */
@@ -86,6 +86,18 @@ export class ModelRouter {
     for (const health of this.table.all())
       if (health.breaker)
         this.metrics?.routeBreakerState.set(breakerLabels(health), breakerValue[health.state]);
+  }
+
+  /**
+   * Applies another replica's transition. Its half-open means it is probing the route: this replica
+   * keeps it open for another cooldown, and probes itself only if no outcome arrives by then.
+   */
+  adoptRemote(key: string, state: BreakerState, openUntil: number): void {
+    const health = this.table.find(key);
+    if (!health?.breaker) return;
+    if (state === 'half-open') health.adopt('open', Date.now() + health.breaker.cooldownMs);
+    else health.adopt(state, openUntil);
+    this.metrics?.routeBreakerState.set(breakerLabels(health), breakerValue[health.state]);
   }
 
   private observe(provider: string, startedAt: number, failure?: UpstreamFailure): void {

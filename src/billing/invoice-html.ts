@@ -1,3 +1,4 @@
+import type { LegalConfig } from '../config/schema.js';
 import type { InvoiceView } from './invoices.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -9,7 +10,36 @@ export function renderInvoiceHtml(
   invoice: InvoiceView,
   brand: { name: string; supportEmail: string },
   tenant: { name: string; email: string },
+  legal: LegalConfig = { address: [] },
 ): string {
+  const issuer = [
+    ...legal.address,
+    legal.registration,
+    legal.taxId ? `Tax ID: ${legal.taxId}` : undefined,
+    legal.email ?? brand.supportEmail,
+  ]
+    .filter((line): line is string => Boolean(line))
+    .map((line) => `<div class="muted">${escapeHtml(line)}</div>`)
+    .join('');
+  const payments = invoice.payments
+    .map(
+      (p) =>
+        `<tr><td>${escapeHtml(new Date(p.paid_at * 1000).toISOString().slice(0, 10))}</td>` +
+        `<td>${p.kind === 'auto' ? 'Auto top-up' : 'Card payment'}${p.reference ? ` <span class="muted">${escapeHtml(p.reference)}</span>` : ''}</td>` +
+        `<td class="n">${p.reversed !== '0.000000' ? `−$${escapeHtml(p.reversed)} refunded` : ''}</td>` +
+        `<td class="n">$${escapeHtml(p.credits)}</td></tr>`,
+    )
+    .join('\n');
+  const paymentsTable = invoice.payments.length
+    ? `<h2>Payments received</h2>
+<table data-testid="invoice-payments">
+  <thead><tr><th>Date</th><th>Payment</th><th class="n"></th><th class="n">Credits (USD)</th></tr></thead>
+  <tbody>
+${payments}
+  </tbody>
+  <tfoot><tr><td colspan="3">Credits bought</td><td class="n">$${escapeHtml(invoice.payments_total)}</td></tr></tfoot>
+</table>`
+    : '';
   const rows = invoice.lines
     .map(
       (l) =>
@@ -31,6 +61,7 @@ export function renderInvoiceHtml(
   main { max-width: 760px; margin: 32px auto; background: #fff; padding: 40px 48px; border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
   header { display: flex; justify-content: space-between; align-items: flex-start; margin-bottom: 32px; }
   h1 { font-size: 22px; margin: 0 0 4px; }
+  h2 { font-size: 16px; margin: 32px 0 8px; }
   .muted { color: #5f6368; }
   dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0 0 24px; }
   dt { color: #5f6368; }
@@ -51,7 +82,7 @@ export function renderInvoiceHtml(
 <body>
 <main>
 <header>
-  <div><h1>${escapeHtml(brand.name)}</h1><div class="muted">${escapeHtml(brand.supportEmail)}</div></div>
+  <div data-testid="invoice-issuer"><h1>${escapeHtml(legal.name ?? brand.name)}</h1>${issuer}</div>
   <div style="text-align:right"><h1>Invoice</h1><div class="muted">${escapeHtml(invoice.id)}</div></div>
 </header>
 <dl>
@@ -68,6 +99,7 @@ ${rows || '<tr><td colspan="5" class="muted">No usage in this period.</td></tr>'
   </tbody>
   <tfoot><tr><td colspan="4">Total</td><td class="n">$${escapeHtml(invoice.total)}</td></tr></tfoot>
 </table>
+${paymentsTable}
 <footer class="muted">Amounts are tokens × each model's price per 1M tokens, rounded once per request to the micro-dollar.</footer>
 </main>
 </body>

@@ -9,6 +9,7 @@ import type { Dialect } from '../storage/database.js';
 import { statementChunks } from '../storage/statement-chunks.js';
 import type { InvoiceRow } from '../storage/tables.js';
 import { type UninvoicedUsage, uninvoicedLines } from './invoice-lines.js';
+import { type InvoicePayment, paymentsBetween, paymentsTotal } from './invoice-payments.js';
 import type { UsageMeter } from './meter.js';
 import { type BillingPeriod, parsePeriod, previousPeriod } from './periods.js';
 import { dayOf } from './usage-daily.js';
@@ -37,6 +38,10 @@ export interface InvoiceView {
   total: string;
   total_micros: number;
   lines: InvoiceLine[];
+  /** Card payments received within the period (credits bought; not part of `total`, which is usage). */
+  payments: InvoicePayment[];
+  /** USD of credit bought within the period. */
+  payments_total: string;
   period_start: string;
   period_end: string;
   /** Unix seconds. */
@@ -49,7 +54,7 @@ export interface CloseResult {
   created: InvoiceView[];
 }
 
-export function invoiceView(row: InvoiceRow): InvoiceView {
+export function invoiceView(row: InvoiceRow, payments: InvoicePayment[] = []): InvoiceView {
   return {
     id: row.id,
     object: 'invoice',
@@ -60,6 +65,8 @@ export function invoiceView(row: InvoiceRow): InvoiceView {
     total: formatMicros(Number(row.total_micros)),
     total_micros: Number(row.total_micros),
     lines: JSON.parse(row.lines) as InvoiceLine[],
+    payments,
+    payments_total: paymentsTotal(payments),
     period_start: new Date(Number(row.period_start)).toISOString(),
     period_end: new Date(Number(row.period_end)).toISOString(),
     created: Math.floor(Number(row.created_at) / 1000),
@@ -154,7 +161,7 @@ export class InvoiceService {
       .where('tenant_id', '=', tenantId)
       .orderBy('period', 'desc')
       .execute();
-    return rows.map(invoiceView);
+    return Promise.all(rows.map((row) => this.withPayments(this.db, row)));
   }
 
   async get(tenantId: string, id: string): Promise<InvoiceView | undefined> {
@@ -164,7 +171,18 @@ export class InvoiceService {
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
-    return row ? invoiceView(row) : undefined;
+    return row ? this.withPayments(this.db, row) : undefined;
+  }
+
+  /** The invoice with the payments received in its period. */
+  private async withPayments(db: Db, row: InvoiceRow): Promise<InvoiceView> {
+    const payments = await paymentsBetween(
+      db,
+      row.tenant_id,
+      Number(row.period_start),
+      Number(row.period_end),
+    );
+    return invoiceView(row, payments);
   }
 
   /**
@@ -201,13 +219,14 @@ export class InvoiceService {
         .executeTakeFirst();
       if (!inserted) return null;
       await markInvoiced(trx, tenantId, rows);
-      const view = invoiceView(row);
+      const view = await this.withPayments(trx, row);
       await enqueueEvent(trx, tenantId, 'invoice.created', {
         invoice_id: view.id,
         period: view.period,
         total: view.total,
         currency: view.currency,
         lines: view.lines.length,
+        payments_total: view.payments_total,
       });
       return view;
     });

@@ -70,6 +70,21 @@ const invoiceLineSchema = z.object({
     ),
 });
 
+const invoicePaymentSchema = z.object({
+  payment_id: z.string(),
+  paid_at: z.number().int().describe('Unix seconds'),
+  kind: z.enum(['checkout', 'auto']),
+  credits: usd.describe('USD of credit bought'),
+  amount_paid: z
+    .number()
+    .int()
+    .nullable()
+    .describe('What the customer paid, taxes included, in the smallest unit of `currency`'),
+  currency: z.string(),
+  reference: z.string().nullable().describe('The Stripe PaymentIntent'),
+  reversed: usd.describe('USD of credit taken back since (refunds, disputes)'),
+});
+
 export const invoiceSchema = z.object({
   id: z.string(),
   object: z.literal('invoice'),
@@ -80,6 +95,8 @@ export const invoiceSchema = z.object({
   total: usd,
   total_micros: z.number().int(),
   lines: z.array(invoiceLineSchema),
+  payments: z.array(invoicePaymentSchema).describe('Card payments received within the period'),
+  payments_total: usd.describe('USD of credit bought within the period (not part of `total`)'),
   period_start: z.string(),
   period_end: z.string(),
   created: z.number().int(),

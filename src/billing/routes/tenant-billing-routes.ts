@@ -94,10 +94,12 @@ export function registerTenantBillingRoutes(app: FastifyInstance, container: Con
       if (!invoice) throw notFound('The invoice');
       if (!html) return invoice;
       const tenant = await findTenant(container.database.db, tenantId);
-      const page = renderInvoiceHtml(invoice, container.config.brand, {
-        name: tenant?.name ?? tenantId,
-        email: tenant?.email ?? '',
-      });
+      const page = renderInvoiceHtml(
+        invoice,
+        container.config.brand,
+        { name: tenant?.name ?? tenantId, email: tenant?.email ?? '' },
+        container.config.legal,
+      );
       // No other site may frame the invoice (clickjacking); it loads nothing but its inline styles.
       // The page is a string sent as is (no serializer): the 200 schema describes the JSON form.
       return reply

@@ -22,6 +22,7 @@ import { RouteRegistry } from './discovery/route-registry.js';
 import { registerDiscoveryRoutes } from './discovery/routes.js';
 import { registerOutboxRoute } from './mail/outbox-routes.js';
 import { registerMcpRoutes } from './mcp/routes.js';
+import { registerOAuthServerRoutes } from './oauth/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
 import { registerOperatorRoutes } from './operator/routes.js';
 import { registerPaymentRoutes } from './payments/routes.js';
@@ -149,6 +150,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerDiscoveryRoutes(app, container, routeRegistry);
   registerMcpRoutes(app, container);
   registerA2aRoutes(app, container);
+  registerOAuthServerRoutes(app, container);
   registerPortalRoutes(app, container);
   return app;
 }

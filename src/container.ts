@@ -32,6 +32,7 @@ import { ResponseStore } from './gateway/responses/response-store.js';
 import type { Mailer } from './mail/mailer.js';
 import { createOutboxMailer } from './mail/outbox-mailer.js';
 import { createSmtpMailer } from './mail/smtp-mailer.js';
+import { createOAuthServer, type OAuthServer } from './oauth/index.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { traceAdapters } from './observability/traced-adapter.js';
 import { createTracer, type Tracer } from './observability/tracing.js';
@@ -47,6 +48,7 @@ import { randomBase62 } from './shared/ids.js';
 import { PICOS_PER_MICRO, usdToMicros } from './shared/money.js';
 import { type DatabaseHandle, openDatabase } from './storage/database.js';
 import { createWebhooks, type Webhooks } from './webhooks/index.js';
+import { resolveServerSecret } from './webhooks/server-secret.js';
 
 /** Every long-lived service, built once at boot. The only place that wires implementations together. */
 export interface Container {
@@ -103,6 +105,8 @@ export interface Container {
   auditSignals: AuditSignals;
   /** Card payments through Stripe (top-ups, auto top-up, Stripe's webhook), when configured. */
   payments: Payments;
+  /** The OAuth authorization server (agent sign-up) and the apps it connected. */
+  oauth: OAuthServer;
   /** Releases connections and writes what is buffered; idempotent. Background jobs are stopped first. */
   close(): Promise<void>;
 }
@@ -312,6 +316,14 @@ export async function createContainer(
   }
 
   const webhooks = createWebhooks(database, config, logger, metrics);
+  const oauth = createOAuthServer({
+    publicUrl: config.publicUrl,
+    db,
+    serverSecret: resolveServerSecret(config.secrets.encryptionKey, config.dataDir, logger),
+    logger,
+    revocations,
+    authenticator,
+  });
   const auditSignals = new AuditSignals(db, config.auditRules, logger);
 
   let closed: Promise<void> | undefined;
@@ -351,6 +363,7 @@ export async function createContainer(
     webhooks,
     auditSignals,
     payments,
+    oauth,
     close() {
       closed ??= (async () => {
         await auditSignals.drain();

@@ -1,13 +1,31 @@
 import type { Db } from '../shared/db.js';
 import { ApiError } from '../shared/errors.js';
-import { hashApiKey, isWellFormedApiKey, sameHash } from './api-key-format.js';
+import { API_KEY_PREFIX, hashApiKey, isWellFormedApiKey, sameHash } from './api-key-format.js';
 import { type ApiKeyRecord, findApiKeyByHash, touchApiKey } from './api-key-store.js';
 import { findTenant, type Tenant } from './tenant-store.js';
 
 /** Who is calling: the tenant and the key used. */
 export interface AuthContext {
   tenant: Tenant;
+  /** The key; for an OAuth access token a stand-in for the authorized app, with the grant's id. */
   key: ApiKeyRecord;
+  /** Set when the caller presented an OAuth access token instead of a key. */
+  oauth?: OAuthAccess;
+}
+
+/** What an OAuth access token allows: the app's grant and the scopes approved for it. */
+export interface OAuthAccess {
+  grantId: string;
+  clientId: string;
+  scopes: readonly string[];
+}
+
+/** Resolves OAuth access tokens (the authorization server's store), for the same cache as keys. */
+export interface AccessTokenResolver {
+  /** The caller of a live token, or undefined when it is unknown, expired or revoked. */
+  resolve(token: string): Promise<{ auth: AuthContext; expiresAt: number } | undefined>;
+  /** Records that the app was used (informational, at most once a minute per grant). */
+  touch(grantId: string, at: number): Promise<void>;
 }
 
 interface CacheEntry {
@@ -25,6 +43,7 @@ const TOUCH_INTERVAL_MS = 60_000;
 export class ApiKeyAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly lastTouched = new Map<string, number>();
+  private tokens: AccessTokenResolver | undefined;
 
   constructor(
     private readonly db: Db,
@@ -32,14 +51,22 @@ export class ApiKeyAuthenticator {
     private readonly onBackgroundError: (err: unknown) => void = () => {},
   ) {}
 
-  /** Resolves a raw key to its tenant; throws 401/403 ApiErrors. */
+  /** From now on, bearer values that are not keys are checked as OAuth access tokens. */
+  acceptAccessTokens(resolver: AccessTokenResolver): void {
+    this.tokens = resolver;
+  }
+
+  /** Resolves a raw key (or OAuth access token) to its tenant; throws 401/403 ApiErrors. */
   async authenticate(rawKey: string | undefined): Promise<AuthContext> {
     if (!rawKey)
       throw new ApiError(
         'missing_api_key',
         'You did not provide an API key. Send it as "Authorization: Bearer sk-simo-…" or "X-API-Key: sk-simo-…".',
       );
-    if (!isWellFormedApiKey(rawKey)) throw invalidKey();
+    if (!isWellFormedApiKey(rawKey)) {
+      if (rawKey.startsWith(API_KEY_PREFIX)) throw invalidKey();
+      return this.authenticateToken(rawKey);
+    }
     const hash = hashApiKey(rawKey);
     const now = Date.now();
     const cached = this.cache.get(hash);
@@ -60,6 +87,36 @@ export class ApiKeyAuthenticator {
     if (auth.tenant.suspended)
       throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
     this.touch(auth.key.id, now);
+    return auth;
+  }
+
+  /**
+   * An OAuth access token: cached like a key (by its hash, never past its expiry) and dropped from
+   * the cache by the same revocation events, keyed by the grant id its stand-in key carries.
+   */
+  private async authenticateToken(token: string): Promise<AuthContext> {
+    if (!this.tokens || token.length > 512) throw invalidKey();
+    const hash = hashApiKey(token);
+    const now = Date.now();
+    const cached = this.cache.get(hash);
+    let auth: AuthContext;
+    if (cached && cached.expiresAt > now) {
+      auth = cached.auth;
+    } else {
+      this.cache.delete(hash);
+      const found = await this.tokens.resolve(token);
+      if (!found) throw invalidToken();
+      auth = found.auth;
+      if (this.ttlMs > 0)
+        this.cache.set(hash, { auth, expiresAt: Math.min(now + this.ttlMs, found.expiresAt) });
+    }
+    if (auth.tenant.suspended)
+      throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
+    const last = this.lastTouched.get(auth.key.id) ?? 0;
+    if (now - last >= TOUCH_INTERVAL_MS) {
+      this.lastTouched.set(auth.key.id, now);
+      this.tokens.touch(auth.key.id, now).catch(this.onBackgroundError);
+    }
     return auth;
   }
 
@@ -87,6 +144,12 @@ export class ApiKeyAuthenticator {
 
 const invalidKey = () =>
   new ApiError('invalid_api_key', 'Incorrect API key provided. You can find your API keys in the dashboard.');
+
+const invalidToken = () =>
+  new ApiError(
+    'invalid_api_key',
+    'The access token is invalid, expired or revoked. Authorize again, or use an API key from the dashboard.',
+  );
 
 /** Reads the key from `Authorization: Bearer …` or `X-API-Key`. */
 export function extractApiKey(headers: Record<string, string | string[] | undefined>): string | undefined {

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/load.js';
 import { slugOf } from '../mcp/server-card.js';
+import { OAUTH_SCOPES } from '../oauth/scopes.js';
 
 export const API_CATALOG_MEDIA_TYPE =
   'application/linkset+json; profile="https://www.rfc-editor.org/info/rfc9727"';
@@ -8,17 +9,19 @@ export const API_CATALOG_MEDIA_TYPE =
 export const PROTECTED_RESOURCES = ['', '/v1', '/mcp', '/a2a'] as const;
 
 /**
- * RFC 9728 protected-resource metadata. `authorization_servers` is deliberately absent: keys are not
- * issued by an OAuth server but by `POST /register`, which `resource_documentation` explains, and
- * listing an authorization server that does not exist would send clients into a dead end.
+ * RFC 9728 protected-resource metadata. The authorization server is our own (issuer: the public URL,
+ * metadata at `/.well-known/oauth-authorization-server`): an agent registers itself, sends its user
+ * to sign up or sign in and approve, and gets a bearer token accepted wherever a key is. API keys
+ * (from `POST /register` or the dashboard) are bearer tokens too.
  */
 export function protectedResourceMetadata(config: ResolvedConfig, path: string): Record<string, unknown> {
   return {
     resource: `${config.publicUrl}${path}`,
     resource_name: `${config.brand.name} API`,
+    authorization_servers: [config.publicUrl],
     resource_documentation: `${config.publicUrl}/docs#agent-discovery`,
     bearer_methods_supported: ['header'],
-    scopes_supported: ['inference', 'admin'],
+    scopes_supported: [...OAUTH_SCOPES],
   };
 }
 

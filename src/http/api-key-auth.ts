@@ -53,10 +53,19 @@ export function authenticateApiKey(deps: ApiKeyAuthDeps): GuardHook {
   };
 }
 
-/** Refuses a request whose key lacks `scope` (403). */
+/** Refuses a request whose key (or access token) lacks `scope` (403). */
 export function requireScope(scope: ApiKeyScope): GuardHook {
   return async function checkScope(request: FastifyRequest): Promise<void> {
-    if (!request.auth?.key.scopes.includes(scope))
-      throw new ApiError('key_scope', `This API key does not have the '${scope}' scope.`);
+    if (request.auth?.key.scopes.includes(scope)) return;
+    if (request.auth?.oauth)
+      throw new ApiError(
+        'key_scope',
+        `This access token does not have the '${scope === 'admin' ? 'keys' : scope}' scope.`,
+        null,
+        scope === 'inference'
+          ? { 'www-authenticate': 'Bearer error="insufficient_scope", scope="inference"' }
+          : {},
+      );
+    throw new ApiError('key_scope', `This API key does not have the '${scope}' scope.`);
   };
 }

@@ -24,6 +24,13 @@ function fromFastifyError(err: FastifyError): ApiError | undefined {
   return undefined;
 }
 
+/** The path suffix of the protected resource a URL belongs to ('' for the whole API). */
+export function resourcePathOf(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  const match = /^\/(v1|mcp|a2a)(?:\/|$)/.exec(path);
+  return match ? `/${match[1]}` : '';
+}
+
 /** Sends the OpenAI envelope. Unknown errors become a 500 with only the request id exposed. */
 export function sendError(
   err: unknown,
@@ -40,11 +47,11 @@ export function sendError(
     );
   }
   for (const [k, v] of Object.entries(apiError.headers)) reply.header(k, v);
-  if (apiError.status === 401)
-    reply.header(
-      'www-authenticate',
-      `Bearer resource_metadata="${publicUrl}/.well-known/oauth-protected-resource"`,
-    );
+  // RFC 9728 §5.1: point at the metadata of the resource that was called (path-scoped for /mcp, /v1, /a2a).
+  const metadata = `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource${resourcePathOf(request.url)}"`;
+  if (apiError.status === 401) reply.header('www-authenticate', `Bearer ${metadata}`);
+  else if (apiError.headers['www-authenticate'])
+    reply.header('www-authenticate', `${apiError.headers['www-authenticate']}, ${metadata}`);
   const body =
     request.routeOptions?.config?.errorFormat === 'anthropic'
       ? anthropicErrorBody(apiError, request.id)

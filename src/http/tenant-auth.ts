@@ -3,6 +3,7 @@ import { type ApiKeyRecord, keyRole } from '../accounts/api-key-store.js';
 import type { AuthContext } from '../accounts/authenticator.js';
 import { can, type Permission, permissionForRoute, type Role } from '../accounts/roles.js';
 import type { ResolvedSession, SessionService } from '../accounts/sessions.js';
+import { scopeForRoute } from '../oauth/scopes.js';
 import { ApiError } from '../shared/errors.js';
 import { type ApiKeyAuthDeps, authenticateApiKey, requireScope } from './api-key-auth.js';
 import { type Authenticated, type Guard, type GuardHook, guard } from './define-route.js';
@@ -17,7 +18,15 @@ import { assertSessionCsrf, isStateChanging, sessionFromRequest } from './sessio
  * `x-csrf-token`). (Dashboard pages never come through here: they read the services directly.)
  */
 export function tenantAuth(deps: TenantAuthDeps): GuardHook[] {
-  return [authenticateTenant(deps), rateLimitRequest(deps.limiter), requireScope('admin'), authorizeRoute];
+  return [authenticateTenant(deps), rateLimitRequest(deps.limiter), requireAdminScope, authorizeRoute];
+}
+
+const keyNeedsAdmin = requireScope('admin');
+
+/** A key needs the `admin` scope; an access token is held to the scope of the route (`authorizeRoute`). */
+async function requireAdminScope(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (request.auth?.oauth) return;
+  return keyNeedsAdmin(request, reply);
 }
 
 /** Sets `request.auth` from an API key or, without one, from the session (and `request.session`). */
@@ -64,10 +73,26 @@ export function assertPermission(request: FastifyRequest, permission: Permission
     );
 }
 
-/** Checks the caller's role against the permission the route needs (see `roles.ts`). */
+/**
+ * Checks the caller's role against the permission the route needs (see `roles.ts`); an OAuth access
+ * token must also carry the scope that covers the route.
+ */
 async function authorizeRoute(request: FastifyRequest): Promise<void> {
   const method = request.method === 'HEAD' ? 'GET' : request.method;
-  assertPermission(request, permissionForRoute(method, request.routeOptions.url ?? request.url));
+  const permission = permissionForRoute(method, request.routeOptions.url ?? request.url);
+  assertPermission(request, permission);
+  const oauth = request.auth?.oauth;
+  if (!oauth) return;
+  const scope = scopeForRoute(permission, method);
+  if (scope === null || !oauth.scopes.includes(scope))
+    throw new ApiError(
+      'key_scope',
+      scope === null
+        ? 'Access tokens cannot be used here; use an API key or the dashboard.'
+        : `This access token does not have the '${scope}' scope.`,
+      null,
+      scope === null ? {} : { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"` },
+    );
 }
 
 /** What tenant authentication reads: API keys, the rate limiter, and dashboard sessions. */

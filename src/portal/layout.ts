@@ -42,6 +42,7 @@ export type DashboardSection =
   | 'audit'
   | 'playground'
   | 'members'
+  | 'apps'
   | 'account';
 
 const DASHBOARD_NAV: Array<[DashboardSection, string, string]> = [
@@ -53,6 +54,7 @@ const DASHBOARD_NAV: Array<[DashboardSection, string, string]> = [
   ['audit', 'Audit log', '/dashboard/audit'],
   ['playground', 'Playground', '/dashboard/playground'],
   ['members', 'Members', '/dashboard/members'],
+  ['apps', 'Connected apps', '/dashboard/apps'],
   ['account', 'Account', '/dashboard/account'],
 ];
 

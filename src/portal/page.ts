@@ -33,9 +33,10 @@ export const PAGE_SECURITY_HEADERS: Record<string, string> = {
 export function sendPage(
   reply: FastifyReply,
   body: SafeHtml,
-  opts: { status?: number; private?: boolean } = {},
+  opts: { status?: number; private?: boolean; csp?: string } = {},
 ): FastifyReply {
   reply.headers(PAGE_SECURITY_HEADERS);
+  if (opts.csp) reply.header('content-security-policy', opts.csp);
   reply.header('cache-control', opts.private ? 'no-store' : 'no-cache');
   reply.header('content-type', 'text/html; charset=utf-8');
   return reply.code(opts.status ?? 200).send(`<!doctype html>\n${body.value}`);

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { can, permissionForPage } from '../accounts/roles.js';
 import { formErrorMessage } from '../accounts/routes/form-flow.js';
 import type { SignUpFlash } from '../accounts/routes/register.js';
@@ -6,6 +7,7 @@ import { type Container, requireVerifiedEmail } from '../container.js';
 import { defineRoute, publicRoute } from '../http/define-route.js';
 import { issueFormCsrf } from '../http/form-csrf.js';
 import { sessionFromRequest, sessionGuard } from '../http/session-auth.js';
+import { registerInteractionRoutes } from '../oauth/interaction-routes.js';
 import { ApiError } from '../shared/errors.js';
 import { AssetStore } from './assets.js';
 import { html, type SafeHtml } from './html.js';
@@ -22,6 +24,7 @@ import {
 import { comparePage } from './pages/compare.js';
 import { auditPage } from './pages/dashboard/audit.js';
 import { billingPage } from './pages/dashboard/billing.js';
+import { connectedAppsPage } from './pages/dashboard/connected-apps.js';
 import type { DashboardServices, DashboardView } from './pages/dashboard/context.js';
 import { keysPage } from './pages/dashboard/keys.js';
 import { accountPage, membersPage } from './pages/dashboard/members.js';
@@ -63,6 +66,7 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   ) => defineRoute(app, { method: 'GET', url, guard: publicRoute, doc: pageDoc(summary), handler });
 
   page('/', 'Portal home', async (_request, reply) => sendPage(reply, landingPage(ctx)));
+  registerInteractionRoutes(app, container, ctx);
   page('/docs', 'Developer documentation', async (_request, reply) => sendPage(reply, docsPage(ctx)));
   page('/compare', 'Migrating from OpenAI, Mistral or Hugging Face', async (_request, reply) =>
     sendPage(reply, comparePage(ctx)),
@@ -186,6 +190,27 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   dashboard('/dashboard/audit', (view, request) => auditPage(view, stringParam(queryOf(request).after)));
   dashboard('/dashboard/playground', (view) => playgroundPage(view));
   dashboard('/dashboard/members', (view) => membersPage(view, container.members));
+  dashboard('/dashboard/apps', (view, request) =>
+    connectedAppsPage(view, container.oauth.grants, stringParam(queryOf(request).notice)),
+  );
+  defineRoute(app, {
+    method: 'POST',
+    url: '/dashboard/apps/:id/revoke',
+    guard: sessionGuard(container),
+    doc: pageDoc('Revoke a connected app'),
+    schema: { params: z.object({ id: z.string().max(64) }) },
+    handler: async (request, reply) => {
+      const { session } = request;
+      const revoked = await container.oauth.grants.revoke(session.tenant.id, request.params.id, {
+        actor: `user:${session.user.id}`,
+        ip: request.ip,
+        // Members revoke the apps they authorized; owners and admins any of the organization's.
+        ...(can(session.role, 'keys.manage') ? {} : { userId: session.user.id }),
+      });
+      if (!revoked) throw new ApiError('not_found', 'No such connected app.');
+      return reply.header('cache-control', 'no-store').redirect('/dashboard/apps?notice=revoked', 303);
+    },
+  });
   dashboard('/dashboard/account', async (view, request) => {
     const query = queryOf(request);
     return accountPage(view, await container.members.organizationsOf(view.session.user.id), {

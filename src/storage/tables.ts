@@ -409,6 +409,36 @@ export interface AutoTopupsTable {
   updated_at: number;
 }
 
+/** What oidc-provider stores, by model and the SHA-256 of the id (an opaque token's id is the token). */
+export interface OAuthRecordsTable {
+  model: string;
+  id_hash: string;
+  /** The model's JSON payload; a client's secret in it is sealed with the server secret. */
+  payload: string;
+  grant_hash: string | null;
+  uid_hash: string | null;
+  user_code_hash: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+/** An app a member authorized for their organization (a connected app), with the scopes approved. */
+export interface OAuthGrantsTable {
+  id: string;
+  /** SHA-256 of the authorization server's grant id. */
+  grant_hash: string;
+  tenant_id: string;
+  user_id: string;
+  client_id: string;
+  client_name: string | null;
+  redirect_uri: string | null;
+  /** JSON array of OAuth scopes. */
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
 export interface Database {
   payments: PaymentsTable;
   stripe_events: StripeEventsTable;
@@ -438,6 +468,8 @@ export interface Database {
   billing_periods: BillingPeriodsTable;
   stored_responses: StoredResponsesTable;
   response_cache: ResponseCacheTable;
+  oauth_records: OAuthRecordsTable;
+  oauth_grants: OAuthGrantsTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;

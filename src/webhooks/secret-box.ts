@@ -8,8 +8,9 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 export class SecretBox {
   private readonly key: Buffer;
 
-  constructor(serverSecret: string) {
-    this.key = Buffer.from(hkdfSync('sha256', serverSecret, 'simosphere', 'webhook-secrets/v1', 32));
+  /** `purpose` labels the derived key, so each use of the server secret gets a key of its own. */
+  constructor(serverSecret: string, purpose = 'webhook-secrets/v1') {
+    this.key = Buffer.from(hkdfSync('sha256', serverSecret, 'simosphere', purpose, 32));
   }
 
   /** `v1.<iv>.<tag>.<ciphertext>`, each base64url. */

@@ -124,8 +124,8 @@ describe('well-known documents', () => {
       expect(body.bearer_methods_supported).toEqual(['header']);
       expect(isAbsolute(body.resource_documentation)).toBe(true);
       expect(Array.isArray(body.scopes_supported)).toBe(true);
-      // No OAuth server exists, so none is advertised (see well-known.ts).
-      expect(body.authorization_servers).toBeUndefined();
+      // Our own authorization server, whose RFC 8414 metadata is at the root well-known path.
+      expect(body.authorization_servers).toEqual([PUBLIC]);
       for (const value of Object.values(body)) expect(value).not.toBeNull();
     }
   });
@@ -224,8 +224,10 @@ describe('401s point at the RFC 9728 metadata', () => {
       ...(method === 'POST' ? { body: '{}' } : {}),
     });
     expect(res.status).toBe(401);
+    // Path-scoped (RFC 9728 §3.1): the metadata of the resource that was called.
+    const resource = /^\/(v1|mcp|a2a)/.exec(path)?.[0] ?? '';
     expect(res.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource"`,
+      `Bearer resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource${resource}"`,
     );
     const body = (await res.json()) as { error: Record<string, unknown> };
     expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);

@@ -24,6 +24,7 @@ export const FORM_ERROR_MESSAGES = {
   sso_denied: 'Single sign-on is not allowed for this address here. Ask for an invitation.',
   invalid_token: 'This link is not valid any more: it was already used, withdrawn or has expired.',
   permission_denied: 'Your role does not allow this. Ask an owner or admin of the organization.',
+  no_scope: 'Choose at least one thing the app may do, or deny the request.',
   conflict:
     'That cannot be done: the organization needs at least one owner, or the person is already a member.',
 } as const;

@@ -89,6 +89,28 @@ async function login(
   body: z.output<typeof loginRequestSchema>,
   form: boolean,
 ) {
+  const { session, user, tenantId } = await signInWithPassword(container, request, body);
+  writeSessionCookie(reply, session);
+  reply.header('cache-control', 'no-store');
+  if (form) return reply.redirect(safeNext(body.next) ?? '/dashboard', 303);
+  return {
+    object: 'session' as const,
+    tenant_id: tenantId,
+    user_id: user.id,
+    email: user.email,
+    csrf_token: session.csrfToken,
+  } satisfies z.infer<typeof loginResponseSchema>;
+}
+
+/**
+ * Checks an email and password (throttled, audited) and starts a dashboard session; the caller
+ * writes the cookie. Used by the login form and API, and by the OAuth authorization page.
+ */
+export async function signInWithPassword(
+  container: Container,
+  request: FastifyRequest,
+  body: { email: string; password: string },
+) {
   const email = body.email.trim().toLowerCase();
   const address = request.addressKey;
   // One address guessing passwords across many emails meets the same guard as API-key guessing.
@@ -130,14 +152,5 @@ async function login(
     });
     return container.sessions.create(user.id, tenantId, trx);
   });
-  writeSessionCookie(reply, session);
-  reply.header('cache-control', 'no-store');
-  if (form) return reply.redirect(safeNext(body.next) ?? '/dashboard', 303);
-  return {
-    object: 'session' as const,
-    tenant_id: tenantId,
-    user_id: user.id,
-    email: user.email,
-    csrf_token: session.csrfToken,
-  } satisfies z.infer<typeof loginResponseSchema>;
+  return { session, user, tenantId };
 }

@@ -114,19 +114,33 @@ async function signUpByForm(
   reply: FastifyReply,
   body: SignUp,
 ) {
-  let account: Awaited<ReturnType<Container['accounts']['createAccount']>>;
   try {
-    await assertSignupAllowed(container, request, reply);
-    account = await container.accounts.createAccount({
-      email: body.email,
-      password: body.password,
-      ...(body.name ? { name: body.name } : {}),
-      actor: 'self-signup',
-      ip: request.ip,
-    });
+    await signUpWithSession(container, request, reply, body);
   } catch (err) {
     return redirectWithError(reply, '/register', formErrorCode(err));
   }
+  return reply.header('cache-control', 'no-store').redirect('/dashboard', 303);
+}
+
+/**
+ * The form sign-up: a new account (limited per address, trial credits, verification mail when
+ * required) and a dashboard session whose next page shows the first key once. Writes the cookies;
+ * throws ApiErrors. Used by the sign-up form and by the OAuth authorization page.
+ */
+export async function signUpWithSession(
+  container: Container,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: SignUp,
+) {
+  await assertSignupAllowed(container, request, reply);
+  const account = await container.accounts.createAccount({
+    email: body.email,
+    password: body.password,
+    ...(body.name ? { name: body.name } : {}),
+    actor: 'self-signup',
+    ip: request.ip,
+  });
   if (account.verificationRequired)
     await container.emailFlows.sendVerification(account.userId!, account.tenant.email);
   const session = await container.sessions.create(account.userId!, account.tenant.id);
@@ -136,5 +150,5 @@ async function signUpByForm(
     apiKey: account.apiKey,
   } satisfies SignUpFlash);
   writeSessionCookie(reply, session);
-  return reply.header('cache-control', 'no-store').redirect('/dashboard', 303);
+  return { account, session };
 }

@@ -14,6 +14,7 @@ import * as m0012 from './0012-cached-tokens.js';
 import * as m0013 from './0013-organizations.js';
 import * as m0014 from './0014-response-cache.js';
 import * as m0015 from './0015-payments.js';
+import * as m0016 from './0016-oauth.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -38,6 +39,7 @@ const modules: Record<string, MigrationModule> = {
   '0013-organizations': m0013,
   '0014-response-cache': m0014,
   '0015-payments': m0015,
+  '0016-oauth': m0016,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

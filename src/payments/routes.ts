@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Stripe from 'stripe';
 import type { Container } from '../container.js';
 import { defineRoute, publicRoute } from '../http/define-route.js';
 import { tenantActor, tenantGuard } from '../http/tenant-auth.js';
@@ -66,10 +67,9 @@ export function registerPaymentRoutes(app: FastifyInstance, container: Container
     },
     schema: { body: checkoutRequestSchema, response: { 200: checkoutResponseSchema } },
     handler: async (request) => {
-      const started = await stripe().checkout.topUp(
-        request.auth.tenant.id,
-        request.body.amount,
-        tenantActor(request),
+      const payments = stripe();
+      const started = await viaStripe(request, () =>
+        payments.checkout.topUp(request.auth.tenant.id, request.body.amount, tenantActor(request)),
       );
       return { object: 'checkout_session' as const, ...started };
     },
@@ -129,10 +129,11 @@ export function registerPaymentRoutes(app: FastifyInstance, container: Container
       tags: TAGS,
     },
     schema: { response: { 200: cardSetupSchema } },
-    handler: async (request) => ({
-      object: 'checkout_session' as const,
-      ...(await stripe().checkout.saveCard(request.auth.tenant.id)),
-    }),
+    handler: async (request) => {
+      const payments = stripe();
+      const started = await viaStripe(request, () => payments.checkout.saveCard(request.auth.tenant.id));
+      return { object: 'checkout_session' as const, ...started };
+    },
   });
 
   // Stripe signs the exact bytes it sent: this route reads its body raw, in a scope of its own.
@@ -161,6 +162,23 @@ export function registerPaymentRoutes(app: FastifyInstance, container: Container
       },
     });
   });
+}
+
+/** A call to Stripe that failed (unreachable, refused our request) is a 502 for the client, logged here. */
+async function viaStripe<T>(request: FastifyRequest, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof Stripe.errors.StripeError)) throw err;
+    request.log.error(
+      { err: err.message, type: err.type, stripeRequest: err.requestId },
+      'Stripe call failed',
+    );
+    throw new ApiError(
+      'upstream_error',
+      'The payment provider could not be reached, or refused the request. Nothing was charged; try again later.',
+    );
+  }
 }
 
 function verified(request: FastifyRequest, secret: string) {

@@ -39,6 +39,43 @@ describe('invoices with payments received', () => {
     await fake?.close();
   });
 
+  it('keeps exact books when a refund races with spending', async () => {
+    const t = await gw.signUp();
+    const res = await call(`${gw.url}/admin/billing/checkout`, t.apiKey, { body: { amount: '20' } });
+    const sessionId = ((await res.json()) as { url: string }).url.split('/').pop()!;
+    const deliver = (event: unknown) => {
+      const payload = JSON.stringify(event);
+      return fetch(`${gw.url}/stripe/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': fake.sign(payload) },
+        body: payload,
+      });
+    };
+    expect((await deliver(fake.completeSession(sessionId))).status).toBe(200);
+    const intent = fake.sessions.get(sessionId)?.payment_intent as string;
+    const refund = fake.refund(intent, 2000);
+    const [statuses, refunded] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 20 }, () =>
+          call(`${gw.v1}/chat/completions`, t.apiKey, {
+            body: chatBody('qwen/qwen3-8b', 'one two three', { max_tokens: 10 }),
+          }).then((r) => r.status),
+        ),
+      ),
+      deliver(refund),
+    ]);
+    expect(refunded.status).toBe(200);
+    const served = statuses.filter((s) => s === 200).length;
+    expect(statuses.every((s) => s === 200 || s === 402)).toBe(true);
+    const balance = (await (await call(`${gw.url}/admin/balance`, t.apiKey)).json()) as {
+      granted: string;
+      consumed: string;
+    };
+    // Trial 5 + 20 paid − 20 refunded; every served request billed 117.5 micro-dollars, nothing lost.
+    expect(balance.granted).toBe('5.000000');
+    expect(Math.round(Number(balance.consumed) * 1e6)).toBe(Math.round(served * 117.5));
+  });
+
   it('shows the month’s payments and the operator’s legal details', async () => {
     const t = await gw.signUp();
     const res = await call(`${gw.url}/admin/billing/checkout`, t.apiKey, { body: { amount: '20' } });

@@ -212,6 +212,27 @@ describe('top-up with Stripe Checkout', () => {
   });
 });
 
+describe('when Stripe refuses or cannot be reached', () => {
+  it('answers 502 and charges nothing', async () => {
+    const wrongKey = await startTestApp({
+      env: { ...stripeEnv(fake), SIMO_STRIPE_SECRET_KEY: 'sk_test_not_the_right_key' },
+    });
+    try {
+      const s = await wrongKey.signUp();
+      const res = await wrongKey.app.inject({
+        method: 'POST',
+        url: '/admin/billing/checkout',
+        headers: auth(s),
+        payload: { amount: '20' },
+      });
+      expect(res.statusCode, res.body).toBe(502);
+      expect(res.json()).toMatchObject({ error: { code: 'upstream_error' } });
+    } finally {
+      await wrongKey.close();
+    }
+  });
+});
+
 describe('without Stripe configured', () => {
   it('keeps the routes but says whom to write to, and refuses webhook calls', async () => {
     const plain = await startTestApp();

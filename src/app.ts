@@ -103,6 +103,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   decorateAddressKey(app, config.limits.ipv6PrefixLength);
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('counted', null);
+  app.decorateRequest('sentBody', undefined);
   const connections = new ConnectionGuard(
     config.limits.maxConnectionsPerAddress,
     trustProxy,

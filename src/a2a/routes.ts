@@ -17,8 +17,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedConfig } from '../config/load.js';
 import { platformVersion } from '../discovery/platform-version.js';
 import type { SurfaceDeps } from '../gateway/inference-pipeline.js';
-import { type ApiKeyAuthDeps, apiKeyAuth } from '../http/api-key-auth.js';
+import { type ApiKeyAuthDeps, apiKeyGuard } from '../http/api-key-auth.js';
 import { clientAbortSignal } from '../http/client-disconnect.js';
+import { defineRoute } from '../http/define-route.js';
 import { openSse } from '../http/sse.js';
 import { A2A_PATH, buildAgentCard } from './agent-card.js';
 import { ChatAgentExecutor, STREAMING_STATE_KEY } from './chat-executor.js';
@@ -49,24 +50,19 @@ export function registerA2aRoutes(
   const v1 = new JsonRpcTransportHandler(requestHandler);
   const legacy = new LegacyJsonRpcTransportHandler(requestHandler);
 
-  app.post(
-    A2A_PATH,
-    {
-      preHandler: apiKeyAuth(deps, 'inference'),
-      config: {
-        openapi: {
-          summary:
-            'A2A agent (JSON-RPC 2.0): SendMessage/SendStreamingMessage and message/send/message/stream',
-          description:
-            'Chat with the models as an A2A agent; streaming methods answer with Server-Sent Events. `A2A-Version: 1.0` selects the v1.0 methods, otherwise v0.3 applies. Metered like `/v1`.',
-          tags: ['Agents'],
-          security: 'apiKey',
-          responseContentType: 'application/json',
-          streams: true,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: A2A_PATH,
+    guard: apiKeyGuard(deps, 'inference'),
+    doc: {
+      summary: 'A2A agent (JSON-RPC 2.0): SendMessage/SendStreamingMessage and message/send/message/stream',
+      description:
+        'Chat with the models as an A2A agent; streaming methods answer with Server-Sent Events. `A2A-Version: 1.0` selects the v1.0 methods, otherwise v0.3 applies. Metered like `/v1`.',
+      tags: ['Agents'],
+      responseContentType: 'application/json',
+      streams: true,
     },
-    async (request, reply) => {
+    handler: async (request, reply) => {
       const body = request.body as JsonRpcBody;
       const requestedVersion = header(request, A2A_VERSION_HEADER);
       const useLegacy = (requestedVersion || A2A_LEGACY_PROTOCOL_VERSION) === A2A_LEGACY_PROTOCOL_VERSION;
@@ -83,7 +79,7 @@ export function registerA2aRoutes(
               ? (header(request, LEGACY_HTTP_EXTENSION_HEADER) ?? header(request, HTTP_EXTENSION_HEADER))
               : header(request, HTTP_EXTENSION_HEADER),
           ),
-          user: new TenantUser(request.auth!, request.id, request.startedAt, abort.signal, request.counted),
+          user: new TenantUser(request.auth, request.id, request.startedAt, abort.signal, request.counted),
           headers: request.headers,
           requestedVersion,
         });
@@ -108,7 +104,7 @@ export function registerA2aRoutes(
         if (!streaming) abort.dispose();
       }
     },
-  );
+  });
 }
 
 /**

@@ -121,21 +121,8 @@ function operationId(method: string, path: string): string {
 
 const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
-/** The route's schema; routes not yet declared through `defineRoute` still carry theirs in the doc. */
-function schemaOf(route: DocumentedRoute): RouteSchema {
-  const doc = route.doc;
-  const legacyResponse = doc?.response ? { [doc.responseStatus ?? 200]: doc.response } : undefined;
-  return {
-    ...(route.schema?.params ? { params: route.schema.params } : {}),
-    ...((route.schema?.querystring ?? doc?.query)
-      ? { querystring: route.schema?.querystring ?? doc?.query }
-      : {}),
-    ...((route.schema?.body ?? doc?.body) ? { body: route.schema?.body ?? doc?.body } : {}),
-    ...((route.schema?.response ?? legacyResponse)
-      ? { response: route.schema?.response ?? legacyResponse }
-      : {}),
-  };
-}
+/** The route's one schema, as declared through `defineRoute`. */
+const schemaOf = (route: DocumentedRoute): RouteSchema => route.schema ?? {};
 
 /** A status answered without a body (`noContent`). */
 const isNoContent = (schema: z.ZodType) => schema._zod.def.type === 'undefined';

@@ -46,7 +46,7 @@ export class ModelCatalog {
         ...(model.pricing.cacheWritePerMTok === undefined
           ? {}
           : { cache_write_per_mtok: model.pricing.cacheWritePerMTok }),
-        currency: 'USD',
+        currency: 'USD' as const,
       },
     };
   }

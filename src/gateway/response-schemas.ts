@@ -31,6 +31,12 @@ export const chatCompletionResponseSchema = z.looseObject({
   usage: usageSchema.optional(),
 });
 
+/**
+ * A model server's answer as the gateway relays it. The pipeline passes its fields on without
+ * rebuilding them, so the type is asserted, not proven; tests check every answer against the schema.
+ */
+export type ChatCompletionResponse = z.input<typeof chatCompletionResponseSchema>;
+
 export const modelObjectSchema = z.looseObject({
   id: z.string(),
   object: z.literal('model'),
@@ -62,3 +68,6 @@ export const embeddingsResponseSchema = z.looseObject({
   model: z.string(),
   usage: z.object({ prompt_tokens: z.int(), total_tokens: z.int() }),
 });
+
+/** An embeddings answer as relayed from the model server (see `ChatCompletionResponse`). */
+export type EmbeddingsResponse = z.input<typeof embeddingsResponseSchema>;

@@ -80,7 +80,7 @@ export function guard<Adds extends object = object>(
 export const publicRoute: Guard = guard('none');
 
 /** What a route says about itself in /openapi.json, besides its schema and security. */
-export type RouteText = Omit<RouteDoc, 'security' | 'body' | 'query' | 'response' | 'responseStatus'> & {
+export type RouteText = Omit<RouteDoc, 'security'> & {
   description: string;
 };
 
@@ -109,6 +109,13 @@ export interface RouteSpec<S extends RouteSchema, Adds extends object> {
   bodyOptional?: boolean;
   /** Checks that run after the guard and before validation (e.g. a form's CSRF token). */
   preValidation?: GuardHook[];
+  /** Errors in Anthropic's envelope instead of OpenAI's (the Messages API). */
+  errorFormat?: 'anthropic';
+  /**
+   * Keep the body exactly as sent in `request.sentBody` (validation replaces `request.body` with the
+   * parsed value): surfaces that relay a request as it is to a native upstream need every field.
+   */
+  keepSentBody?: boolean;
   /** Handles this route's errors first; throw to hand the error on to the app's error envelope. */
   errorHandler?: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => unknown;
   handler: RouteHandler<S, Adds>;
@@ -128,13 +135,17 @@ export function defineRoute<S extends RouteSchema, Adds extends object>(
 ): void {
   const hooks: GuardHook[] = [...spec.guard.hooks, ...(spec.preValidation ?? [])];
   if (spec.schema?.body) hooks.push(spec.bodyOptional ? defaultEmptyBody : refuseEmptyBody);
+  if (spec.keepSentBody) hooks.push(keepSentBody);
   app.route({
     method: spec.method,
     url: spec.url,
     ...(spec.schema ? { schema: spec.schema } : {}),
     ...(hooks.length > 0 ? { preValidation: hooks } : {}),
     ...(spec.errorHandler ? { errorHandler: spec.errorHandler } : {}),
-    config: { openapi: { ...spec.doc, security: spec.guard.security } },
+    config: {
+      openapi: { ...spec.doc, security: spec.guard.security },
+      ...(spec.errorFormat ? { errorFormat: spec.errorFormat } : {}),
+    },
     handler: spec.handler as unknown as RouteHandlerMethod,
   });
 }
@@ -146,4 +157,15 @@ async function refuseEmptyBody(request: FastifyRequest): Promise<void> {
 
 async function defaultEmptyBody(request: FastifyRequest): Promise<void> {
   request.body ??= {};
+}
+
+async function keepSentBody(request: FastifyRequest): Promise<void> {
+  request.sentBody = request.body;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body as the client sent it, before validation (routes declared with `keepSentBody`). */
+    sentBody: unknown;
+  }
 }

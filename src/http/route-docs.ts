@@ -1,5 +1,3 @@
-import type { z } from 'zod';
-
 /** How a route is authenticated, for the OpenAPI document. */
 export type RouteSecurity = 'apiKey' | 'tenant' | 'operator' | 'session' | 'none';
 
@@ -20,14 +18,6 @@ export interface RouteDoc {
   streams?: boolean;
   /** Leave the route out of the public document (internal pages). */
   hidden?: boolean;
-  /** @deprecated Declare `schema.body` (see `defineRoute`); read only for routes not yet converted. */
-  body?: z.ZodType;
-  /** @deprecated Declare `schema.querystring`. */
-  query?: z.ZodType;
-  /** @deprecated Declare `schema.response` by status. */
-  response?: z.ZodType;
-  /** @deprecated Declare `schema.response` by status. */
-  responseStatus?: number;
 }
 
 declare module 'fastify' {

@@ -1,7 +1,8 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { platformVersion } from '../discovery/platform-version.js';
 import { type ApiKeyAuthDeps, apiKeyAuth } from '../http/api-key-auth.js';
+import { type Authenticated, defineRoute, guard } from '../http/define-route.js';
 import { ApiError } from '../shared/errors.js';
 import { MCP_PATH } from './server-card.js';
 import { createMcpServer, type McpToolDeps } from './tools.js';
@@ -36,29 +37,24 @@ export function registerMcpRoutes(
 ): void {
   const version = platformVersion();
   const checkOrigin = originGuard(deps.config.publicUrl);
-  const authenticate = apiKeyAuth(deps, 'inference');
-  app.post(
-    MCP_PATH,
-    {
-      preHandler: [checkOrigin, ...authenticate],
-      config: {
-        openapi: {
-          summary:
-            'MCP server (Streamable HTTP, JSON-RPC): tools chat_completion, list_models, get_usage, get_balance',
-          description:
-            'A stateless MCP server: each POST carries JSON-RPC requests (a batch allowed) and gets their answers. Tool calls go through the same rate limit and metering as `/v1`.',
-          tags: ['Agents'],
-          security: 'apiKey',
-          responseContentType: 'application/json',
-          streams: true,
-        },
-      },
+  defineRoute(app, {
+    method: 'POST',
+    url: MCP_PATH,
+    guard: guard<Authenticated>('apiKey', checkOrigin, ...apiKeyAuth(deps, 'inference')),
+    doc: {
+      summary:
+        'MCP server (Streamable HTTP, JSON-RPC): tools chat_completion, list_models, get_usage, get_balance',
+      description:
+        'A stateless MCP server: each POST carries JSON-RPC requests (a batch allowed) and gets their answers. Tool calls go through the same rate limit and metering as `/v1`.',
+      tags: ['Agents'],
+      responseContentType: 'application/json',
+      streams: true,
     },
-    async (request: FastifyRequest, reply: FastifyReply) => {
+    handler: async (request, reply) => {
       const server = createMcpServer(
         deps,
         {
-          auth: request.auth!,
+          auth: request.auth,
           requestId: request.id,
           startedAt: request.startedAt,
           counted: request.counted,
@@ -91,5 +87,5 @@ export function registerMcpRoutes(
         }
       }
     },
-  );
+  });
 }

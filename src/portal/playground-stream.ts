@@ -1,13 +1,7 @@
-import type {
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  preHandlerHookHandler,
-  RouteHandlerMethod,
-  RouteShorthandOptions,
-} from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SurfaceDeps } from '../gateway/inference-pipeline.js';
 import { registerChatCompletionsRoute } from '../gateway/routes/chat-completions.js';
+import { type Authenticated, guard } from '../http/define-route.js';
 import { type TenantAuthDeps, tenantAuth } from '../http/tenant-auth.js';
 import { ApiError } from '../shared/errors.js';
 
@@ -24,39 +18,21 @@ async function sessionCallersOnly(request: FastifyRequest, _reply: FastifyReply)
 }
 
 /**
- * Registers the very `/v1/chat/completions` handler a second time, at `PLAYGROUND_CHAT_PATH`,
+ * Serves the very `/v1/chat/completions` handler a second time, at `PLAYGROUND_CHAT_PATH`,
  * authenticated by the dashboard session (cookie + `x-csrf-token`, via `tenantAuth`) instead of an
  * API key. The request therefore goes through the same validation, routing, streaming, rate limit and
  * metering (`key_id` "session") as any API call, while the data-plane auth stays untouched.
- *
- * The gateway module registers its route through the `app` it is given; this hands it a narrow
- * stand-in whose `post` moves the route to our path and hides it from /openapi.json.
  */
 export function registerPlaygroundStream(app: FastifyInstance, deps: SurfaceDeps & TenantAuthDeps): void {
-  const auth = tenantAuth(deps);
-  const relocate = {
-    post(_url: string, opts: RouteShorthandOptions, handler: RouteHandlerMethod) {
-      const given = opts.preHandler;
-      const preHandler = [sessionCallersOnly, ...(Array.isArray(given) ? given : given ? [given] : [])];
-      app.post(
-        PLAYGROUND_CHAT_PATH,
-        {
-          ...opts,
-          preHandler: preHandler as preHandlerHookHandler[],
-          config: {
-            ...opts.config,
-            openapi: {
-              summary: 'Dashboard playground: a streamed chat completion for the signed-in tenant',
-              tags: ['portal'],
-              security: 'session',
-              hidden: true,
-            },
-          },
-        },
-        handler,
-      );
-      return relocate;
+  const signedIn = guard<Authenticated>('session', sessionCallersOnly, ...tenantAuth(deps));
+  registerChatCompletionsRoute(app, deps, signedIn, {
+    url: PLAYGROUND_CHAT_PATH,
+    doc: {
+      summary: 'Dashboard playground: a streamed chat completion for the signed-in tenant',
+      description: 'The chat completions handler behind the dashboard session.',
+      tags: ['portal'],
+      hidden: true,
+      streams: true,
     },
-  };
-  registerChatCompletionsRoute(relocate as unknown as FastifyInstance, deps, auth);
+  });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type ApiKeyAuthDeps, apiKeyAuth } from '../../http/api-key-auth.js';
+import { type ApiKeyAuthDeps, apiKeyGuard } from '../../http/api-key-auth.js';
 import { registerChatCompletionsRoute } from './chat-completions.js';
 import { registerCompletionsRoute } from './completions.js';
 import { registerEmbeddingsRoute } from './embeddings.js';
@@ -15,7 +15,7 @@ export type GatewayDeps = ApiKeyAuthDeps & MessagesDeps & ResponsesDeps;
  * Completions surfaces, each translated onto the inference pipeline.
  */
 export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayDeps): void {
-  const inference = apiKeyAuth(deps, 'inference');
+  const inference = apiKeyGuard(deps, 'inference');
   registerModelRoutes(app, deps, inference);
   registerChatCompletionsRoute(app, deps, inference);
   registerEmbeddingsRoute(app, deps, inference);

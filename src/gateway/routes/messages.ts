@@ -1,9 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TokenCounter } from '../../billing/token-counter.js';
-import type { RouteDoc } from '../../http/route-docs.js';
+import { type Authenticated, defineRoute, type Guard, type RouteText } from '../../http/define-route.js';
 import { namedEvents, openSse, type SseWriter } from '../../http/sse.js';
-import { parseBody } from '../../http/validation.js';
 import { anthropicErrorBody } from '../../shared/anthropic-errors.js';
 import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
 import type { NativeOperation } from '../model-router.js';
@@ -28,25 +27,19 @@ const messageSchema = z.looseObject({
   usage: z.looseObject({ input_tokens: z.int(), output_tokens: z.int() }),
 });
 
-const messagesDoc: RouteDoc = {
+const messagesDoc: RouteText = {
   summary: 'Create a message (Anthropic Messages API); `"stream": true` answers with Server-Sent Events',
   description:
     "System prompt, text, image, `tool_use` and `tool_result` blocks, tools and `tool_choice`, `stop_sequences`; `max_tokens` is required. Authenticate with `x-api-key`; errors use Anthropic's envelope.",
   tags: ['Inference'],
-  security: 'apiKey',
-  body: messagesRequestSchema,
-  response: messageSchema,
   streams: true,
 };
 
-const countDoc: RouteDoc = {
+const countDoc: RouteText = {
   summary: 'Count the input tokens of a message (Anthropic Messages API)',
   description:
     "The input tokens the message would use with the model's tokenizer; no model is called and nothing is billed.",
   tags: ['Inference'],
-  security: 'apiKey',
-  body: countTokensRequestSchema,
-  response: z.object({ input_tokens: z.int() }),
 };
 
 /** What the Messages routes read: a surface's dependencies and the tokenizer (`count_tokens`). */
@@ -56,37 +49,50 @@ export type MessagesDeps = SurfaceDeps & { tokens: Pick<TokenCounter, 'count' | 
 export function registerMessagesRoutes(
   app: FastifyInstance,
   deps: MessagesDeps,
-  preHandler: preHandlerHookHandler[],
+  inference: Guard<Authenticated>,
 ): void {
-  app.post(
-    '/v1/messages',
-    { preHandler, config: { openapi: messagesDoc, errorFormat: 'anthropic' } },
-    (request, reply) => createMessage(deps, request, reply),
-  );
-  app.post(
-    '/v1/messages/count_tokens',
-    { preHandler, config: { openapi: countDoc, errorFormat: 'anthropic' } },
-    async (request) => {
-      const req = parseBody(countTokensRequestSchema, request.body);
-      const model = deps.catalog.resolve(request.auth!.tenant, req.model, 'chat');
+  defineRoute(app, {
+    method: 'POST',
+    url: '/v1/messages',
+    guard: inference,
+    doc: messagesDoc,
+    errorFormat: 'anthropic',
+    keepSentBody: true,
+    schema: { body: messagesRequestSchema, response: { 200: messageSchema } },
+    handler: (request, reply) => createMessage(deps, request, reply),
+  });
+  defineRoute(app, {
+    method: 'POST',
+    url: '/v1/messages/count_tokens',
+    guard: inference,
+    doc: countDoc,
+    errorFormat: 'anthropic',
+    schema: { body: countTokensRequestSchema, response: { 200: z.object({ input_tokens: z.int() }) } },
+    handler: async (request) => {
+      const req = request.body;
+      const model = deps.catalog.resolve(request.auth.tenant, req.model, 'chat');
       const prompt = measureChatPrompt(messagesToChat(req));
       const counted = await deps.tokens
         .count(model.id, prompt.text)
         .catch(() => deps.tokens.estimate(prompt.text));
       return { input_tokens: counted + prompt.size.framingTokens };
     },
-  );
+  });
 }
 
-async function createMessage(deps: MessagesDeps, request: FastifyRequest, reply: FastifyReply) {
-  const req = parseBody(messagesRequestSchema, request.body);
+async function createMessage(
+  deps: MessagesDeps,
+  request: FastifyRequest & Authenticated & { body: MessagesRequest },
+  reply: FastifyReply,
+) {
+  const req = request.body;
   const call = callFor(request, reply, messagesToChat(req), 'messages');
   const id = newMessageId();
   const model = deps.catalog.resolve(call.auth.tenant, req.model, 'chat');
   try {
     if (deps.pipeline.speaksNatively(model, 'messages')) {
       const native = { surface: 'messages' as const, headers: anthropicHeaders(request) };
-      const body = request.body as Record<string, unknown>;
+      const body = request.sentBody as Record<string, unknown>;
       if (req.stream !== true)
         return reply.send((await deps.pipeline.completeNative(call, native, body)).body);
       return await relayNativeMessage(deps, request, reply, call, native, body);

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientDisconnect } from '../../http/client-disconnect.js';
+import type { Authenticated } from '../../http/define-route.js';
 import type { ChatEndpoint, InferenceCall } from '../inference-pipeline.js';
 import type { RouteUsed } from '../model-router.js';
 import type { CacheDirective } from '../response-cache/response-cache.js';
@@ -17,13 +18,13 @@ export type RequestCall<B> = InferenceCall & {
  * the surface in usage records (chat completions when absent).
  */
 export function callFor<B>(
-  request: FastifyRequest,
+  request: FastifyRequest & Authenticated,
   reply: FastifyReply,
   body: B,
   endpoint?: ChatEndpoint,
 ): RequestCall<B> {
   return {
-    auth: request.auth!,
+    auth: request.auth,
     body,
     requestId: request.id,
     signal: new ClientDisconnect(reply),

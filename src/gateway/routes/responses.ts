@@ -1,8 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { RouteDoc } from '../../http/route-docs.js';
+import { type Authenticated, defineRoute, type Guard, type RouteText } from '../../http/define-route.js';
 import { namedEvents, openSse, type SseWriter } from '../../http/sse.js';
-import { parseBody } from '../../http/validation.js';
 import { ApiError } from '../../shared/errors.js';
 import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
 import { type ResponseStore, withItemIds } from '../responses/response-store.js';
@@ -32,14 +31,14 @@ const responseSchema = z.looseObject({
   usage: z.looseObject({ input_tokens: z.int(), output_tokens: z.int(), total_tokens: z.int() }).nullable(),
 });
 
-const createDoc: RouteDoc = {
+/** A response object as stored or relayed (typed loosely there; tests check it against the schema). */
+type ResponseObject = z.input<typeof responseSchema>;
+
+const createDoc: RouteText = {
   summary: 'Create a model response (OpenAI Responses API); `"stream": true` answers with Server-Sent Events',
   description:
     'Text or message input, `instructions`, function tools, `text.format`, `max_output_tokens`. With `store` (the default) the response is kept for `previous_response_id` and retrieval.',
   tags: ['Inference'],
-  security: 'apiKey',
-  body: responsesRequestSchema,
-  response: responseSchema,
   streams: true,
 };
 
@@ -57,99 +56,108 @@ export type ResponsesDeps = SurfaceDeps & { responses: ResponseStore };
 export function registerResponsesRoutes(
   app: FastifyInstance,
   deps: ResponsesDeps,
-  preHandler: preHandlerHookHandler[],
+  inference: Guard<Authenticated>,
 ): void {
-  app.post('/v1/responses', { preHandler, config: { openapi: createDoc } }, (request, reply) =>
-    createResponse(deps, request, reply),
-  );
+  const tags = ['Inference'];
+  defineRoute(app, {
+    method: 'POST',
+    url: '/v1/responses',
+    guard: inference,
+    doc: createDoc,
+    keepSentBody: true,
+    schema: { body: responsesRequestSchema, response: { 200: responseSchema } },
+    handler: (request, reply) => createResponse(deps, request, reply),
+  });
 
-  app.get(
-    '/v1/responses/:id',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Retrieve a stored response',
-          description: 'A response created with `store` (the default), as `POST /v1/responses` answered it.',
-          tags: ['Inference'],
-          security: 'apiKey',
-          response: responseSchema,
-        },
-      },
+  defineRoute(app, {
+    method: 'GET',
+    url: '/v1/responses/:id',
+    guard: inference,
+    doc: {
+      summary: 'Retrieve a stored response',
+      description: 'A response created with `store` (the default), as `POST /v1/responses` answered it.',
+      tags,
     },
-    async (request) => {
-      const { id } = parseBody(idParams, request.params);
-      const stored = await deps.responses.get(request.auth!.tenant.id, id);
+    schema: { params: idParams, response: { 200: responseSchema } },
+    handler: async (request) => {
+      const { id } = request.params;
+      const stored = await deps.responses.get(request.auth.tenant.id, id);
       if (!stored) throw responseNotFound(id);
-      return stored;
+      return stored as ResponseObject;
     },
-  );
+  });
 
-  app.delete(
-    '/v1/responses/:id',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: 'Delete a stored response',
-          description: 'It can no longer be retrieved or continued with `previous_response_id`.',
-          tags: ['Inference'],
-          security: 'apiKey',
-          response: z.object({ id: z.string(), object: z.literal('response'), deleted: z.boolean() }),
-        },
+  defineRoute(app, {
+    method: 'DELETE',
+    url: '/v1/responses/:id',
+    guard: inference,
+    doc: {
+      summary: 'Delete a stored response',
+      description: 'It can no longer be retrieved or continued with `previous_response_id`.',
+      tags,
+    },
+    schema: {
+      params: idParams,
+      response: { 200: z.object({ id: z.string(), object: z.literal('response'), deleted: z.boolean() }) },
+    },
+    handler: async (request) => {
+      const { id } = request.params;
+      if (!(await deps.responses.delete(request.auth.tenant.id, id))) throw responseNotFound(id);
+      return { id, object: 'response' as const, deleted: true };
+    },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/v1/responses/:id/input_items',
+    guard: inference,
+    doc: {
+      summary: "List the input items of a stored response's request",
+      description: 'The input items of the request that created the response, a page at a time.',
+      tags,
+    },
+    schema: {
+      params: idParams,
+      querystring: listQuery,
+      response: {
+        200: z.looseObject({
+          object: z.literal('list'),
+          data: z.array(z.looseObject({ id: z.string() })),
+          first_id: z.string().nullable(),
+          last_id: z.string().nullable(),
+          has_more: z.boolean(),
+        }),
       },
     },
-    async (request) => {
-      const { id } = parseBody(idParams, request.params);
-      if (!(await deps.responses.delete(request.auth!.tenant.id, id))) throw responseNotFound(id);
-      return { id, object: 'response', deleted: true };
-    },
-  );
-
-  app.get(
-    '/v1/responses/:id/input_items',
-    {
-      preHandler,
-      config: {
-        openapi: {
-          summary: "List the input items of a stored response's request",
-          description: 'The input items of the request that created the response, a page at a time.',
-          tags: ['Inference'],
-          security: 'apiKey',
-          query: listQuery,
-          response: z.looseObject({
-            object: z.literal('list'),
-            data: z.array(z.looseObject({ id: z.string() })),
-            has_more: z.boolean(),
-          }),
-        },
-      },
-    },
-    async (request) => {
-      const { id } = parseBody(idParams, request.params);
-      const q = parseBody(listQuery, request.query ?? {});
-      const items = await deps.responses.inputItems(request.auth!.tenant.id, id);
+    handler: async (request) => {
+      const { id } = request.params;
+      const q = request.query;
+      const items = await deps.responses.inputItems(request.auth.tenant.id, id);
       if (!items) throw responseNotFound(id);
       const ordered = q.order === 'desc' ? [...items].reverse() : items;
       const start = q.after === undefined ? 0 : ordered.findIndex((i) => i.id === q.after) + 1;
       const page = ordered.slice(start, start + q.limit);
       return {
-        object: 'list',
+        object: 'list' as const,
         data: page,
         first_id: page[0]?.id ?? null,
         last_id: page.at(-1)?.id ?? null,
         has_more: start + page.length < ordered.length,
       };
     },
-  );
+  });
 }
 
 const responseNotFound = (id: string) =>
   new ApiError('not_found', `Response with id '${id}' not found.`, 'id');
 
-async function createResponse(deps: ResponsesDeps, request: FastifyRequest, reply: FastifyReply) {
-  const auth = request.auth!;
-  const req = parseBody(responsesRequestSchema, request.body);
+async function createResponse(
+  deps: ResponsesDeps,
+  request: FastifyRequest & Authenticated & { body: ResponsesRequest },
+  reply: FastifyReply,
+) {
+  const { auth } = request;
+  const req = request.body;
   const store = req.store !== false;
   let history: ReturnType<typeof inputItemsOf> = [];
   if (req.previous_response_id) {
@@ -184,7 +192,7 @@ async function createResponse(deps: ResponsesDeps, request: FastifyRequest, repl
     if (deps.pipeline.speaksNatively(model, 'responses')) {
       // Relayed as it is, with the conversation of previous_response_id spelled out: the upstream
       // keeps nothing (store: false); the gateway stores the answer itself.
-      const { previous_response_id: _previous, ...raw } = request.body as Record<string, unknown>;
+      const { previous_response_id: _previous, ...raw } = request.sentBody as Record<string, unknown>;
       const body = { ...raw, input: [...history, ...inputItemsOf(req)], store: false };
       const own = (response: Record<string, unknown>) =>
         Object.assign(response, { id, previous_response_id: req.previous_response_id ?? null, store });

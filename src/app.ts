@@ -24,6 +24,7 @@ import { registerOutboxRoute } from './mail/outbox-routes.js';
 import { registerMcpRoutes } from './mcp/routes.js';
 import { registerOAuthServerRoutes } from './oauth/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
+import { registerRouteStatusRoute } from './operator/route-status.js';
 import { registerOperatorRoutes } from './operator/routes.js';
 import { registerPaymentRoutes } from './payments/routes.js';
 import { registerPortalRoutes } from './portal/routes.js';
@@ -145,6 +146,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
   registerWebhookRoutes(app, container);
   registerOperatorRoutes(app, container);
   registerOutboxRoute(app, container);
+  registerRouteStatusRoute(app, container);
   registerBillingRoutes(app, container);
   registerPaymentRoutes(app, container);
   registerGatewayRoutes(app, container);

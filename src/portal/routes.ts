@@ -34,6 +34,7 @@ import { usagePage } from './pages/dashboard/usage.js';
 import { webhookDetailPage, webhooksPage } from './pages/dashboard/webhooks.js';
 import { docsPage } from './pages/docs.js';
 import { landingPage } from './pages/landing.js';
+import { routeStatusPage } from './pages/route-status.js';
 import { registerPlaygroundStream } from './playground-stream.js';
 
 /** A page's query string as parsed: values may be strings, lists or nested objects, whatever was sent. */
@@ -70,6 +71,10 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   page('/docs', 'Developer documentation', async (_request, reply) => sendPage(reply, docsPage(ctx)));
   page('/compare', 'Migrating from OpenAI, Mistral or Hugging Face', async (_request, reply) =>
     sendPage(reply, comparePage(ctx)),
+  );
+  // The page holds no data: its script reads /operator/routes with the operator token.
+  page('/operator/status', 'Operator route status', async (_request, reply) =>
+    sendPage(reply, routeStatusPage(ctx), { private: true }),
   );
 
   const verifyEmail = requireVerifiedEmail(container.config);

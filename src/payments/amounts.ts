@@ -4,7 +4,7 @@ import { formatMicros, parseUsdToMicros, usdToMicros } from '../shared/money.js'
 
 const MICROS_PER_CENT = 10_000;
 
-/** The top-up amounts on offer, as the credits page and `GET /admin/billing/offer` show them. */
+/** The top-up amounts on offer, as the credits page shows them. */
 export interface TopUpOffer {
   currency: string;
   /** USD of credit, decimal strings. */

@@ -119,6 +119,22 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const balance = (await (await call(`${a.url}/admin/balance`, t.apiKey)).json()) as { balance: string };
       // 5.001 − 20 × 0.0001175 + 20
       expect(balance.balance).toBe('24.998650');
+      // Stripe's own word on the charge, delivered twice, grants nothing more.
+      const pi = [...fake.paymentIntents.values()].find(
+        (p) => (p.metadata as Record<string, string>).simo_tenant_id === t.tenantId,
+      )!;
+      const payload = JSON.stringify(fake.event('payment_intent.succeeded', pi));
+      for (let i = 0; i < 2; i++) {
+        const hook = await fetch(`${a.url}/stripe/webhook`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': fake.sign(payload) },
+          body: payload,
+        });
+        expect(hook.status).toBe(200);
+      }
+      await settle();
+      const again = (await (await call(`${a.url}/admin/balance`, t.apiKey)).json()) as { balance: string };
+      expect(again.balance).toBe('24.998650');
       // Still above the threshold: more usage charges nothing.
       await burst(t, 4);
       await settle();
@@ -127,6 +143,26 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         data: Array<{ kind: string; status: string }>;
       };
       expect(payments.data).toEqual([expect.objectContaining({ kind: 'auto', status: 'paid' })]);
+    });
+
+    it('takes over a charge a replica claimed and abandoned, with the same idempotency key', async () => {
+      const t = await a.signUp();
+      await setUp(t, 'pm_card_visa');
+      // A replica claimed the charge long ago and died before asking Stripe.
+      await a.server.container.database.db
+        .updateTable('auto_topups')
+        .set({ state: 'charging', attempt_id: 'pay_abandoned', claimed_at: 1 })
+        .where('tenant_id', '=', t.tenantId)
+        .execute();
+      await burst(t, 20);
+      await settle();
+      await eventually(async () => (intentsOf(t).length >= 1 ? true : undefined), 10_000);
+      await settle();
+      const intents = intentsOf(t);
+      expect(intents).toHaveLength(1);
+      expect(intents[0]?.idempotencyKey).toBe('auto:pay_abandoned');
+      const balance = (await (await call(`${a.url}/admin/balance`, t.apiKey)).json()) as { balance: string };
+      expect(balance.balance).toBe('24.998650');
     });
 
     it('reports a declined card and stops after the configured failures', async () => {

@@ -4,7 +4,8 @@
  * Results also go to bench/results/latest.json. Env: BENCH_DURATION (s per load run, default 5),
  * BENCH_TTFB_REQUESTS (default 300), BENCH_PHASES (comma-separated phase names to run), BENCH_SOAK_SECONDS
  * (default 60), BENCH_STREAMS (concurrent streams, default 1000), BENCH_SEED_RECORDS (usage rows the
- * data-size phase stores first, default 1,000,000), BENCH_WORKERS (default 2), BENCH_REUSE_PORT (1: SO_REUSEPORT).
+ * data-size phase stores first, default 1,000,000), BENCH_WORKERS (default 2), BENCH_REUSE_PORT (1: SO_REUSEPORT),
+ * BENCH_BASELINE_ROOT (a built checkout the tracing phase compares with), BENCH_TRACING_ROUNDS (default 5).
  */
 import { fileURLToPath } from 'node:url';
 import { startFakeUpstream } from '../test/support/fake-upstream-process.js';
@@ -17,10 +18,12 @@ import { limiterPhase } from './phases/limiter.js';
 import { meteringPhase } from './phases/metering.js';
 import { pacedStreamPhase } from './phases/paced-stream.js';
 import { replicasPhase } from './phases/replicas.js';
+import { responseCachePhase } from './phases/response-cache.js';
 import { soakPhase } from './phases/soak.js';
 import { streamsPhase } from './phases/streams.js';
 import { surfacesPhase } from './phases/surfaces.js';
 import { throughputPhase } from './phases/throughput.js';
+import { tracingPhase } from './phases/tracing.js';
 import { workersPhase } from './phases/workers.js';
 
 /** Later phases (limiter, metering, replicas) are appended here. */
@@ -33,6 +36,8 @@ const PHASES: BenchPhase[] = [
   dataSizePhase,
   workersPhase,
   limiterPhase,
+  tracingPhase,
+  responseCachePhase,
   replicasPhase,
   streamsPhase,
   soakPhase,

@@ -45,6 +45,8 @@ export interface GatewayProcessOptions {
   config?: Record<string, unknown>;
   /** Merged over the child's environment; `undefined` removes a variable (e.g. SIMO_UPSTREAM_URL). */
   env?: Record<string, string | undefined>;
+  /** Another built checkout to run instead of this one (a baseline to compare with). */
+  root?: string;
 }
 
 export async function startGatewayProcess(
@@ -71,7 +73,7 @@ export async function startGatewayProcess(
   // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway under load.
   const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, 'bin/simosphere.js', 'start'], {
-    cwd: PROJECT_ROOT,
+    cwd: options.root ?? PROJECT_ROOT,
     env: {
       ...process.env,
       PORT: String(port),

@@ -9,7 +9,7 @@ import { callFor } from './request-call.js';
 const chatCompletionsDoc: RouteText = {
   summary: 'Create a chat completion (OpenAI-compatible); `"stream": true` answers with Server-Sent Events',
   description:
-    'Messages, tools, `response_format`, `max_tokens`, `n`, `stop` and the other OpenAI fields; fields the platform does not know are passed on to the model server. The worst-case cost is held against the credit balance first and the real usage is billed.',
+    'Messages, tools, `response_format`, `max_tokens`, `n`, `stop` and the other OpenAI fields; fields the platform does not know are passed on to the model server. The worst-case cost is held against the credit balance first and the real usage is billed. On models with a response cache, a repeated deterministic request (temperature 0 or a seed) is answered from the cache: the request header `x-simo-cache: force` caches any request, `x-simo-cache: no-store` bypasses the cache, and the answer says `x-simo-cache: hit` or `miss`.',
   tags: ['Inference'],
   streams: true,
 };

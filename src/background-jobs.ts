@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
 import { DAY_MS, pruneUsageRecords } from './billing/usage-daily.js';
+import { pruneStripeEvents } from './payments/payment-store.js';
 import type { Db } from './shared/db.js';
 
 const HOUR_MS = 3_600_000;
+/** Stripe retries an event for three days; its ids are kept well beyond. */
+const STRIPE_EVENT_RETENTION_MS = 90 * DAY_MS;
 
 /** What a serving replica runs besides answering requests. */
 export interface BackgroundDeps {
@@ -28,8 +31,8 @@ export interface BackgroundJobs {
 
 /**
  * Starts this replica's background work: the usage recovery sweep, webhook delivery, and the hourly
- * housekeeping (the previous month is invoiced once it is over; raw usage records and stored responses
- * past their retention are deleted).
+ * housekeeping (the previous month is invoiced once it is over; raw usage records, stored responses
+ * and Stripe event ids past their retention are deleted).
  * Every job is idempotent across replicas. Servers start it; one-shot commands (the CLI) never do,
  * so they never cut a delivery short.
  */
@@ -72,5 +75,8 @@ async function closeMonthAndPrune(deps: BackgroundDeps): Promise<void> {
   await deps.responses.prune().then(
     (pruned) => pruned > 0 && logger.info({ pruned }, 'deleted stored responses past retention'),
     (err: unknown) => logger.error({ err }, 'response retention failed'),
+  );
+  await pruneStripeEvents(deps.db, Date.now() - STRIPE_EVENT_RETENTION_MS).catch((err: unknown) =>
+    logger.error({ err }, 'Stripe event retention failed'),
   );
 }

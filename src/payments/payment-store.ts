@@ -193,3 +193,13 @@ export async function grantPayment(
     );
   return granted;
 }
+
+/**
+ * Forgets Stripe events received before `before` (epoch ms). Safe at any age: every movement an event
+ * makes is also keyed in the ledger by its payment (refunds by their cumulative total, disputes by
+ * their id), so an old event Stripe resends by hand still changes nothing.
+ */
+export async function pruneStripeEvents(db: Db, before: number): Promise<number> {
+  const res = await db.deleteFrom('stripe_events').where('received_at', '<', before).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneStripeEvents } from '../../src/payments/payment-store.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import {
   type FakeStripe,
@@ -94,6 +95,10 @@ describe('top-up with Stripe Checkout', () => {
       Array.from({ length: 10 }, () => deliver(fake.completeSession(sessionId))),
     );
     for (const r of others) expect(r.statusCode).toBe(200);
+    expect(await balance(s)).toBe('20.000000');
+    // Event ids are pruned after months; an old event resent by hand still grants nothing.
+    await pruneStripeEvents(t.container.database.db, Date.now() + 1000);
+    expect((await deliver(event)).json()).toMatchObject({ outcome: 'applied' });
     expect(await balance(s)).toBe('20.000000');
 
     const ledger = await t.container.database.db

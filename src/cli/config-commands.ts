@@ -20,13 +20,18 @@ export function registerConfigCommands(program: Command, env: Record<string, str
       const providers = new Map(cfg.providers.map((p) => [p.id, p]));
       for (const m of cfg.models) {
         lines.push(
-          `  ${m.id} (${m.kind}, $${m.pricing.inputPerMTok}/$${m.pricing.outputPerMTok} per 1M tokens)`,
+          `  ${m.id} (${m.kind}, $${m.pricing.inputPerMTok}/$${m.pricing.outputPerMTok} per 1M tokens)` +
+            (m.strategy === 'ordered' ? '' : `, strategy ${m.strategy}`),
         );
         m.routes.forEach((r, i) => {
           const p = providers.get(r.provider)!;
           const where =
             p.type === 'simulator' ? 'built-in simulator' : `${p.baseUrl} as '${r.model ?? m.id}'`;
-          lines.push(`    ${i + 1}. ${r.provider}: ${where}`);
+          const weight = m.strategy === 'weighted' ? `, weight ${r.weight}` : '';
+          const breaker = p.breaker
+            ? `, breaker after ${p.breaker.failures} failures for ${p.breaker.cooldownMs} ms`
+            : '';
+          lines.push(`    ${i + 1}. ${r.provider}: ${where}${weight}${breaker}`);
         });
       }
       process.stdout.write(`${lines.join('\n')}\nconfiguration OK\n`);

@@ -480,6 +480,13 @@ export const configSchema = z
           message: `duplicate provider id '${p.id}'`,
         });
       providerIds.add(p.id);
+      // A health check only feeds the breaker; without one it would run for nothing.
+      if (p.healthCheck && !p.breaker)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', i, 'healthCheck'],
+          message: 'needs `breaker` on the same provider',
+        });
     });
     const modelIds = new Set<string>();
     cfg.models.forEach((m, i) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modelSchema } from '../../config/schema.js';
+import { configSchema, modelSchema } from '../../config/schema.js';
 import type { ProviderEntry } from '../../providers/registry.js';
 import { AffinityMap, conversationKey } from './affinity.js';
 import { RouteHealth } from './route-health.js';
@@ -145,5 +145,23 @@ describe('conversation affinity', () => {
     expect(map.get('a', 0)).toBeUndefined();
     expect(map.get('b', 0)).toBe(1);
     expect(map.get('c', 1001)).toBeUndefined();
+  });
+});
+
+describe('routing config', () => {
+  const provider = { id: 'a', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:8000/v1' } as const;
+  const base = { plans: { starter: { rpm: 1 } }, models: [{ id: 'm', routes: [{ provider: 'a' }] }] };
+
+  it('refuses a health check on a provider without a breaker', () => {
+    const result = configSchema.safeParse({ ...base, providers: [{ ...provider, healthCheck: {} }] });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(['providers', 0, 'healthCheck']);
+  });
+
+  it('defaults to the ordered strategy, weight 1, no breaker and no route header', () => {
+    const cfg = configSchema.parse({ ...base, providers: [provider] });
+    expect(cfg.models[0]).toMatchObject({ strategy: 'ordered', affinity: true, routes: [{ weight: 1 }] });
+    expect(cfg.providers[0]?.breaker).toBeUndefined();
+    expect(cfg.routing.routeHeader).toBe(false);
   });
 });

@@ -1,5 +1,7 @@
 import { AgentCard } from '@a2a-js/sdk';
 import type { ResolvedConfig } from '../config/load.js';
+import { OAUTH_ROUTES } from '../oauth/provider.js';
+import { SCOPE_DESCRIPTIONS } from '../oauth/scopes.js';
 
 /** Where the A2A JSON-RPC endpoint is mounted. */
 export const A2A_PATH = '/a2a';
@@ -13,9 +15,11 @@ export function buildAgentCard(config: ResolvedConfig, version: string): AgentCa
   const url = `${config.publicUrl}${A2A_PATH}`;
   const bearer = 'bearer';
   const apiKey = 'apiKey';
+  const oauth = 'oauth2';
+  const base = config.publicUrl;
   return {
     name: config.brand.name,
-    description: `Answers text messages with ${config.brand.name}'s chat models (the first chat model the caller's account may use). Authenticate with an API key; get one with POST ${config.publicUrl}/register.`,
+    description: `Answers text messages with ${config.brand.name}'s chat models (the first chat model the caller's account may use). Authenticate with an API key (get one with POST ${config.publicUrl}/register) or an OAuth access token (authorization code with PKCE; the user signs up or signs in and approves).`,
     supportedInterfaces: [
       { url, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
       { url, protocolBinding: 'JSONRPC', protocolVersion: '0.3', tenant: '' },
@@ -37,8 +41,34 @@ export function buildAgentCard(config: ResolvedConfig, version: string): AgentCa
           value: { location: 'header', name: 'X-API-Key', description: 'API key in the X-API-Key header' },
         },
       },
+      [oauth]: {
+        scheme: {
+          $case: 'oauth2SecurityScheme',
+          value: {
+            description:
+              'OAuth 2.1 access token: register dynamically (RFC 7591), then authorization code with PKCE (S256); the user signs up or signs in and approves the scopes.',
+            oauth2MetadataUrl: `${base}/.well-known/oauth-authorization-server`,
+            flows: {
+              flow: {
+                $case: 'authorizationCode',
+                value: {
+                  authorizationUrl: `${base}${OAUTH_ROUTES.authorization}`,
+                  tokenUrl: `${base}${OAUTH_ROUTES.token}`,
+                  refreshUrl: `${base}${OAUTH_ROUTES.token}`,
+                  scopes: { ...SCOPE_DESCRIPTIONS },
+                  pkceRequired: true,
+                },
+              },
+            },
+          },
+        },
+      },
     },
-    securityRequirements: [{ schemes: { [bearer]: { list: [] } } }, { schemes: { [apiKey]: { list: [] } } }],
+    securityRequirements: [
+      { schemes: { [bearer]: { list: [] } } },
+      { schemes: { [apiKey]: { list: [] } } },
+      { schemes: { [oauth]: { list: ['inference'] } } },
+    ],
     defaultInputModes: ['text/plain'],
     defaultOutputModes: ['text/plain'],
     skills: [
@@ -73,7 +103,9 @@ export function hybridAgentCardJson(card: AgentCard): Record<string, unknown> {
         ? { type: 'http', scheme: s.value.scheme.toLowerCase(), bearerFormat: s.value.bearerFormat }
         : s?.$case === 'apiKeySecurityScheme'
           ? { type: 'apiKey', in: s.value.location, name: s.value.name }
-          : {};
+          : s?.$case === 'oauth2SecurityScheme'
+            ? { type: 'oauth2', oauth2MetadataUrl: s.value.oauth2MetadataUrl, flows: legacyFlows(s.value) }
+            : {};
     legacySchemes[name] = { ...schemes[name], ...legacy, description: s?.value.description };
   }
   const primary = card.supportedInterfaces[0];
@@ -87,4 +119,17 @@ export function hybridAgentCardJson(card: AgentCard): Record<string, unknown> {
       Object.fromEntries(Object.entries(r.schemes).map(([k, v]) => [k, v.list])),
     ),
   };
+}
+
+/** The v0.3 (OpenAPI-like) shape of an OAuth scheme's flows. */
+function legacyFlows(scheme: { flows: { flow?: { $case: string; value: unknown } } | undefined }) {
+  const flow = scheme.flows?.flow;
+  if (flow?.$case !== 'authorizationCode') return {};
+  const { authorizationUrl, tokenUrl, refreshUrl, scopes } = flow.value as {
+    authorizationUrl: string;
+    tokenUrl: string;
+    refreshUrl: string;
+    scopes: Record<string, string>;
+  };
+  return { authorizationCode: { authorizationUrl, tokenUrl, refreshUrl, scopes } };
 }

@@ -100,7 +100,7 @@ function authentication(d: DocsContext): DocSection {
       'A key stays valid until you rotate or delete it; there is no automatic expiry.',
       `- Rotate from the dashboard or with \`POST ${d.publicUrl}/admin/keys/rotate\` (optional body \`{"key_id": "…"}\`; without it the key making the call is rotated). The response shows the new key once. From that moment the old key is refused with 401 everywhere, and a \`key.rotated\` webhook event is sent.`,
       `- List and create keys with \`GET\`/\`POST ${d.publicUrl}/admin/keys\`; delete one with \`DELETE ${d.publicUrl}/admin/keys/{id}\`.`,
-      `A request without a valid key gets a 401 whose \`WWW-Authenticate\` header points to our RFC 9728 metadata (\`${d.publicUrl}/.well-known/oauth-protected-resource\`), which tells an agent where to read how to obtain a key.`,
+      `A request without a valid key gets a 401 whose \`WWW-Authenticate\` header points to our RFC 9728 metadata (\`${d.publicUrl}/.well-known/oauth-protected-resource\`, or the document of the part called, such as \`…/oauth-protected-resource/mcp\`), which names our OAuth authorization server: agents can sign their user up and get a token on their own (see Agent discovery).`,
     ].join('\n\n'),
   };
 }

@@ -22,6 +22,11 @@ export function buildLlmsTxt(d: DocsContext): string {
       `${d.publicUrl}/register`,
       'POST JSON {"email","password"} → 201 with a one-time api_key',
     ),
+    link(
+      'OAuth authorization server',
+      `${d.publicUrl}/.well-known/oauth-authorization-server`,
+      'agent sign-up: register (RFC 7591), authorization code + PKCE S256 with resource (RFC 8707); the user signs up or signs in and approves; the bearer token works wherever a key does, within its scopes',
+    ),
     link('Models', `${d.publicUrl}/v1/models`, 'the models your key may use (needs the key)'),
     link(
       'MCP server',
@@ -40,7 +45,7 @@ export function buildLlmsTxt(d: DocsContext): string {
   return [
     `# ${d.brandName}`,
     `> ${docsTagline(d)}`,
-    `Base URL for OpenAI clients: ${d.publicUrl}/v1. Send the key as \`Authorization: Bearer sk-simo-…\` or \`X-API-Key: sk-simo-…\`. Default chat model: \`${d.chatModel}\`.`,
+    `Base URL for OpenAI clients: ${d.publicUrl}/v1. Send the key as \`Authorization: Bearer sk-simo-…\` or \`X-API-Key: sk-simo-…\`, or an OAuth access token as \`Authorization: Bearer …\`. Default chat model: \`${d.chatModel}\`.`,
     `## Docs\n\n${docs.join('\n')}`,
     `## API\n\n${api.join('\n')}`,
     `## Agent discovery\n\n${agents.join('\n')}`,

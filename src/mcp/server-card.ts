@@ -35,7 +35,7 @@ export function buildMcpServerCard(config: ResolvedConfig, version: string): Rec
     name: serverNameFor(config.publicUrl, config.brand.name),
     title: config.brand.name,
     version,
-    description: 'Chat with hosted LLMs and check models, usage and credit balance.',
+    description: 'Chat with hosted LLMs; check models, usage and balance. OAuth sign-up or API key.',
     websiteUrl: `${config.publicUrl}/docs#agent-discovery`,
     remotes: [
       {

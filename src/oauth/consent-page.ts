@@ -75,16 +75,14 @@ export function consentPage(
   <strong data-testid="oauth-organization">${opts.organization}</strong>.</p>
   <form method="post" action="${action}/confirm" class="stack" id="oauth-consent">
     <input type="hidden" name="_csrf" value="${opts.csrfToken}">
-    <fieldset>
+    <fieldset class="checks">
       <legend>Allow ${opts.app.name} to</legend>
       ${
         opts.grantable.length === 0
           ? html`<p class="muted">The app asks for nothing your role can grant.</p>`
           : opts.grantable.map(
-              (
-                scope,
-              ) => html`<label class="check"><input type="checkbox" name="scope" value="${scope}" checked>
-        ${SCOPE_DESCRIPTIONS[scope]} <code>${scope}</code></label>`,
+              (scope) => html`<label><input type="checkbox" name="scope" value="${scope}" checked>
+        <span>${SCOPE_DESCRIPTIONS[scope]} <code>${scope}</code></span></label>`,
             )
       }
     </fieldset>

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { RouteDoc } from '../http/route-docs.js';
-import { OAUTH_PREFIX } from './provider.js';
+import { ApiError } from '../shared/errors.js';
+import { OAUTH_PREFIX, OAUTH_ROUTES } from './provider.js';
 
 const METHODS = ['GET', 'POST', 'OPTIONS', 'DELETE', 'PUT'] as const;
 
@@ -21,7 +22,19 @@ export function registerOAuthServerRoutes(
   provider.proxy = true;
   const handle = provider.callback();
 
+  // Endpoints that only take POST answer a GET with 405, like every other route (the provider says 404).
+  const postOnly = new Set([
+    OAUTH_ROUTES.token,
+    OAUTH_ROUTES.registration,
+    OAUTH_ROUTES.revocation,
+    OAUTH_ROUTES.pushed_authorization_request,
+  ]);
   const forward = (rewriteTo?: string) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if ((request.method === 'GET' || request.method === 'HEAD') && postOnly.has(path)) {
+      reply.header('allow', 'POST, OPTIONS');
+      throw new ApiError('method_not_allowed', `Method ${request.method} is not allowed on ${path}.`);
+    }
     reply.hijack();
     const req = request.raw;
     const headers = reply.getHeaders();

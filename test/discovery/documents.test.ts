@@ -165,7 +165,7 @@ describe('well-known documents', () => {
       url: `${PUBLIC}/a2a`,
       preferredTransport: 'JSONRPC',
       protocolVersion: '0.3.0',
-      security: [{ bearer: [] }, { apiKey: [] }],
+      security: [{ bearer: [] }, { apiKey: [] }, { oauth2: ['inference'] }],
     });
     const legacy = await get('/.well-known/agent.json');
     expect(await legacy.json()).toEqual(body);

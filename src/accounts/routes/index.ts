@@ -16,7 +16,7 @@ export function registerAccountRoutes(app: FastifyInstance, container: Container
   registerLoginRoutes(app, container);
   registerKeyRoutes(app, { keys: container.keys, tenant });
   registerAuditRoute(app, container, tenant);
-  registerMemberRoutes(app, { members: container.members, tenant });
+  registerMemberRoutes(app, { members: container.members, tenant, connectedApps: container.oauth.grants });
   registerAccountFlowRoutes(app, container);
   registerSsoRoutes(app, container);
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type Authenticated, defineRoute, type Guard } from '../../http/define-route.js';
 import { callerRole, callerUserId, tenantActor } from '../../http/tenant-auth.js';
+import type { OAuthGrants } from '../../oauth/grants.js';
 import type { MemberActor, MemberService } from '../members.js';
 import { ROLES } from '../roles.js';
 
@@ -41,10 +42,15 @@ const actorOf = (request: FastifyRequest): MemberActor => ({
 export interface MemberRouteDeps {
   members: MemberService;
   tenant: Guard<Authenticated>;
+  /** Apps a removed member authorized are revoked with the membership. */
+  connectedApps: Pick<OAuthGrants, 'revokeMember'>;
 }
 
 /** `/admin/members*`: the organization's members and invites (owners and admins). */
-export function registerMemberRoutes(app: FastifyInstance, { members, tenant }: MemberRouteDeps): void {
+export function registerMemberRoutes(
+  app: FastifyInstance,
+  { members, tenant, connectedApps }: MemberRouteDeps,
+): void {
   defineRoute(app, {
     method: 'GET',
     url: '/admin/members',
@@ -99,12 +105,15 @@ export function registerMemberRoutes(app: FastifyInstance, { members, tenant }: 
     doc: {
       summary: 'Remove a member, or withdraw a pending invite',
       description:
-        "The member's sessions in the organization end at once; the keys they created stay with the organization, their creator recorded.",
+        "The member's sessions in the organization and the apps they authorized (OAuth) end at once; the keys they created stay with the organization, their creator recorded.",
       tags: TAGS,
     },
     schema: { params: memberIdParams, response: { 200: deletedMemberSchema } },
     handler: async (request) => {
       await members.remove(request.auth.tenant.id, request.params.id, actorOf(request));
+      // The apps the member authorized acted with the member's rights: they end with the membership.
+      if (!request.params.id.startsWith('inv_'))
+        await connectedApps.revokeMember(request.auth.tenant.id, request.params.id, tenantActor(request));
       return { id: request.params.id, object: 'member' as const, deleted: true as const };
     },
   });

@@ -164,7 +164,7 @@ describe('circuit breaker', () => {
     expect(back).toBeGreaterThan(0);
     expect(back).toBeLessThan(COOLDOWN_MS + 1000);
     expect(await breakerState('a')).toBe(0);
-  });
+  }, 120_000);
 
   it('opens and closes a circuit on the active health check alone', async () => {
     const state = async () =>

@@ -9,7 +9,9 @@ import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-p
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith, TEST_REDIS_URL } from '../support/services.js';
 
-const COOLDOWN_MS = 2000;
+const COOLDOWN_MS = 5000;
+/** Long enough that a replica started under load still finds the circuit open. */
+const LONG_COOLDOWN_MS = 300_000;
 
 await describeWith('redis', 'circuit breakers shared by replicas', () => {
   let a: FakeUpstream;
@@ -31,8 +33,17 @@ await describeWith('redis', 'circuit breakers shared by replicas', () => {
           breaker: { failures: 2, cooldownMs: COOLDOWN_MS },
         },
         { id: 'b', type: 'openai-compatible', baseUrl: b.v1 },
+        {
+          id: 'slow-to-retry',
+          type: 'openai-compatible',
+          baseUrl: a.v1,
+          breaker: { failures: 2, cooldownMs: LONG_COOLDOWN_MS },
+        },
       ],
-      models: [{ id: 'pair', routes: [{ provider: 'a' }, { provider: 'b' }] }],
+      models: [
+        { id: 'pair', routes: [{ provider: 'a' }, { provider: 'b' }] },
+        { id: 'long', routes: [{ provider: 'slow-to-retry' }, { provider: 'b' }] },
+      ],
       routing: { routeHeader: true },
       redis: { keyPrefix: `test:${randomBase62(10)}:` },
       limits: { rateLimiting: false },
@@ -49,20 +60,21 @@ await describeWith('redis', 'circuit breakers shared by replicas', () => {
     await Promise.all([a.reset(), b.reset(), a.resetStats(), b.resetStats()]);
   });
 
-  async function route(gw: TestGateway, key: string): Promise<string | null> {
+  async function route(gw: TestGateway, key: string, model = 'pair'): Promise<string | null> {
     const res = await fetch(`${gw.v1}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'pair', messages: [{ role: 'user', content: 'Hello' }] }),
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello' }] }),
     });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
     return res.headers.get('x-simo-route');
   }
 
-  const stateOn = async (gw: TestGateway) =>
-    (await gw.server.container.metrics.routeBreakerState.get()).values.find((v) => v.labels.provider === 'a')
-      ?.value;
+  const stateOn = async (gw: TestGateway, provider = 'a') =>
+    (await gw.server.container.metrics.routeBreakerState.get()).values.find(
+      (v) => v.labels.provider === provider,
+    )?.value;
 
   async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
     const deadline = performance.now() + ms;
@@ -97,15 +109,12 @@ await describeWith('redis', 'circuit breakers shared by replicas', () => {
 
   it('a replica started while a circuit is open starts with it open', async () => {
     await a.control('status:503');
-    await route(one, keyOne);
-    await route(one, keyOne);
-    expect(await stateOn(one)).toBe(2);
-    const late = await startTestGateway({
-      env: { SIMO_REDIS_URL: TEST_REDIS_URL },
-      config,
-    });
+    await route(one, keyOne, 'long');
+    await route(one, keyOne, 'long');
+    expect(await stateOn(one, 'slow-to-retry')).toBe(2);
+    const late = await startTestGateway({ env: { SIMO_REDIS_URL: TEST_REDIS_URL }, config });
     try {
-      expect(await stateOn(late)).toBe(2);
+      expect(await stateOn(late, 'slow-to-retry')).toBe(2);
     } finally {
       await late.stop();
     }

@@ -3,6 +3,7 @@ import { AccountService } from './accounts/account-service.js';
 import { ApiKeyAuthenticator } from './accounts/authenticator.js';
 import { EmailFlows } from './accounts/email-flows.js';
 import { FlashStore } from './accounts/flash-store.js';
+import { InvitationService } from './accounts/invitations.js';
 import { KeyService } from './accounts/key-service.js';
 import { LoginThrottle } from './accounts/login-throttle.js';
 import { MemberService } from './accounts/members.js';
@@ -91,8 +92,10 @@ export interface Container {
   keyBudgets: KeyBudgets;
   /** Outgoing mail: SMTP, or the log and the operator outbox. */
   mailer: Mailer;
-  /** Members of organizations, invites, roles. */
+  /** Members of organizations and their roles. */
   members: MemberService;
+  /** Invitations to organizations: send, accept, withdraw. */
+  invitations: InvitationService;
   /** Email verification, password reset and change. */
   emailFlows: EmailFlows;
   /** Dashboard sign-in with OpenID Connect, when `sso` is configured. */
@@ -264,7 +267,8 @@ export async function createContainer(
     ...(opts.clock ? { now: opts.clock } : {}),
   });
   const mailLinks = { publicUrl: config.publicUrl, brandName: config.brand.name };
-  const members = new MemberService(db, mailer, mailLinks);
+  const invitations = new InvitationService(db, mailer, mailLinks);
+  const members = new MemberService(db, invitations);
   const accounts = new AccountService(db, {
     signupPlan: config.signup.plan,
     plans: Object.keys(config.plans),
@@ -273,7 +277,7 @@ export async function createContainer(
     requireVerifiedEmail: requireVerifiedEmail(config),
     // Operator- and CLI-created tenants get their owner by an emailed invite.
     onOwnerlessTenant: async (tenant, by) => {
-      await members.invite(
+      await invitations.invite(
         tenant.id,
         { email: tenant.email, role: 'owner' },
         { ...by, role: 'owner', userId: null },
@@ -354,6 +358,7 @@ export async function createContainer(
     keys: new KeyService(db, revocations),
     mailer,
     members,
+    invitations,
     emailFlows: new EmailFlows(db, mailer, { ...mailLinks, grantTrial: billing.grantTrial }),
     sso: config.sso ? new SsoService(db, config.sso, `${config.publicUrl}/login/sso/callback`) : undefined,
     tenantAdmin: new TenantAdmin(db, revocations, {

@@ -124,7 +124,7 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
 
   page('/invite/:token', 'Invitation to an organization', async (request, reply) => {
     const token = (request.params as { token: string }).token;
-    const invite = await container.members.findInvite(token);
+    const invite = await container.invitations.findInvite(token);
     const session = await sessionFromRequest(container, request);
     const csrfToken = issueFormCsrf(request, reply);
     const hasLogin =

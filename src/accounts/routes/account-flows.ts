@@ -150,7 +150,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, container: Conta
     },
     errorHandler: formErrors(),
     handler: async (request, reply) => {
-      const { invite, userId } = await container.members.acceptWithSignUp(
+      const { invite, userId } = await container.invitations.acceptWithSignUp(
         request.params.token,
         request.body.password,
         request.ip,
@@ -185,7 +185,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, container: Conta
     errorHandler: formErrors((request) => formInvitePath(request)),
     handler: async (request, reply) => {
       const { session } = request;
-      const invite = await container.members.accept(request.params.token, session.user, request.ip);
+      const invite = await container.invitations.accept(request.params.token, session.user, request.ip);
       await container.sessions.switchOrganization(session.sessionIdHash, invite.tenantId);
       if (isFormPost(request)) return noticeRedirect(reply, '/dashboard');
       return {

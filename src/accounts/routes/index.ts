@@ -16,7 +16,12 @@ export function registerAccountRoutes(app: FastifyInstance, container: Container
   registerLoginRoutes(app, container);
   registerKeyRoutes(app, { keys: container.keys, tenant });
   registerAuditRoute(app, container, tenant);
-  registerMemberRoutes(app, { members: container.members, tenant, connectedApps: container.oauth.grants });
+  registerMemberRoutes(app, {
+    members: container.members,
+    invitations: container.invitations,
+    tenant,
+    connectedApps: container.oauth.grants,
+  });
   registerAccountFlowRoutes(app, container);
   registerSsoRoutes(app, container);
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type Authenticated, defineRoute, type Guard } from '../../http/define-route.js';
 import { callerRole, callerUserId, tenantActor } from '../../http/tenant-auth.js';
 import type { OAuthGrants } from '../../oauth/grants.js';
+import type { InvitationService } from '../invitations.js';
 import type { MemberActor, MemberService } from '../members.js';
 import { ROLES } from '../roles.js';
 
@@ -41,6 +42,7 @@ const actorOf = (request: FastifyRequest): MemberActor => ({
 /** What the member routes use. */
 export interface MemberRouteDeps {
   members: MemberService;
+  invitations: InvitationService;
   tenant: Guard<Authenticated>;
   /** Apps a removed member authorized are revoked with the membership. */
   connectedApps: Pick<OAuthGrants, 'revokeMember'>;
@@ -49,7 +51,7 @@ export interface MemberRouteDeps {
 /** `/admin/members*`: the organization's members and invites (owners and admins). */
 export function registerMemberRoutes(
   app: FastifyInstance,
-  { members, tenant, connectedApps }: MemberRouteDeps,
+  { members, invitations, tenant, connectedApps }: MemberRouteDeps,
 ): void {
   defineRoute(app, {
     method: 'GET',
@@ -79,7 +81,7 @@ export function registerMemberRoutes(
     },
     schema: { body: inviteRequestSchema, response: { 201: memberSchema } },
     handler: async (request, reply) => {
-      const invite = await members.invite(request.auth.tenant.id, request.body, actorOf(request));
+      const invite = await invitations.invite(request.auth.tenant.id, request.body, actorOf(request));
       return reply.code(201).send(invite);
     },
   });

@@ -295,7 +295,8 @@ describe('giving up', () => {
           ...fastWebhooks.webhooks,
           retryBaseMs: 40,
           retryFactor: 2,
-          giveUpAfterMs: 500,
+          // Long enough for three attempts even when a busy machine slows each one down.
+          giveUpAfterMs: 3_000,
           disableAfterMs: 3_600_000,
           disableAfterFailures: 3,
         },
@@ -313,7 +314,7 @@ describe('giving up', () => {
           const r = await api(gw, t.apiKey, 'GET', `/admin/webhooks/${created.body.id}`);
           return r.body.status === 'disabled' && r.body;
         },
-        8_000,
+        20_000,
         'disable after give-up',
       );
       expect(w.disabled_reason).toMatch(/retries ran out/);

@@ -87,19 +87,12 @@ export class KeyService {
     });
     await this.db.transaction().execute(async (trx) => {
       await insertApiKey(trx, issued.record);
-      await recordAudit(trx, {
-        tenantId,
-        actor: by.actor,
-        action: 'key.created',
-        target: issued.record.id,
-        ip: by.ip,
-        detail: {
-          name: input.name,
-          scopes: input.scopes,
-          prefix: issued.record.prefix,
-          role: issued.record.role,
-          ...limitsDetail(issued.record.limits),
-        },
+      await auditKeyChange(trx, tenantId, by, 'key.created', issued.record.id, {
+        name: input.name,
+        scopes: input.scopes,
+        prefix: issued.record.prefix,
+        role: issued.record.role,
+        ...limitsDetail(issued.record.limits),
       });
     });
     return issued;
@@ -137,14 +130,7 @@ export class KeyService {
         prefix: next.record.prefix,
         last4: next.record.last4,
       };
-      await recordAudit(trx, {
-        tenantId,
-        actor: by.actor,
-        action: 'key.rotated',
-        target: old.id,
-        ip: by.ip,
-        detail,
-      });
+      await auditKeyChange(trx, tenantId, by, 'key.rotated', old.id, detail);
       await enqueueEvent(
         trx,
         tenantId,
@@ -168,8 +154,7 @@ export class KeyService {
     change: { name?: string | undefined; limits: (current: KeyLimits) => KeyLimits },
     by: KeyActor,
   ): Promise<ApiKeyRecord> {
-    const updated = await this.db.transaction().execute(async (trx) => {
-      const key = await this.activeKey(trx, tenantId, keyId);
+    return this.changeActiveKey(tenantId, keyId, async (trx, key) => {
       const before = key.limits ?? NO_KEY_LIMITS;
       const limits = change.limits(before);
       const name = change.name ?? key.name;
@@ -185,41 +170,40 @@ export class KeyService {
         .where('id', '=', key.id)
         .where('tenant_id', '=', tenantId)
         .execute();
-      await recordAudit(trx, {
-        tenantId,
-        actor: by.actor,
-        action: 'key.updated',
-        target: key.id,
-        ip: by.ip,
-        detail: { name, before: limitsDetail(before), after: limitsDetail(limits) },
+      await auditKeyChange(trx, tenantId, by, 'key.updated', key.id, {
+        name,
+        before: limitsDetail(before),
+        after: limitsDetail(limits),
       });
       return { ...key, name, limits };
     });
-    await this.revocations.publish({ kind: 'key', keyId });
-    return updated;
   }
 
   /** Revokes a key for good; it answers 401 from the moment this returns. */
   async revoke(tenantId: string, keyId: string, by: KeyActor): Promise<void> {
     const now = Date.now();
-    await this.db.transaction().execute(async (trx) => {
-      const key = await this.activeKey(trx, tenantId, keyId);
+    await this.changeActiveKey(tenantId, keyId, async (trx, key) => {
       await trx
         .updateTable('api_keys')
         .set({ revoked_at: now })
         .where('id', '=', key.id)
         .where('tenant_id', '=', tenantId)
         .execute();
-      await recordAudit(trx, {
-        tenantId,
-        actor: by.actor,
-        action: 'key.revoked',
-        target: key.id,
-        ip: by.ip,
-        detail: { name: key.name, prefix: key.prefix },
-      });
+      await auditKeyChange(trx, tenantId, by, 'key.revoked', key.id, { name: key.name, prefix: key.prefix });
     });
+  }
+
+  /** Runs `change` on the active key in one transaction, then has every replica drop the cached key. */
+  private async changeActiveKey<T>(
+    tenantId: string,
+    keyId: string,
+    change: (trx: Db, key: ApiKeyRecord) => Promise<T>,
+  ): Promise<T> {
+    const result = await this.db
+      .transaction()
+      .execute(async (trx) => change(trx, await this.activeKey(trx, tenantId, keyId)));
     await this.revocations.publish({ kind: 'key', keyId });
+    return result;
   }
 
   private async activeKey(db: Db, tenantId: string, keyId: string): Promise<ApiKeyRecord> {
@@ -275,4 +259,16 @@ function newKey(
       ...owner,
     },
   };
+}
+
+/** Audits a change to a tenant's key made by `by`. */
+async function auditKeyChange(
+  trx: Db,
+  tenantId: string,
+  by: KeyActor,
+  action: string,
+  keyId: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await recordAudit(trx, { tenantId, actor: by.actor, action, target: keyId, ip: by.ip, detail });
 }

@@ -84,7 +84,13 @@ async function assertSignupAllowed(
   );
 }
 
-async function signUpByApi(container: Container, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
+/** A self-service account (limited per address), with the verification mail when one is required. */
+async function createSelfSignUp(
+  container: Container,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: SignUp,
+) {
   await assertSignupAllowed(container, request, reply);
   const account = await container.accounts.createAccount({
     email: body.email,
@@ -95,6 +101,11 @@ async function signUpByApi(container: Container, request: FastifyRequest, reply:
   });
   if (account.verificationRequired)
     await container.emailFlows.sendVerification(account.userId!, account.tenant.email);
+  return account;
+}
+
+async function signUpByApi(container: Container, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
+  const account = await createSelfSignUp(container, request, reply, body);
   return reply
     .code(201)
     .header('cache-control', 'no-store')
@@ -133,16 +144,7 @@ export async function signUpWithSession(
   reply: FastifyReply,
   body: SignUp,
 ) {
-  await assertSignupAllowed(container, request, reply);
-  const account = await container.accounts.createAccount({
-    email: body.email,
-    password: body.password,
-    ...(body.name ? { name: body.name } : {}),
-    actor: 'self-signup',
-    ip: request.ip,
-  });
-  if (account.verificationRequired)
-    await container.emailFlows.sendVerification(account.userId!, account.tenant.email);
+  const account = await createSelfSignUp(container, request, reply, body);
   const session = await container.sessions.create(account.userId!, account.tenant.id);
   putFlash(container, reply, session, {
     kind: 'new_api_key',

@@ -320,7 +320,7 @@ export async function createContainer(
   }
 
   const webhooks = createWebhooks(database, config, logger, metrics);
-  const oauth = createOAuthServer({
+  const oauth = await createOAuthServer({
     publicUrl: config.publicUrl,
     db,
     serverSecret: resolveServerSecret(config.secrets.encryptionKey, config.dataDir, logger),

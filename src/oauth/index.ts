@@ -19,16 +19,16 @@ export interface OAuthServer {
  * keys are accepted. Grants the server ends itself (a reused refresh token, a revoked refresh token)
  * end the connected app, and every replica hears of it.
  */
-export function createOAuthServer(deps: {
+export async function createOAuthServer(deps: {
   publicUrl: string;
   db: Db;
   serverSecret: string;
   logger: Logger;
   revocations: RevocationBus;
   authenticator: ApiKeyAuthenticator;
-}): OAuthServer {
+}): Promise<OAuthServer> {
   const grants = new OAuthGrants(deps.db, deps.revocations);
-  const provider = createOAuthProvider({
+  const provider = await createOAuthProvider({
     publicUrl: deps.publicUrl,
     db: deps.db,
     secrets: new SecretBox(deps.serverSecret, 'oauth-client-secrets/v1'),

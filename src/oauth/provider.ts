@@ -1,5 +1,5 @@
 import { createPrivateKey, hkdfSync } from 'node:crypto';
-import Provider, { type ClientInstance, errors, type KoaContextLike } from 'oidc-provider';
+import type { ClientInstance, KoaContextLike, default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { PROTECTED_RESOURCES } from '../discovery/well-known.js';
 import { escapeHtml } from '../portal/html.js';
@@ -58,13 +58,29 @@ function signingKey(serverSecret: string): Record<string, unknown> {
 }
 
 /**
+ * Loads oidc-provider. On Node.js before 22 it prints a warning to the console as it loads, although it
+ * works there; the warning goes to our log at info level instead, so one-shot CLI commands keep their
+ * one-line errors and the server's output stays structured.
+ */
+async function loadOidcProvider(logger: Logger): Promise<typeof import('oidc-provider')> {
+  const consoleWarn = console.warn;
+  console.warn = (...args: unknown[]) => logger.info({ library: 'oidc-provider' }, args.join(' '));
+  try {
+    return await import('oidc-provider');
+  } finally {
+    console.warn = consoleWarn;
+  }
+}
+
+/**
  * The OAuth 2.1 authorization server (oidc-provider): authorization code with PKCE (S256) only,
  * dynamic client registration, refresh tokens rotated on every use (a reused one revokes the grant),
  * revocation, and resource indicators: every token names the resource it was issued for. Access tokens
  * are opaque and stored (hashed) in the shared database, so any replica can check them and a revoked
  * one is gone for all at once.
  */
-export function createOAuthProvider(opts: OAuthProviderOptions): Provider {
+export async function createOAuthProvider(opts: OAuthProviderOptions): Promise<Provider> {
+  const { default: Provider, errors } = await loadOidcProvider(opts.logger);
   const resources = new Set(RESOURCE_PATHS.map((p) => `${opts.publicUrl}${p}`));
   const allScopes = OAUTH_SCOPES.join(' ');
   const provider = new Provider(opts.publicUrl, {

@@ -102,16 +102,10 @@ export class AutoTopUp {
     await db
       .insertInto('auto_topups')
       .values({
-        tenant_id: tenantId,
+        ...newSettingsRow(tenantId, now),
         enabled: s.enabled ? 1 : 0,
         threshold_micros: threshold,
         amount_micros: amount,
-        payment_method_id: null,
-        state: 'armed',
-        attempt_id: null,
-        claimed_at: null,
-        last_error: null,
-        updated_at: now,
       })
       .onConflict((oc) =>
         oc.column('tenant_id').doUpdateSet({
@@ -133,18 +127,7 @@ export class AutoTopUp {
     const now = this.deps.now();
     await trx
       .insertInto('auto_topups')
-      .values({
-        tenant_id: tenantId,
-        enabled: 0,
-        threshold_micros: 0,
-        amount_micros: 0,
-        payment_method_id: paymentMethodId,
-        state: 'armed',
-        attempt_id: null,
-        claimed_at: null,
-        last_error: null,
-        updated_at: now,
-      })
+      .values({ ...newSettingsRow(tenantId, now), payment_method_id: paymentMethodId })
       .onConflict((oc) =>
         oc.column('tenant_id').doUpdateSet({
           payment_method_id: paymentMethodId,
@@ -386,4 +369,20 @@ export class AutoTopUp {
   private row(db: Db, tenantId: string) {
     return db.selectFrom('auto_topups').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
   }
+}
+
+/** A tenant's first auto top-up row: off, no card, armed; callers set what they know. */
+function newSettingsRow(tenantId: string, now: number) {
+  return {
+    tenant_id: tenantId,
+    enabled: 0,
+    threshold_micros: 0,
+    amount_micros: 0,
+    payment_method_id: null as string | null,
+    state: 'armed' as const,
+    attempt_id: null,
+    claimed_at: null,
+    last_error: null,
+    updated_at: now,
+  };
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../container.js';
-import { defineRoute, type GuardHook, guard } from '../http/define-route.js';
-import { operatorAuth } from '../operator/operator-auth.js';
+import { defineRoute } from '../http/define-route.js';
+import { operatorGuard } from '../operator/operator-auth.js';
 import { readOutbox } from './outbox-mailer.js';
 
 const mailSchema = z.object({
@@ -15,11 +15,14 @@ const mailSchema = z.object({
 });
 
 /** `GET /operator/outbox`: the mails of a deployment without SMTP, for the operator to pass on. */
-export function registerOutboxRoute(app: FastifyInstance, container: Container): void {
+export function registerOutboxRoute(
+  app: FastifyInstance,
+  container: Pick<Container, 'config' | 'limiter' | 'database'>,
+): void {
   defineRoute(app, {
     method: 'GET',
     url: '/operator/outbox',
-    guard: guard('operator', operatorAuth(container) as unknown as GuardHook),
+    guard: operatorGuard(container),
     doc: {
       summary: 'Mails kept while no SMTP server is configured, newest first',
       description:

@@ -53,7 +53,10 @@ export function routeStatus(
 }
 
 /** `GET /operator/routes`: the routes, their circuit breakers, latency and error rate on this replica. */
-export function registerRouteStatusRoute(app: FastifyInstance, container: Container): void {
+export function registerRouteStatusRoute(
+  app: FastifyInstance,
+  container: Pick<Container, 'config' | 'limiter' | 'catalog' | 'router'>,
+): void {
   defineRoute(app, {
     method: 'GET',
     url: '/operator/routes',

@@ -1,10 +1,11 @@
 import type { AuthContext } from '../accounts/authenticator.js';
-import type { AdmissionRequest, MeterTicket, UsageMeter, UsageOutcome } from '../billing/meter.js';
+import type { AdmissionRequest, UsageMeter } from '../billing/meter.js';
 import type { ModelConfig } from '../config/schema.js';
 import type { GenAiOperation, RequestTrace, Tracer } from '../observability/tracing.js';
 import { type CountedRequest, limitModelCall } from '../ratelimit/model-call-limit.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import { ApiError } from '../shared/errors.js';
+import { Admitted } from './admitted-call.js';
 import type { CancelSource } from './attempt-signal.js';
 import type { ModelCatalog } from './catalog.js';
 import {
@@ -16,7 +17,7 @@ import {
   reportedUsage,
 } from './chat-chunks.js';
 import type { ChatCompletionRequest, EmbeddingsRequest } from './chat-schema.js';
-import type { ModelRouter, NativeOperation, RoutedJson, RoutedStream, RouteUsed } from './model-router.js';
+import type { ModelRouter, NativeOperation, RoutedStream, RouteUsed } from './model-router.js';
 import { type MeasuredPrompt, measureChatPrompt, measureEmbeddingsInput } from './prompt-size.js';
 import type {
   CacheDirective,
@@ -477,113 +478,6 @@ export class InferencePipeline {
   }
 }
 
-/**
- * One admitted call and its credit ticket: the only place a call is settled, and only once (the
- * first outcome counts). With token limits, the tokens it used are debited right after.
- */
-class Admitted<B> {
-  private settled = false;
-  private cache: 'hit' | 'miss' | undefined;
-  private priceFactor = 1;
-
-  constructor(
-    private readonly call: InferenceCall,
-    readonly model: ModelConfig,
-    /** What goes upstream: the caller's body, with the completion cap the balance affords. */
-    public body: B,
-    readonly ticket: MeterTicket,
-    private readonly promptText: string,
-    private readonly tokenLimiter: RequestLimiter | undefined,
-    /** Whether the caller is told the route (`InferenceCall.onRouted`). */
-    private readonly announceRoute: boolean,
-  ) {}
-
-  /** Whether the response cache answered the call, and the price share it is billed at. */
-  cacheOutcome(outcome: 'hit' | 'miss', priceFactor: number): void {
-    this.cache = outcome;
-    this.priceFactor = priceFactor;
-  }
-
-  /** Routes the call; when no route answers (or routing throws), settles it as not answered. */
-  async route<R extends RoutedJson | RoutedStream>(attempt: () => Promise<R>): Promise<R & { ok: true }> {
-    let routed: R;
-    try {
-      routed = await attempt();
-    } catch (err) {
-      // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
-      await this.settle(this.notAnswered(500));
-      throw err;
-    }
-    if (!routed.ok) {
-      await this.settle(this.notAnswered(routed.error.status));
-      throw routed.error;
-    }
-    if (this.announceRoute) this.call.onRouted?.(routed.route);
-    return routed as R & { ok: true };
-  }
-
-  /** Settles a whole answer and renames its model to the public id. */
-  async answer(
-    routed: RoutedJson & { ok: true },
-    completionText: string,
-    usage: ReportedUsage | null,
-  ): Promise<JsonAnswer> {
-    routed.body.model = this.model.id;
-    await this.settle(this.answered(routed.route, completionText, usage));
-    return { body: routed.body, usage, route: routed.route };
-  }
-
-  /**
-   * What a stream generated is billed; a stream that failed before producing anything (no text, no
-   * usage) was not answered and costs nothing. Without the upstream's usage, the text is estimated.
-   */
-  settleStream(route: RouteUsed, summary: StreamSummary): Promise<void> {
-    const nothing = summary.upstreamFailed && summary.usage === null && summary.completionText === '';
-    return this.settle(
-      nothing ? this.notAnswered(502) : this.answered(route, summary.completionText, summary.usage),
-    );
-  }
-
-  private async settle(outcome: UsageOutcome): Promise<void> {
-    if (this.settled) return;
-    this.settled = true;
-    this.call.trace?.settled(outcome);
-    await this.ticket.settle(outcome);
-    if (!this.tokenLimiter) return;
-    const tokens = tokensUsed(outcome);
-    if (tokens > 0) await this.tokenLimiter.recordTokens(this.call.auth, tokens);
-  }
-
-  private answered(route: RouteUsed, completionText: string, usage: ReportedUsage | null): UsageOutcome {
-    return {
-      status: 200,
-      answered: true,
-      provider: route.provider,
-      upstreamModel: route.upstreamModel,
-      usage,
-      promptText: this.promptText,
-      completionText,
-      latencyMs: performance.now() - this.call.startedAt,
-      ...(this.cache ? { cache: this.cache, priceFactor: this.priceFactor } : {}),
-    };
-  }
-
-  /** The outcome of a call no upstream answered: it costs nothing. */
-  private notAnswered(status: number): UsageOutcome {
-    return {
-      status,
-      answered: false,
-      provider: null,
-      upstreamModel: null,
-      usage: null,
-      promptText: this.promptText,
-      completionText: '',
-      latencyMs: performance.now() - this.call.startedAt,
-      ...(this.cache ? { cache: this.cache } : {}),
-    };
-  }
-}
-
 /** What keeps a conversation on one route: its tenant and session header (the body holds the rest). */
 const hintsOf = (call: InferenceCall): AffinityHints => ({
   tenantId: call.auth.tenant.id,
@@ -615,13 +509,6 @@ function replayOf(hit: CachedAnswer & { kind: 'stream' }): RoutedStream & { ok: 
 /** What a surface tells its client when the upstream fails after the stream started. */
 export const midStreamFailure = (): ApiError =>
   new ApiError('upstream_error', 'The model server failed while streaming the answer.');
-
-/** Tokens an answered call used: the upstream's count, else an estimate from the text (~4 chars a token). */
-export function tokensUsed(outcome: UsageOutcome): number {
-  if (!outcome.answered) return 0;
-  if (outcome.usage) return outcome.usage.promptTokens + outcome.usage.completionTokens;
-  return Math.ceil((outcome.promptText.length + outcome.completionText.length) / 4);
-}
 
 /** Token-id inputs longer than the model's context cannot be embedded: refused before any upstream. */
 function assertTokenInputsFit(input: EmbeddingsRequest['input'], contextWindow: number): void {

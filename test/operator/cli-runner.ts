@@ -1,6 +1,7 @@
-/** Runs the `simosphere` CLI as a user would: a separate process, from source. */
+/** Runs the `simosphere` CLI as a user would: a separate process. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { simosphereCommand } from '../support/simosphere-command.js';
 
 const run = promisify(execFile);
 
@@ -24,7 +25,8 @@ export async function simosphere(
   extraEnv: Record<string, string> = {},
 ): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+    const [node, ...program] = simosphereCommand();
+    const { stdout, stderr } = await run(node!, [...program, ...args], {
       env: cliEnv(dataDir, extraEnv),
       timeout: 30_000,
     });

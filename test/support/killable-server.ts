@@ -1,5 +1,5 @@
 /**
- * Runs `simosphere start` from source in a child process, for tests that kill servers the way a crash
+ * Runs `simosphere start` in a child process, for tests that kill servers the way a crash
  * does. Optionally inside its own pid namespace (`unshare`), as in a container: the server is then pid 1,
  * or pid 2 behind a shell that holds pid 1 — so a dead server's pid can belong to another live process.
  */
@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { simosphereCommand } from './simosphere-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -42,7 +43,7 @@ export function pidNamespacesAvailable(): boolean {
 }
 
 function command(namespace: PidNamespace): [string, string[]] {
-  const node = [process.execPath, '--import', 'tsx', 'src/cli/run.ts', 'start'];
+  const node = [...simosphereCommand(), 'start'];
   if (namespace === 'host') return [node[0]!, node.slice(1)];
   // --kill-child: the server dies with `unshare`, so SIGKILL to the child we hold is a crash of the server.
   const unshare = ['--map-root-user', '--pid', '--fork', '--kill-child'];

@@ -1,5 +1,5 @@
 /**
- * Runs `simosphere start` from source in a child process, on a fresh test database: for tests that
+ * Runs `simosphere start` in a child process, on a fresh test database: for tests that
  * measure the server's own event loop, which the test's clients must not share.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -13,6 +13,7 @@ import type { Db } from '../../src/shared/db.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { createTestDatabase, type TestDialect } from './databases.js';
 import { type SignedUp, signUpAt } from './gateway.js';
+import { simosphereCommand } from './simosphere-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -39,7 +40,8 @@ export async function startServerProcess(
     configFile,
     JSON.stringify({ ...config, limits: { signupsPerMinute: 10_000, ...config.limits } }),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'start'], {
+  const [node, ...program] = simosphereCommand();
+  const child = spawn(node!, [...program, 'start'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

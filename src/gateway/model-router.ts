@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderEntry } from '../providers/registry.js';
-import type { NativeSurface, UpstreamFailure } from '../providers/types.js';
+import type { NativeSurface, UpstreamCall, UpstreamFailure } from '../providers/types.js';
 import { ApiError } from '../shared/errors.js';
 import { attemptSignal, type CancelSource, releasingIterator } from './attempt-signal.js';
 import { type AffinityHints, AffinityMap, conversationKey } from './routing/affinity.js';
@@ -42,6 +42,21 @@ type RouterMetrics = Pick<
   Metrics,
   'upstreamDuration' | 'upstreamTtfb' | 'upstreamFailures' | 'routeBreakerState'
 >;
+
+/** One attempt on one route: the call to make, and how to end the attempt once its answer is over. */
+interface Attempt {
+  target: RouteTarget;
+  call: UpstreamCall;
+  /** `performance.now()` when the attempt began. */
+  startedAt: number;
+  /** Stops the attempt's timer and frees the route's slot; idempotent. */
+  release: () => void;
+}
+
+/** What an attempt produced: a value with its latency (to the whole answer, or to a stream's first event), or a failure. */
+type Attempted<T> =
+  | { ok: true; value: T; latencyMs: number; whole: boolean }
+  | { ok: false; failure: UpstreamFailure };
 
 /** Where one request stands in its walk over the model's routes. */
 interface Walk {
@@ -100,16 +115,6 @@ export class ModelRouter {
     this.metrics?.routeBreakerState.set(breakerLabels(health), breakerValue[health.state]);
   }
 
-  private observe(provider: string, startedAt: number, failure?: UpstreamFailure): void {
-    if (!this.metrics) return;
-    const seconds = (performance.now() - startedAt) / 1000;
-    if (failure) this.metrics.upstreamFailures.inc({ provider, kind: failure.kind });
-    else {
-      this.metrics.upstreamTtfb.observe({ provider }, seconds);
-      this.metrics.upstreamDuration.observe({ provider }, seconds);
-    }
-  }
-
   /** True when every route of the model speaks the surface itself, so requests are relayed as they are. */
   speaksNatively(model: ModelConfig, surface: NativeSurface): boolean {
     return this.table.routesOf(model).targets.every(({ entry }) => {
@@ -126,31 +131,24 @@ export class ModelRouter {
     requestId: string,
     hints?: AffinityHints,
   ): Promise<RoutedJson> {
-    const walk = this.walk(model, body, hints);
-    let last: UpstreamFailure | undefined;
-    for (let target = this.next(walk); target; target = this.next(walk)) {
-      const { entry, health, upstreamModel } = target;
-      const startedAt = performance.now();
-      const attempt = attemptSignal(clientSignal, Math.min(entry.timeoutMs, walk.deadline - startedAt));
-      const upstreamCall = { body: { ...body, model: upstreamModel }, signal: attempt.signal, requestId };
-      health.outstanding++;
-      const result =
-        typeof operation === 'string'
-          ? await entry.adapter[operation](upstreamCall)
-          : await entry.adapter.native!(operation.surface, { ...upstreamCall, headers: operation.headers });
-      // The adapter has read the whole answer by now.
-      attempt.release();
-      health.outstanding--;
-      this.observe(health.provider, startedAt, result.ok ? undefined : result.failure);
-      if (result.ok) {
-        health.succeeded(performance.now() - startedAt);
-        return { ok: true, body: result.body, route: this.served(walk, target) };
-      }
-      last = result.failure;
-      judge(health, last);
-      if (!fallsThrough(model, last) || clientSignal.aborted) break;
-    }
-    return { ok: false, error: walkError(walk, last) };
+    const routed = await this.route(
+      model,
+      body,
+      clientSignal,
+      requestId,
+      hints,
+      async ({ target, call, startedAt }) => {
+        const { adapter } = target.entry;
+        const result =
+          typeof operation === 'string'
+            ? await adapter[operation](call)
+            : await adapter.native!(operation.surface, { ...call, headers: operation.headers });
+        if (!result.ok) return result;
+        // The adapter has read the whole answer by now.
+        return { ok: true, value: result.body, latencyMs: performance.now() - startedAt, whole: true };
+      },
+    );
+    return routed.ok ? { ok: true, body: routed.value, route: routed.route } : routed;
   }
 
   async stream(
@@ -161,44 +159,68 @@ export class ModelRouter {
     native?: NativeOperation,
     hints?: AffinityHints,
   ): Promise<RoutedStream> {
+    const routed = await this.route(model, body, clientSignal, requestId, hints, async (attempt) => {
+      const { adapter } = attempt.target.entry;
+      const result = native
+        ? await adapter.nativeStream!(native.surface, { ...attempt.call, headers: native.headers })
+        : await adapter.chatCompletionStream(attempt.call);
+      if (!result.ok) return result;
+      try {
+        const first = await result.events.next();
+        if (first.done)
+          return {
+            ok: false,
+            failure: { kind: 'protocol', message: 'upstream stream ended before any event', retryable: true },
+          };
+        const rest = releasingIterator(result.events, attempt.release);
+        // Time to the first event; the stream's full duration is not known here.
+        const latencyMs = performance.now() - attempt.startedAt;
+        return { ok: true, value: { first: first.value, rest }, latencyMs, whole: false };
+      } catch (err) {
+        return { ok: false, failure: streamFailure(err, attempt.call.signal) };
+      }
+    });
+    return routed.ok ? { ok: true, ...routed.value, route: routed.route } : routed;
+  }
+
+  /**
+   * The one walk over a model's routes every call takes: pick the next route, run `attempt` on it
+   * under its own signal, and on failure feed the breaker and decide whether the next route is tried.
+   */
+  private async route<T>(
+    model: ModelConfig,
+    body: Record<string, unknown>,
+    clientSignal: CancelSource,
+    requestId: string,
+    hints: AffinityHints | undefined,
+    attempt: (attempt: Attempt) => Promise<Attempted<T>>,
+  ): Promise<{ ok: true; value: T; route: RouteUsed } | { ok: false; error: ApiError }> {
     const walk = this.walk(model, body, hints);
     let last: UpstreamFailure | undefined;
     for (let target = this.next(walk); target; target = this.next(walk)) {
       const { entry, health, upstreamModel } = target;
       const startedAt = performance.now();
-      const attempt = attemptSignal(clientSignal, Math.min(entry.timeoutMs, walk.deadline - startedAt));
-      const upstreamCall = { body: { ...body, model: upstreamModel }, signal: attempt.signal, requestId };
+      const signal = attemptSignal(clientSignal, Math.min(entry.timeoutMs, walk.deadline - startedAt));
       health.outstanding++;
-      const release = () => {
-        attempt.release();
+      const release = once(() => {
+        signal.release();
         health.outstanding--;
-      };
-      const result = native
-        ? await entry.adapter.nativeStream!(native.surface, { ...upstreamCall, headers: native.headers })
-        : await entry.adapter.chatCompletionStream(upstreamCall);
-      if (result.ok) {
-        try {
-          const first = await result.events.next();
-          if (!first.done) {
-            // Time to the first event; the stream's full duration is not known here.
-            const ttfb = performance.now() - startedAt;
-            this.metrics?.upstreamTtfb.observe({ provider: health.provider }, ttfb / 1000);
-            health.succeeded(ttfb);
-            return {
-              ok: true,
-              first: first.value,
-              rest: releasingIterator(result.events, once(release)),
-              route: this.served(walk, target),
-            };
-          }
-          last = { kind: 'protocol', message: 'upstream stream ended before any event', retryable: true };
-        } catch (err) {
-          last = streamFailure(err, attempt.signal);
+      });
+      const call = { body: { ...body, model: upstreamModel }, signal: signal.signal, requestId };
+      const outcome = await attempt({ target, call, startedAt, release });
+      if (outcome.ok) {
+        const seconds = outcome.latencyMs / 1000;
+        this.metrics?.upstreamTtfb.observe({ provider: health.provider }, seconds);
+        // A whole answer is over; a stream's attempt lasts until the stream ends.
+        if (outcome.whole) {
+          release();
+          this.metrics?.upstreamDuration.observe({ provider: health.provider }, seconds);
         }
-      } else {
-        last = result.failure;
+        health.succeeded(outcome.latencyMs);
+        return { ok: true, value: outcome.value, route: this.served(walk, target) };
       }
       release();
+      last = outcome.failure;
       this.metrics?.upstreamFailures.inc({ provider: health.provider, kind: last.kind });
       judge(health, last);
       if (!fallsThrough(model, last) || clientSignal.aborted) break;

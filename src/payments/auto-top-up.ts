@@ -6,6 +6,14 @@ import { ApiError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { formatMicros, picosOf } from '../shared/money.js';
 import { chargeFor, parseTopUpAmount } from './amounts.js';
+import {
+  type ClaimOutcome,
+  claimCharge,
+  newSettingsRow,
+  nextVersion,
+  readAutoTopUp,
+  releaseClaim,
+} from './auto-top-up-store.js';
 import type { CheckoutService } from './checkout.js';
 import type { PaymentDeps } from './payment-deps.js';
 import { findPayment, grantPayment, insertPayment, type Payment } from './payment-store.js';
@@ -33,9 +41,6 @@ export interface AutoTopUpSettings {
 
 /** How long a tenant found without auto top-up is not looked up again (enabling elsewhere shows within it). */
 const OFF_CACHE_MS = 5_000;
-
-/** Where available credit stands against the threshold: only a crossing from above charges. */
-type State = 'armed' | 'charging' | 'waiting';
 
 /** Who should hear that a charge failed: the tenant's owners and billing members. */
 async function payersOf(db: Db, tenantId: string): Promise<string[]> {
@@ -114,6 +119,7 @@ export class AutoTopUp {
           amount_micros: amount,
           ...(s.enabled ? { failures: 0, next_attempt_at: 0, last_error: null } : {}),
           updated_at: now,
+          version: nextVersion,
         }),
       )
       .execute();
@@ -134,6 +140,7 @@ export class AutoTopUp {
           failures: 0,
           next_attempt_at: 0,
           updated_at: now,
+          version: nextVersion,
         }),
       )
       .execute();
@@ -190,7 +197,7 @@ export class AutoTopUp {
       if (row.state === 'waiting')
         await db
           .updateTable('auto_topups')
-          .set({ state: 'armed', updated_at: now })
+          .set({ state: 'armed', updated_at: now, version: nextVersion })
           .where('tenant_id', '=', tenantId)
           .where('state', '=', 'waiting')
           .execute();
@@ -198,22 +205,18 @@ export class AutoTopUp {
     }
     const stale = now - config.autoTopUp.claimTimeoutMs;
     // One replica wins the claim; a claim abandoned by a replica that died is taken over with the
-    // same attempt (and so the same idempotency key at Stripe).
+    // same attempt (and so the same idempotency key at Stripe). The claim holds only on the version
+    // read before the balance: if another replica charged and granted meanwhile, the balance read
+    // here is out of date and must not start a second charge.
     const attemptId = row.state === 'charging' && row.attempt_id ? row.attempt_id : newId('pay');
-    const claimed = await db
-      .updateTable('auto_topups')
-      .set({ state: 'charging', attempt_id: attemptId, claimed_at: now, updated_at: now })
-      .where('tenant_id', '=', tenantId)
-      .where('enabled', '=', 1)
-      .where('next_attempt_at', '<=', now)
-      .where((eb) =>
-        eb.or([
-          eb('state', '=', 'armed'),
-          eb.and([eb('state', '=', 'charging'), eb('claimed_at', '<', stale)]),
-        ]),
-      )
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1) return;
+    const claimed = await claimCharge(db, {
+      tenantId,
+      version: row.version,
+      attemptId,
+      now,
+      staleBefore: stale,
+    });
+    if (!claimed) return;
     const creditsMicros = Number(row.amount_micros);
     await insertPayment(db, {
       id: attemptId,
@@ -231,6 +234,13 @@ export class AutoTopUp {
   private async charge(tenantId: string, paymentId: string, paymentMethod: string): Promise<void> {
     const payment = await findPayment(this.deps.db, paymentId);
     if (!payment) return;
+    // A taken-over claim whose charge was already settled (its webhook came first): nothing to ask.
+    if (payment.status !== 'pending') {
+      await this.release(this.deps.db, tenantId, paymentId, {
+        state: payment.status === 'paid' ? 'waiting' : 'armed',
+      });
+      return;
+    }
     let intent: Stripe.PaymentIntent;
     try {
       const customer = await this.checkout.customerFor(tenantId);
@@ -345,44 +355,11 @@ export class AutoTopUp {
         .catch((err: unknown) => this.deps.logger.warn({ err }, 'payment failure mail not sent'));
   }
 
-  /** Ends a claim (only the attempt that holds it). */
-  private async release(
-    trx: Db,
-    tenantId: string,
-    attemptId: string,
-    set: {
-      state: State;
-      failures: number;
-      last_error: string | null;
-      next_attempt_at?: number;
-      enabled?: number;
-    },
-  ): Promise<void> {
-    await trx
-      .updateTable('auto_topups')
-      .set({ ...set, attempt_id: null, claimed_at: null, updated_at: this.deps.now() })
-      .where('tenant_id', '=', tenantId)
-      .where('attempt_id', '=', attemptId)
-      .execute();
+  private release(trx: Db, tenantId: string, attemptId: string, set: ClaimOutcome): Promise<void> {
+    return releaseClaim(trx, tenantId, attemptId, set, this.deps.now());
   }
 
   private row(db: Db, tenantId: string) {
-    return db.selectFrom('auto_topups').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+    return readAutoTopUp(db, tenantId);
   }
-}
-
-/** A tenant's first auto top-up row: off, no card, armed; callers set what they know. */
-function newSettingsRow(tenantId: string, now: number) {
-  return {
-    tenant_id: tenantId,
-    enabled: 0,
-    threshold_micros: 0,
-    amount_micros: 0,
-    payment_method_id: null as string | null,
-    state: 'armed' as const,
-    attempt_id: null,
-    claimed_at: null,
-    last_error: null,
-    updated_at: now,
-  };
 }

@@ -407,6 +407,8 @@ export interface AutoTopupsTable {
   failures: Generated<number>;
   last_error: string | null;
   updated_at: number;
+  /** Counts the row's changes: a charge is claimed only on the version its balance check read. */
+  version: Generated<number>;
 }
 
 /** What oidc-provider stores, by model and the SHA-256 of the id (an opaque token's id is the token). */

@@ -15,6 +15,7 @@ import * as m0013 from './0013-organizations.js';
 import * as m0014 from './0014-response-cache.js';
 import * as m0015 from './0015-payments.js';
 import * as m0016 from './0016-oauth.js';
+import * as m0017 from './0017-auto-topup-version.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -40,6 +41,7 @@ const modules: Record<string, MigrationModule> = {
   '0014-response-cache': m0014,
   '0015-payments': m0015,
   '0016-oauth': m0016,
+  '0017-auto-topup-version': m0017,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -67,7 +67,7 @@ for (const dialect of ['sqlite', 'postgres'] as const satisfies TestDialect[]) {
     let store: DatabaseHandle;
 
     beforeAll(async () => {
-      testDb = await createTestDatabase(dialect);
+      testDb = await createTestDatabase(dialect, { empty: true });
       store = open(testDb);
     });
     afterAll(async () => {
@@ -199,7 +199,7 @@ for (const dialect of ['sqlite', 'postgres'] as const satisfies TestDialect[]) {
 await describeWith('pg', 'concurrent migrations on one PostgreSQL database', () => {
   let testDb: TestDatabase;
   beforeAll(async () => {
-    testDb = await createTestDatabase('postgres');
+    testDb = await createTestDatabase('postgres', { empty: true });
   });
   afterAll(async () => {
     await testDb?.drop();

@@ -18,6 +18,9 @@ import {
   protectedResourceMetadata,
 } from './well-known.js';
 
+/** Config only: every discovery document is generated from it. */
+export type DiscoveryDeps = Pick<Container, 'config'>;
+
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -53,10 +56,10 @@ function documentRoute(app: FastifyInstance, url: string, text: DocumentText, se
  */
 export function registerDiscoveryRoutes(
   app: FastifyInstance,
-  container: Container,
+  deps: DiscoveryDeps,
   registry: RouteRegistry,
 ): void {
-  const { config } = container;
+  const { config } = deps;
   const version = platformVersion();
   const json = (value: unknown) => JSON.stringify(value, null, 2);
   const docs = docsContextFrom(config);

@@ -2,8 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../container.js';
 import { defineRoute } from '../http/define-route.js';
-import { operatorGuard } from '../operator/operator-auth.js';
+import { type OperatorAuthDeps, operatorGuard } from '../operator/operator-auth.js';
 import { readOutbox } from './outbox-mailer.js';
+
+/** The operator guard and the outbox table. */
+export type OutboxRouteDeps = Pick<Container, 'database'> & OperatorAuthDeps;
 
 const mailSchema = z.object({
   id: z.string(),
@@ -15,14 +18,11 @@ const mailSchema = z.object({
 });
 
 /** `GET /operator/outbox`: the mails of a deployment without SMTP, for the operator to pass on. */
-export function registerOutboxRoute(
-  app: FastifyInstance,
-  container: Pick<Container, 'config' | 'limiter' | 'database'>,
-): void {
+export function registerOutboxRoute(app: FastifyInstance, deps: OutboxRouteDeps): void {
   defineRoute(app, {
     method: 'GET',
     url: '/operator/outbox',
-    guard: operatorGuard(container),
+    guard: operatorGuard(deps),
     doc: {
       summary: 'Mails kept while no SMTP server is configured, newest first',
       description:
@@ -35,7 +35,7 @@ export function registerOutboxRoute(
     },
     handler: async (request) => ({
       object: 'list' as const,
-      data: await readOutbox(container.database.db, request.query.limit),
+      data: await readOutbox(deps.database.db, request.query.limit),
     }),
   });
 }

@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionDetails } from 'oidc-provider';
 import { z } from 'zod';
 import { formCsrfGuard, formErrors } from '../accounts/routes/form-flow.js';
-import { signInWithPassword } from '../accounts/routes/login.js';
-import { signUpWithSession } from '../accounts/routes/register.js';
+import { type LoginDeps, signInWithPassword } from '../accounts/routes/login.js';
+import { type SignUpDeps, signUpWithSession } from '../accounts/routes/register.js';
 import type { Container } from '../container.js';
 import { defineRoute, publicRoute } from '../http/define-route.js';
 import { issueFormCsrf } from '../http/form-csrf.js';
@@ -18,6 +18,11 @@ import {
 } from './consent-page.js';
 import { interactionPath } from './provider.js';
 import { grantableScopes, isOAuthScope, parseScopes } from './scopes.js';
+
+/** The OAuth provider and its grants, sessions, and sign-in and sign-up for the consent pages. */
+export type InteractionRouteDeps = Pick<Container, 'config' | 'oauth' | 'sessions' | 'flash'> &
+  LoginDeps &
+  SignUpDeps;
 
 const params = z.object({ uid: z.string().max(64) });
 const credentials = z.object({ email: z.string().max(320), password: z.string().max(1024) });
@@ -34,11 +39,11 @@ const backToPage = formErrors((request) => interactionPath((request.params as { 
  */
 export function registerInteractionRoutes(
   app: FastifyInstance,
-  container: Container,
+  deps: InteractionRouteDeps,
   ctx: PortalContext,
 ): void {
-  const { provider, grants } = container.oauth;
-  const signedIn = sessionGuard(container);
+  const { provider, grants } = deps.oauth;
+  const signedIn = sessionGuard(deps);
 
   /** The interaction this browser is in (its cookie), if it is the one in the URL. */
   const interactionOf = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -70,7 +75,7 @@ export function registerInteractionRoutes(
       const errorCode = typeof error === 'string' ? error : undefined;
       // The consent form is followed by redirects to the app: CSP form-action must allow its origin.
       const csp = consentCsp(app.redirectUri);
-      const session = await sessionFromRequest(container, request);
+      const session = await sessionFromRequest(deps, request);
       if (!session || session.tenant.suspended) {
         const csrfToken = issueFormCsrf(request, reply);
         const page = signInToAuthorizePage(ctx, { uid: details.uid, app, csrfToken, error: errorCode });
@@ -101,7 +106,7 @@ export function registerInteractionRoutes(
     errorHandler: backToPage,
     schema: { params, body: credentials },
     handler: async (request, reply) => {
-      const { session } = await signInWithPassword(container, request, request.body);
+      const { session } = await signInWithPassword(deps, request, request.body);
       writeSessionCookie(reply, session);
       return reply.header('cache-control', 'no-store').redirect(interactionPath(request.params.uid), 303);
     },
@@ -116,7 +121,7 @@ export function registerInteractionRoutes(
     errorHandler: backToPage,
     schema: { params, body: credentials },
     handler: async (request, reply) => {
-      await signUpWithSession(container, request, reply, request.body);
+      await signUpWithSession(deps, request, reply, request.body);
       return reply.header('cache-control', 'no-store').redirect(interactionPath(request.params.uid), 303);
     },
   });
@@ -147,7 +152,7 @@ export function registerInteractionRoutes(
       const grant = new provider.Grant({ accountId: session.user.id, clientId });
       grant.addOIDCScope([...(requested.includes('openid') ? ['openid'] : []), ...approved].join(' '));
       if (rejected.length > 0) grant.rejectOIDCScope(rejected.join(' '));
-      for (const resource of resourcesOf(details, container.config.publicUrl)) {
+      for (const resource of resourcesOf(details, deps.config.publicUrl)) {
         grant.addResourceScope(resource, approved.join(' '));
         if (rejected.length > 0) grant.rejectResourceScope(resource, rejected.join(' '));
       }

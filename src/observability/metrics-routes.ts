@@ -5,12 +5,15 @@ import { bearerTokenCheck } from '../http/bearer-token.js';
 import { defineRoute, guard } from '../http/define-route.js';
 import { ApiError } from '../shared/errors.js';
 
+/** The metrics registry, the token (config), the limiter for wrong tokens and the database pool's figures. */
+export type MetricsRouteDeps = Pick<Container, 'config' | 'metrics' | 'database' | 'limiter'>;
+
 /**
  * Request counters and latency for every route, and `GET /metrics` in Prometheus text format on the
  * API port unless `metrics.port` gives it a listener of its own (see `startMetricsServer`).
  */
-export function registerMetrics(app: FastifyInstance, container: Container): void {
-  const { metrics } = container;
+export function registerMetrics(app: FastifyInstance, deps: MetricsRouteDeps): void {
+  const { metrics } = deps;
   app.addHook('onRequest', async (request, reply) => {
     // 'close' fires for normal replies and for hijacked streams alike, when the last byte is gone.
     reply.raw.once('close', () => {
@@ -22,24 +25,21 @@ export function registerMetrics(app: FastifyInstance, container: Container): voi
       );
     });
   });
-  if (container.config.metrics.port === undefined) registerMetricsRoute(app, container);
+  if (deps.config.metrics.port === undefined) registerMetricsRoute(app, deps);
 }
 
 /** `GET /metrics`, behind `metrics.token` when one is configured. */
-export function registerMetricsRoute(
-  app: FastifyInstance,
-  container: Pick<Container, 'config' | 'metrics' | 'database' | 'limiter'>,
-): void {
-  const { metrics } = container;
-  const token = container.config.metrics.token;
+export function registerMetricsRoute(app: FastifyInstance, deps: MetricsRouteDeps): void {
+  const { metrics } = deps;
+  const token = deps.config.metrics.token;
   const check = token ? bearerTokenCheck(token) : undefined;
   // A wrong token counts against the caller's address like any failed authentication.
   const metricsToken = async (request: FastifyRequest) => {
     if (!check) return;
-    assertAddressAllowed(container.limiter, request.addressKey);
+    assertAddressAllowed(deps.limiter, request.addressKey);
     const outcome = check(request.headers.authorization);
     if (outcome === 'ok') return;
-    if (outcome === 'wrong') await container.limiter.recordAuthFailure(request.addressKey);
+    if (outcome === 'wrong') await deps.limiter.recordAuthFailure(request.addressKey);
     throw new ApiError(
       'invalid_metrics_token',
       'The metrics need "Authorization: Bearer <SIMO_METRICS_TOKEN>".',
@@ -58,7 +58,7 @@ export function registerMetricsRoute(
       responseContentType: 'text/plain',
     },
     handler: async (_request, reply) => {
-      const pool = container.database.poolStats?.();
+      const pool = deps.database.poolStats?.();
       if (pool) {
         metrics.dbPoolConnections.set({ state: 'total' }, pool.total);
         metrics.dbPoolConnections.set({ state: 'idle' }, pool.idle);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../container.js';
 import { defineRoute } from '../http/define-route.js';
-import { operatorGuard } from './operator-auth.js';
+import { type OperatorAuthDeps, operatorGuard } from './operator-auth.js';
 
 const routeStatusSchema = z.object({
   object: z.literal('route'),
@@ -27,16 +27,16 @@ const routeStatusSchema = z.object({
 
 /** Every route's health as this replica sees it, in catalog order. */
 export function routeStatus(
-  container: Pick<Container, 'catalog' | 'router'>,
+  deps: Pick<Container, 'catalog' | 'router'>,
 ): z.infer<typeof routeStatusSchema>[] {
   const models = new Map<string, string[]>();
-  for (const model of container.catalog.models)
-    for (const target of container.router.table.routesOf(model).targets) {
+  for (const model of deps.catalog.models)
+    for (const target of deps.router.table.routesOf(model).targets) {
       const served = models.get(target.health.key) ?? [];
       if (!served.includes(model.id)) served.push(model.id);
       models.set(target.health.key, served);
     }
-  return container.router.table.all().map((h) => ({
+  return deps.router.table.all().map((h) => ({
     object: 'route' as const,
     id: h.key,
     provider: h.provider,
@@ -52,15 +52,15 @@ export function routeStatus(
   }));
 }
 
+/** The operator guard, the catalog and the router's route table. */
+export type RouteStatusRouteDeps = Pick<Container, 'catalog' | 'router'> & OperatorAuthDeps;
+
 /** `GET /operator/routes`: the routes, their circuit breakers, latency and error rate on this replica. */
-export function registerRouteStatusRoute(
-  app: FastifyInstance,
-  container: Pick<Container, 'config' | 'limiter' | 'catalog' | 'router'>,
-): void {
+export function registerRouteStatusRoute(app: FastifyInstance, deps: RouteStatusRouteDeps): void {
   defineRoute(app, {
     method: 'GET',
     url: '/operator/routes',
-    guard: operatorGuard(container),
+    guard: operatorGuard(deps),
     doc: {
       summary: 'Routes to the model servers: circuit breaker, latency, error rate (this replica)',
       description:
@@ -70,6 +70,6 @@ export function registerRouteStatusRoute(
     schema: {
       response: { 200: z.object({ object: z.literal('list'), data: z.array(routeStatusSchema) }) },
     },
-    handler: async () => ({ object: 'list' as const, data: routeStatus(container) }),
+    handler: async () => ({ object: 'list' as const, data: routeStatus(deps) }),
   });
 }

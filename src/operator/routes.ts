@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../container.js';
 import { defineRoute } from '../http/define-route.js';
-import { operatorGuard } from './operator-auth.js';
+import { type OperatorAuthDeps, operatorGuard } from './operator-auth.js';
 import {
   createdTenantSchema,
   createTenantRequestSchema,
@@ -13,12 +13,15 @@ import {
   updateTenantRequestSchema,
 } from './tenant-schemas.js';
 
+/** The operator guard, the plans (config), account creation and tenant management. */
+export type OperatorRouteDeps = Pick<Container, 'config' | 'accounts' | 'tenantAdmin'> & OperatorAuthDeps;
+
 const TAGS = ['Operator'];
 
 /** `/operator/tenants*`: the platform operator's tenant management (Bearer SIMO_ADMIN_TOKEN). */
-export function registerOperatorRoutes(app: FastifyInstance, container: Container): void {
-  const operator = operatorGuard(container);
-  const view = (t: Parameters<typeof tenantView>[0]) => tenantView(t, container.config.plans);
+export function registerOperatorRoutes(app: FastifyInstance, deps: OperatorRouteDeps): void {
+  const operator = operatorGuard(deps);
+  const view = (t: Parameters<typeof tenantView>[0]) => tenantView(t, deps.config.plans);
 
   defineRoute(app, {
     method: 'GET',
@@ -33,7 +36,7 @@ export function registerOperatorRoutes(app: FastifyInstance, container: Containe
     schema: { querystring: tenantListQuerySchema, response: { 200: tenantListSchema } },
     handler: async (request) => {
       const q = request.query;
-      const { tenants, hasMore } = await container.tenantAdmin.list({ limit: q.limit, after: q.after });
+      const { tenants, hasMore } = await deps.tenantAdmin.list({ limit: q.limit, after: q.after });
       return {
         object: 'list' as const,
         data: tenants.map(view),
@@ -56,7 +59,7 @@ export function registerOperatorRoutes(app: FastifyInstance, container: Containe
     schema: { body: createTenantRequestSchema, response: { 201: createdTenantSchema } },
     handler: async (request, reply) => {
       const { body } = request;
-      const account = await container.accounts.createAccount({
+      const account = await deps.accounts.createAccount({
         email: body.email,
         ...(body.plan ? { plan: body.plan } : {}),
         ...(body.name ? { name: body.name } : {}),
@@ -80,7 +83,7 @@ export function registerOperatorRoutes(app: FastifyInstance, container: Containe
       tags: TAGS,
     },
     schema: { params: tenantIdParams, response: { 200: tenantSchema } },
-    handler: async (request) => view(await container.tenantAdmin.get(request.params.id)),
+    handler: async (request) => view(await deps.tenantAdmin.get(request.params.id)),
   });
 
   defineRoute(app, {
@@ -96,7 +99,7 @@ export function registerOperatorRoutes(app: FastifyInstance, container: Containe
     schema: { params: tenantIdParams, body: updateTenantRequestSchema, response: { 200: tenantSchema } },
     handler: async (request) => {
       const { body } = request;
-      const updated = await container.tenantAdmin.update(
+      const updated = await deps.tenantAdmin.update(
         request.params.id,
         {
           ...(body.plan !== undefined ? { plan: body.plan } : {}),

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Stripe from 'stripe';
 import type { Container } from '../container.js';
 import { defineRoute, publicRoute } from '../http/define-route.js';
-import { tenantActor, tenantGuard } from '../http/tenant-auth.js';
+import { type TenantAuthDeps, tenantActor, tenantGuard } from '../http/tenant-auth.js';
 import { ApiError } from '../shared/errors.js';
 import { formatMicros } from '../shared/money.js';
 import type { StripePayments } from './index.js';
@@ -17,6 +17,9 @@ import {
 } from './payment-schemas.js';
 import { listPayments, type Payment } from './payment-store.js';
 import { verifyStripeEvent } from './stripe-client.js';
+
+/** The tenant guard, Stripe payments and the payments table. */
+export type PaymentRouteDeps = Pick<Container, 'config' | 'database' | 'payments'> & TenantAuthDeps;
 
 const TAGS = ['Billing'];
 
@@ -43,14 +46,14 @@ export const paymentView = (p: Payment) => ({
  * Card payments: a tenant's top-ups at Stripe Checkout, its payments, auto top-up, and Stripe's own
  * webhook. The routes exist whether or not Stripe is configured; without it they say so (400).
  */
-export function registerPaymentRoutes(app: FastifyInstance, container: Container): void {
-  const tenant = tenantGuard(container);
+export function registerPaymentRoutes(app: FastifyInstance, deps: PaymentRouteDeps): void {
+  const tenant = tenantGuard(deps);
   const stripe = (): StripePayments => {
-    const configured = container.payments.stripe;
+    const configured = deps.payments.stripe;
     if (!configured)
       throw new ApiError(
         'payments_not_configured',
-        `Card payments are not set up on this platform. For credits write to ${container.config.brand.supportEmail}.`,
+        `Card payments are not set up on this platform. For credits write to ${deps.config.brand.supportEmail}.`,
       );
     return configured;
   };
@@ -88,7 +91,7 @@ export function registerPaymentRoutes(app: FastifyInstance, container: Container
     schema: { response: { 200: paymentListSchema } },
     handler: async (request) => ({
       object: 'list' as const,
-      data: (await listPayments(container.database.db, request.auth.tenant.id)).map(paymentView),
+      data: (await listPayments(deps.database.db, request.auth.tenant.id)).map(paymentView),
     }),
   });
 

@@ -23,7 +23,10 @@ async function sessionCallersOnly(request: FastifyRequest, _reply: FastifyReply)
  * API key. The request therefore goes through the same validation, routing, streaming, rate limit and
  * metering (`key_id` "session") as any API call, while the data-plane auth stays untouched.
  */
-export function registerPlaygroundStream(app: FastifyInstance, deps: SurfaceDeps & TenantAuthDeps): void {
+/** The chat surface's dependencies and the tenant guard (its session side). */
+export type PlaygroundDeps = SurfaceDeps & TenantAuthDeps;
+
+export function registerPlaygroundStream(app: FastifyInstance, deps: PlaygroundDeps): void {
   const signedIn = guard<Authenticated>('session', sessionCallersOnly, ...tenantAuth(deps));
   registerChatCompletionsRoute(app, deps, signedIn, {
     url: PLAYGROUND_CHAT_PATH,

@@ -7,7 +7,7 @@ import { type Container, requireVerifiedEmail } from '../container.js';
 import { defineRoute, publicRoute } from '../http/define-route.js';
 import { issueFormCsrf } from '../http/form-csrf.js';
 import { sessionFromRequest, sessionGuard } from '../http/session-auth.js';
-import { registerInteractionRoutes } from '../oauth/interaction-routes.js';
+import { type InteractionRouteDeps, registerInteractionRoutes } from '../oauth/interaction-routes.js';
 import { ApiError } from '../shared/errors.js';
 import { AssetStore } from './assets.js';
 import { html, type SafeHtml } from './html.js';
@@ -35,7 +35,27 @@ import { webhookDetailPage, webhooksPage } from './pages/dashboard/webhooks.js';
 import { docsPage } from './pages/docs.js';
 import { landingPage } from './pages/landing.js';
 import { routeStatusPage } from './pages/route-status.js';
-import { registerPlaygroundStream } from './playground-stream.js';
+import { type PlaygroundDeps, registerPlaygroundStream } from './playground-stream.js';
+
+/** The services the pages read and act on, the OAuth consent pages' and the playground's dependencies. */
+export type PortalDeps = Pick<
+  Container,
+  | 'config'
+  | 'keys'
+  | 'billing'
+  | 'webhooks'
+  | 'database'
+  | 'payments'
+  | 'sso'
+  | 'emailFlows'
+  | 'invitations'
+  | 'flash'
+  | 'members'
+  | 'oauth'
+  | 'sessions'
+> &
+  InteractionRouteDeps &
+  PlaygroundDeps;
 
 /** A page's query string as parsed: values may be strings, lists or nested objects, whatever was sent. */
 type Query = Record<string, unknown>;
@@ -48,16 +68,16 @@ const stringParam = (value: unknown) => (typeof value === 'string' ? value : und
  * Dashboard pages resolve the session once (pre-handler) and read the same query functions the
  * `/admin/*` API answers with; a page view is not API traffic, so it uses none of the rate limit.
  */
-export function registerPortalRoutes(app: FastifyInstance, container: Container): void {
+export function registerPortalRoutes(app: FastifyInstance, deps: PortalDeps): void {
   const assets = new AssetStore();
   assets.register(app);
-  const ctx: PortalContext = { config: container.config, assets };
+  const ctx: PortalContext = { config: deps.config, assets };
   const services: DashboardServices = {
-    keys: container.keys,
-    billing: container.billing,
-    webhooks: container.webhooks.service,
-    db: container.database.db,
-    payments: container.payments,
+    keys: deps.keys,
+    billing: deps.billing,
+    webhooks: deps.webhooks.service,
+    db: deps.database.db,
+    payments: deps.payments,
   };
 
   const page = (
@@ -67,7 +87,7 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   ) => defineRoute(app, { method: 'GET', url, guard: publicRoute, doc: pageDoc(summary), handler });
 
   page('/', 'Portal home', async (_request, reply) => sendPage(reply, landingPage(ctx)));
-  registerInteractionRoutes(app, container, ctx);
+  registerInteractionRoutes(app, deps, ctx);
   page('/docs', 'Developer documentation', async (_request, reply) => sendPage(reply, docsPage(ctx)));
   page('/compare', 'Migrating from OpenAI, Mistral or Hugging Face', async (_request, reply) =>
     sendPage(reply, comparePage(ctx)),
@@ -77,19 +97,19 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
     sendPage(reply, routeStatusPage(ctx), { private: true }),
   );
 
-  const verifyEmail = requireVerifiedEmail(container.config);
+  const verifyEmail = requireVerifiedEmail(deps.config);
   const authForm = (render: typeof loginPage) => async (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryOf(request);
     const next = stringParam(query.next);
     // A signed-in visitor has nothing to do on these forms.
-    if (await sessionFromRequest(container, request))
+    if (await sessionFromRequest(deps, request))
       return reply.redirect(next?.startsWith('/invite/') ? next : '/dashboard', 303);
     const csrfToken = issueFormCsrf(request, reply);
     const error = stringParam(query.error);
     const notice = stringParam(query.notice);
     return sendPage(
       reply,
-      render(ctx, { csrfToken, error, notice, next, verifyEmail, sso: container.sso?.label }),
+      render(ctx, { csrfToken, error, notice, next, verifyEmail, sso: deps.sso?.label }),
       {
         private: true,
       },
@@ -102,7 +122,7 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   page('/reset-password', 'Password reset form', async (request, reply) => {
     const query = queryOf(request);
     const token = stringParam(query.token) ?? '';
-    const valid = await container.emailFlows.resetLinkValid(token);
+    const valid = await deps.emailFlows.resetLinkValid(token);
     const csrfToken = issueFormCsrf(request, reply);
     const view = resetPasswordPage(ctx, { csrfToken, token, valid, error: stringParam(query.error) });
     return sendPage(reply, view, { private: true, status: valid ? 200 : 410 });
@@ -111,25 +131,25 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   // Opening the mailed link verifies the address (GET, as mail clients open links).
   page('/verify-email', 'Email verification link', async (request, reply) => {
     const token = stringParam(queryOf(request).token);
-    const ok = await container.emailFlows.verifyEmail(token, request.ip).then(
+    const ok = await deps.emailFlows.verifyEmail(token, request.ip).then(
       () => true,
       (err: unknown) => {
         if (err instanceof ApiError) return false;
         throw err;
       },
     );
-    const signedIn = (await sessionFromRequest(container, request)) !== null;
+    const signedIn = (await sessionFromRequest(deps, request)) !== null;
     return sendPage(reply, verifyEmailPage(ctx, { ok, signedIn }), { private: true, status: ok ? 200 : 410 });
   });
 
   page('/invite/:token', 'Invitation to an organization', async (request, reply) => {
     const token = (request.params as { token: string }).token;
-    const invite = await container.invitations.findInvite(token);
-    const session = await sessionFromRequest(container, request);
+    const invite = await deps.invitations.findInvite(token);
+    const session = await sessionFromRequest(deps, request);
     const csrfToken = issueFormCsrf(request, reply);
     const hasLogin =
       invite !== null &&
-      (await container.database.db
+      (await deps.database.db
         .selectFrom('users')
         .select('id')
         .where('email', '=', invite.email)
@@ -145,7 +165,7 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
     return sendPage(reply, view, { private: true, status: invite ? 200 : 410 });
   });
 
-  const signedIn = sessionGuard(container, { redirectTo: '/login' });
+  const signedIn = sessionGuard(deps, { redirectTo: '/login' });
   const dashboard = (
     path: string,
     render: (view: DashboardView, request: FastifyRequest) => Promise<SafeHtml>,
@@ -179,7 +199,7 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
     });
 
   dashboard('/dashboard', (view) => {
-    const flash = container.flash.take<SignUpFlash>(view.session.sessionIdHash);
+    const flash = deps.flash.take<SignUpFlash>(view.session.sessionIdHash);
     return overviewPage(view, flash?.kind === 'new_api_key' ? flash.apiKey : undefined);
   });
   dashboard('/dashboard/keys', (view) => keysPage(view));
@@ -194,19 +214,19 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   );
   dashboard('/dashboard/audit', (view, request) => auditPage(view, stringParam(queryOf(request).after)));
   dashboard('/dashboard/playground', (view) => playgroundPage(view));
-  dashboard('/dashboard/members', (view) => membersPage(view, container.members));
+  dashboard('/dashboard/members', (view) => membersPage(view, deps.members));
   dashboard('/dashboard/apps', (view, request) =>
-    connectedAppsPage(view, container.oauth.grants, stringParam(queryOf(request).notice)),
+    connectedAppsPage(view, deps.oauth.grants, stringParam(queryOf(request).notice)),
   );
   defineRoute(app, {
     method: 'POST',
     url: '/dashboard/apps/:id/revoke',
-    guard: sessionGuard(container),
+    guard: sessionGuard(deps),
     doc: pageDoc('Revoke a connected app'),
     schema: { params: z.object({ id: z.string().max(64) }) },
     handler: async (request, reply) => {
       const { session } = request;
-      const revoked = await container.oauth.grants.revoke(session.tenant.id, request.params.id, {
+      const revoked = await deps.oauth.grants.revoke(session.tenant.id, request.params.id, {
         actor: `user:${session.user.id}`,
         ip: request.ip,
         // Members revoke the apps they authorized; owners and admins any of the organization's.
@@ -218,13 +238,13 @@ export function registerPortalRoutes(app: FastifyInstance, container: Container)
   });
   dashboard('/dashboard/account', async (view, request) => {
     const query = queryOf(request);
-    return accountPage(view, await container.members.organizationsOf(view.session.user.id), {
+    return accountPage(view, await deps.members.organizationsOf(view.session.user.id), {
       notice: stringParam(query.notice),
       errorMessage: formErrorMessage(query.error),
     });
   });
 
-  registerPlaygroundStream(app, container);
+  registerPlaygroundStream(app, deps);
 }
 
 /** What a member sees on a page their role does not allow. */

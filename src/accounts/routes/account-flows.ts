@@ -7,6 +7,12 @@ import { sessionGuard, writeSessionCookie } from '../../http/session-auth.js';
 import { ApiError } from '../../shared/errors.js';
 import { formErrors, isFormPost } from './form-flow.js';
 
+/** Email flows, invitations, memberships, sessions and the sign-up limit. */
+export type AccountFlowDeps = Pick<
+  Container,
+  'emailFlows' | 'invitations' | 'limiter' | 'members' | 'sessions' | 'flash'
+>;
+
 const TAGS = ['Accounts'];
 const tokenField = z.string().max(100).describe('The token of the emailed link');
 const noticeRedirect = (reply: FastifyReply, path: string) =>
@@ -23,8 +29,8 @@ const formCsrf: GuardHook = async (request) => {
  * change, accepting an invitation (by signing up or while signed in) and switching organization.
  * Each answers a form with a redirect and an API caller with JSON.
  */
-export function registerAccountFlowRoutes(app: FastifyInstance, container: Container): void {
-  const signedIn = sessionGuard(container);
+export function registerAccountFlowRoutes(app: FastifyInstance, deps: AccountFlowDeps): void {
+  const signedIn = sessionGuard(deps);
 
   defineRoute(app, {
     method: 'POST',
@@ -43,10 +49,10 @@ export function registerAccountFlowRoutes(app: FastifyInstance, container: Conta
     },
     errorHandler: formErrors(),
     handler: async (request, reply) => {
-      await container.limiter.checkSignup(request.addressKey).then((d) => {
+      await deps.limiter.checkSignup(request.addressKey).then((d) => {
         if (!d.allowed) throw new ApiError('rate_limit_exceeded', 'Too many requests. Retry in a minute.');
       });
-      await container.emailFlows.requestPasswordReset(request.body.email, request.ip);
+      await deps.emailFlows.requestPasswordReset(request.body.email, request.ip);
       if (isFormPost(request)) return noticeRedirect(reply, '/login?notice=reset_sent');
       return reply.code(202).send({ object: 'password_reset' as const, sent: true as const });
     },
@@ -74,7 +80,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, container: Conta
       return `/reset-password?token=${encodeURIComponent(typeof token === 'string' ? token : '')}`;
     }),
     handler: async (request, reply) => {
-      await container.emailFlows.resetPassword(request.body.token, request.body.password, request.ip);
+      await deps.emailFlows.resetPassword(request.body.token, request.body.password, request.ip);
       if (isFormPost(request)) return noticeRedirect(reply, '/login?notice=password_reset');
       return { object: 'password_reset' as const, done: true as const };
     },
@@ -96,7 +102,7 @@ export function registerAccountFlowRoutes(app: FastifyInstance, container: Conta
     errorHandler: formErrors(() => '/dashboard/account'),
     handler: async (request, reply) => {
       const { session } = request;
-      await container.emailFlows.changePassword(
+      await deps.emailFlows.changePassword(
         { id: session.user.id, tenantId: session.tenant.id },
         { current: request.body.current_password, next: request.body.new_password },
         session.sessionIdHash,
@@ -124,9 +130,9 @@ export function registerAccountFlowRoutes(app: FastifyInstance, container: Conta
     errorHandler: formErrors(() => '/dashboard/account'),
     handler: async (request, reply) => {
       const { session } = request;
-      const role = await container.members.roleOf(request.body.tenant_id, session.user.id);
+      const role = await deps.members.roleOf(request.body.tenant_id, session.user.id);
       if (!role) throw new ApiError('permission_denied', 'You are not a member of that organization.');
-      await container.sessions.switchOrganization(session.sessionIdHash, request.body.tenant_id);
+      await deps.sessions.switchOrganization(session.sessionIdHash, request.body.tenant_id);
       if (isFormPost(request)) return noticeRedirect(reply, '/dashboard');
       return { object: 'session' as const, tenant_id: request.body.tenant_id, role };
     },
@@ -150,12 +156,12 @@ export function registerAccountFlowRoutes(app: FastifyInstance, container: Conta
     },
     errorHandler: formErrors(),
     handler: async (request, reply) => {
-      const { invite, userId } = await container.invitations.acceptWithSignUp(
+      const { invite, userId } = await deps.invitations.acceptWithSignUp(
         request.params.token,
         request.body.password,
         request.ip,
       );
-      const session = await container.sessions.create(userId, invite.tenantId);
+      const session = await deps.sessions.create(userId, invite.tenantId);
       writeSessionCookie(reply, session);
       if (isFormPost(request)) return noticeRedirect(reply, '/dashboard');
       return reply
@@ -185,8 +191,8 @@ export function registerAccountFlowRoutes(app: FastifyInstance, container: Conta
     errorHandler: formErrors((request) => formInvitePath(request)),
     handler: async (request, reply) => {
       const { session } = request;
-      const invite = await container.invitations.accept(request.params.token, session.user, request.ip);
-      await container.sessions.switchOrganization(session.sessionIdHash, invite.tenantId);
+      const invite = await deps.invitations.accept(request.params.token, session.user, request.ip);
+      await deps.sessions.switchOrganization(session.sessionIdHash, invite.tenantId);
       if (isFormPost(request)) return noticeRedirect(reply, '/dashboard');
       return {
         object: 'membership' as const,

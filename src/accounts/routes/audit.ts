@@ -4,6 +4,9 @@ import type { Container } from '../../container.js';
 import { type Authenticated, defineRoute, type Guard } from '../../http/define-route.js';
 import { readAuditLog } from '../audit-log.js';
 
+/** The audit log table. */
+export type AuditRouteDeps = Pick<Container, 'database'>;
+
 export const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z
@@ -34,7 +37,7 @@ export const auditPageSchema = z.object({
 /** `GET /admin/audit`: the tenant's own audit entries, newest first, cursor-paginated. */
 export function registerAuditRoute(
   app: FastifyInstance,
-  container: Container,
+  deps: AuditRouteDeps,
   tenant: Guard<Authenticated>,
 ): void {
   defineRoute(app, {
@@ -48,6 +51,6 @@ export function registerAuditRoute(
       tags: ['Audit'],
     },
     schema: { querystring: auditQuerySchema, response: { 200: auditPageSchema } },
-    handler: async (request) => readAuditLog(container.database, request.auth.tenant.id, request.query),
+    handler: async (request) => readAuditLog(deps.database, request.auth.tenant.id, request.query),
   });
 }

@@ -1,27 +1,36 @@
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../../container.js';
-import { tenantGuard } from '../../http/tenant-auth.js';
-import { registerAccountFlowRoutes } from './account-flows.js';
-import { registerAuditRoute } from './audit.js';
+import { type TenantAuthDeps, tenantGuard } from '../../http/tenant-auth.js';
+import { type AccountFlowDeps, registerAccountFlowRoutes } from './account-flows.js';
+import { type AuditRouteDeps, registerAuditRoute } from './audit.js';
 import { registerKeyRoutes } from './keys.js';
-import { registerLoginRoutes } from './login.js';
+import { type LoginDeps, registerLoginRoutes } from './login.js';
 import { registerMemberRoutes } from './members.js';
-import { registerSignUpRoute } from './register.js';
-import { registerSsoRoutes } from './sso.js';
+import { registerSignUpRoute, type SignUpDeps } from './register.js';
+import { registerSsoRoutes, type SsoRouteDeps } from './sso.js';
 
-export function registerAccountRoutes(app: FastifyInstance, container: Container): void {
+/** The tenant guard, keys, members and connected apps, and what each group of account routes uses. */
+export type AccountRouteDeps = Pick<Container, 'keys' | 'members' | 'invitations' | 'oauth'> &
+  TenantAuthDeps &
+  SignUpDeps &
+  LoginDeps &
+  AuditRouteDeps &
+  AccountFlowDeps &
+  SsoRouteDeps;
+
+export function registerAccountRoutes(app: FastifyInstance, deps: AccountRouteDeps): void {
   app.decorateRequest('session', null);
-  const tenant = tenantGuard(container);
-  registerSignUpRoute(app, container);
-  registerLoginRoutes(app, container);
-  registerKeyRoutes(app, { keys: container.keys, tenant });
-  registerAuditRoute(app, container, tenant);
+  const tenant = tenantGuard(deps);
+  registerSignUpRoute(app, deps);
+  registerLoginRoutes(app, deps);
+  registerKeyRoutes(app, { keys: deps.keys, tenant });
+  registerAuditRoute(app, deps, tenant);
   registerMemberRoutes(app, {
-    members: container.members,
-    invitations: container.invitations,
+    members: deps.members,
+    invitations: deps.invitations,
     tenant,
-    connectedApps: container.oauth.grants,
+    connectedApps: deps.oauth.grants,
   });
-  registerAccountFlowRoutes(app, container);
-  registerSsoRoutes(app, container);
+  registerAccountFlowRoutes(app, deps);
+  registerSsoRoutes(app, deps);
 }

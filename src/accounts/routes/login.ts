@@ -14,6 +14,9 @@ import { ApiError } from '../../shared/errors.js';
 import { recordAudit } from '../audit-log.js';
 import { formCsrfGuard, formErrorsRedirectTo, isFormPost, safeNext } from './form-flow.js';
 
+/** Password check, sign-in throttles, sessions and the audit log. */
+export type LoginDeps = Pick<Container, 'accounts' | 'database' | 'limiter' | 'loginThrottle' | 'sessions'>;
+
 export const loginRequestSchema = z.object({
   email: z.string().max(320),
   password: z.string().max(1024),
@@ -32,7 +35,7 @@ export const loginResponseSchema = z.object({
 const sessionCookie = guard('session');
 
 /** `POST /login` and `POST /logout`: the dashboard session cookie for forms and API callers. */
-export function registerLoginRoutes(app: FastifyInstance, container: Container): void {
+export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void {
   defineRoute(app, {
     method: 'POST',
     url: '/login',
@@ -48,7 +51,7 @@ export function registerLoginRoutes(app: FastifyInstance, container: Container):
     // A form that fails goes back to the form with the reason; an API caller gets the JSON error.
     errorHandler: formErrorsRedirectTo('/login'),
     schema: { body: loginRequestSchema, response: { 200: loginResponseSchema } },
-    handler: async (request, reply) => login(container, request, reply, request.body, isFormPost(request)),
+    handler: async (request, reply) => login(deps, request, reply, request.body, isFormPost(request)),
   });
 
   defineRoute(app, {
@@ -63,11 +66,11 @@ export function registerLoginRoutes(app: FastifyInstance, container: Container):
     },
     schema: { response: { 204: noContent } },
     handler: async (request, reply) => {
-      const session = await sessionFromRequest(container, request);
+      const session = await sessionFromRequest(deps, request);
       if (session) {
         assertSessionCsrf(request, session);
-        await container.sessions.destroy(sessionCookieOf(request));
-        await recordAudit(container.database.db, {
+        await deps.sessions.destroy(sessionCookieOf(request));
+        await recordAudit(deps.database.db, {
           tenantId: session.tenant.id,
           actor: `user:${session.user.id}`,
           action: 'auth.logout',
@@ -83,13 +86,13 @@ export function registerLoginRoutes(app: FastifyInstance, container: Container):
 }
 
 async function login(
-  container: Container,
+  deps: LoginDeps,
   request: FastifyRequest,
   reply: FastifyReply,
   body: z.output<typeof loginRequestSchema>,
   form: boolean,
 ) {
-  const { session, user, tenantId } = await signInWithPassword(container, request, body);
+  const { session, user, tenantId } = await signInWithPassword(deps, request, body);
   writeSessionCookie(reply, session);
   reply.header('cache-control', 'no-store');
   if (form) return reply.redirect(safeNext(body.next) ?? '/dashboard', 303);
@@ -107,22 +110,22 @@ async function login(
  * writes the cookie. Used by the login form and API, and by the OAuth authorization page.
  */
 export async function signInWithPassword(
-  container: Container,
+  deps: LoginDeps,
   request: FastifyRequest,
   body: { email: string; password: string },
 ) {
   const email = body.email.trim().toLowerCase();
   const address = request.addressKey;
   // One address guessing passwords across many emails meets the same guard as API-key guessing.
-  assertAddressAllowed(container.limiter, address);
+  assertAddressAllowed(deps.limiter, address);
   // Counted before the password is checked: parallel guesses cannot outrun the limit.
-  await container.loginThrottle.admit(email, address);
-  const emailTenantId = await container.accounts.tenantIdOfEmail(email);
-  const user = await container.accounts.verifyLogin(email, body.password);
+  await deps.loginThrottle.admit(email, address);
+  const emailTenantId = await deps.accounts.tenantIdOfEmail(email);
+  const user = await deps.accounts.verifyLogin(email, body.password);
   if (!user) {
-    await container.limiter.recordAuthFailure(address);
+    await deps.limiter.recordAuthFailure(address);
     // Unknown emails are recorded without the address: it may be a mistyped password.
-    await recordAudit(container.database.db, {
+    await recordAudit(deps.database.db, {
       tenantId: emailTenantId,
       actor: 'anonymous',
       action: 'auth.login_failed',
@@ -131,11 +134,11 @@ export async function signInWithPassword(
     });
     throw new ApiError('invalid_credentials', 'Incorrect email or password.');
   }
-  await container.loginThrottle.reset(email, address);
+  await deps.loginThrottle.reset(email, address);
   const tenantId = user.tenantId;
   if (tenantId === null)
     throw new ApiError('permission_denied', 'This login is no longer a member of any organization.');
-  const session = await container.database.db.transaction().execute(async (trx) => {
+  const session = await deps.database.db.transaction().execute(async (trx) => {
     const tenant = await trx
       .selectFrom('tenants')
       .select('suspended')
@@ -150,7 +153,7 @@ export async function signInWithPassword(
       target: user.id,
       ip: request.ip,
     });
-    return container.sessions.create(user.id, tenantId, trx);
+    return deps.sessions.create(user.id, tenantId, trx);
   });
   return { session, user, tenantId };
 }

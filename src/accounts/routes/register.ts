@@ -14,6 +14,12 @@ import {
   redirectWithError,
 } from './form-flow.js';
 
+/** Account creation, the sign-up limit, verification mail, the starting balance and the new session. */
+export type SignUpDeps = Pick<
+  Container,
+  'accounts' | 'billing' | 'config' | 'emailFlows' | 'limiter' | 'sessions' | 'flash'
+>;
+
 export const registerRequestSchema = z.object({
   email: z.string().max(320).describe('Owner email; also the login'),
   password: z.string().max(1024).describe('At least 10 characters'),
@@ -41,7 +47,7 @@ export interface SignUpFlash {
  * in the 201 body; the HTML form gets a session and a redirect to the dashboard, which shows the key
  * once (from the in-memory flash store, so it is never stored).
  */
-export function registerSignUpRoute(app: FastifyInstance, container: Container): void {
+export function registerSignUpRoute(app: FastifyInstance, deps: SignUpDeps): void {
   defineRoute(app, {
     method: 'POST',
     url: '/register',
@@ -59,8 +65,8 @@ export function registerSignUpRoute(app: FastifyInstance, container: Container):
     schema: { body: registerRequestSchema, response: { 201: registerResponseSchema } },
     handler: async (request, reply) =>
       isFormPost(request)
-        ? signUpByForm(container, request, reply, request.body)
-        : signUpByApi(container, request, reply, request.body),
+        ? signUpByForm(deps, request, reply, request.body)
+        : signUpByApi(deps, request, reply, request.body),
   });
 }
 
@@ -68,11 +74,11 @@ type SignUp = z.output<typeof registerRequestSchema>;
 
 /** Every sign-up grants trial credits, so each client address gets only a few a minute. */
 async function assertSignupAllowed(
-  container: Container,
+  deps: SignUpDeps,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  const decision = await container.limiter.checkSignup(request.addressKey);
+  const decision = await deps.limiter.checkSignup(request.addressKey);
   if (decision.allowed) return;
   const retryAfter = String(decision.retryAfter ?? 60);
   reply.header('retry-after', retryAfter);
@@ -86,13 +92,13 @@ async function assertSignupAllowed(
 
 /** A self-service account (limited per address), with the verification mail when one is required. */
 async function createSelfSignUp(
-  container: Container,
+  deps: SignUpDeps,
   request: FastifyRequest,
   reply: FastifyReply,
   body: SignUp,
 ) {
-  await assertSignupAllowed(container, request, reply);
-  const account = await container.accounts.createAccount({
+  await assertSignupAllowed(deps, request, reply);
+  const account = await deps.accounts.createAccount({
     email: body.email,
     password: body.password,
     ...(body.name ? { name: body.name } : {}),
@@ -100,12 +106,12 @@ async function createSelfSignUp(
     ip: request.ip,
   });
   if (account.verificationRequired)
-    await container.emailFlows.sendVerification(account.userId!, account.tenant.email);
+    await deps.emailFlows.sendVerification(account.userId!, account.tenant.email);
   return account;
 }
 
-async function signUpByApi(container: Container, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
-  const account = await createSelfSignUp(container, request, reply, body);
+async function signUpByApi(deps: SignUpDeps, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
+  const account = await createSelfSignUp(deps, request, reply, body);
   return reply
     .code(201)
     .header('cache-control', 'no-store')
@@ -114,19 +120,14 @@ async function signUpByApi(container: Container, request: FastifyRequest, reply:
       key_id: account.keyId,
       api_key: account.apiKey,
       plan: account.tenant.plan,
-      credits: formatMicros(await container.billing.balanceMicros(account.tenant.id)),
-      base_url: `${container.config.publicUrl}/v1`,
+      credits: formatMicros(await deps.billing.balanceMicros(account.tenant.id)),
+      base_url: `${deps.config.publicUrl}/v1`,
     } satisfies z.infer<typeof registerResponseSchema>);
 }
 
-async function signUpByForm(
-  container: Container,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  body: SignUp,
-) {
+async function signUpByForm(deps: SignUpDeps, request: FastifyRequest, reply: FastifyReply, body: SignUp) {
   try {
-    await signUpWithSession(container, request, reply, body);
+    await signUpWithSession(deps, request, reply, body);
   } catch (err) {
     return redirectWithError(reply, '/register', formErrorCode(err));
   }
@@ -139,14 +140,14 @@ async function signUpByForm(
  * throws ApiErrors. Used by the sign-up form and by the OAuth authorization page.
  */
 export async function signUpWithSession(
-  container: Container,
+  deps: SignUpDeps,
   request: FastifyRequest,
   reply: FastifyReply,
   body: SignUp,
 ) {
-  const account = await createSelfSignUp(container, request, reply, body);
-  const session = await container.sessions.create(account.userId!, account.tenant.id);
-  putFlash(container, reply, session, {
+  const account = await createSelfSignUp(deps, request, reply, body);
+  const session = await deps.sessions.create(account.userId!, account.tenant.id);
+  putFlash(deps, reply, session, {
     kind: 'new_api_key',
     keyId: account.keyId,
     apiKey: account.apiKey,

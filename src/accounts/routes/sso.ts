@@ -5,6 +5,9 @@ import { writeSessionCookie } from '../../http/session-auth.js';
 import { ApiError } from '../../shared/errors.js';
 import type { SsoChecks } from '../sso.js';
 
+/** The SSO service, sessions and the public URL. */
+export type SsoRouteDeps = Pick<Container, 'config' | 'sessions' | 'sso'>;
+
 /** Holds state, nonce and PKCE verifier while the browser is at the identity provider. */
 const SSO_COOKIE = 'simo_sso';
 const SSO_COOKIE_SECONDS = 10 * 60;
@@ -31,8 +34,8 @@ function readChecks(value: string | undefined): SsoChecks | null {
 }
 
 /** `GET /login/sso` and its callback: sign in to the dashboard through the configured OpenID provider. */
-export function registerSsoRoutes(app: FastifyInstance, container: Container): void {
-  const sso = container.sso;
+export function registerSsoRoutes(app: FastifyInstance, deps: SsoRouteDeps): void {
+  const sso = deps.sso;
   if (!sso) return;
 
   defineRoute(app, {
@@ -60,12 +63,8 @@ export function registerSsoRoutes(app: FastifyInstance, container: Container): v
         const checks = readChecks(request.cookies[SSO_COOKIE]);
         if (!checks)
           throw new ApiError('invalid_credentials', 'The single sign-on expired. Please try again.');
-        const signedIn = await sso.finish(
-          new URL(request.url, container.config.publicUrl),
-          checks,
-          request.ip,
-        );
-        const session = await container.sessions.create(signedIn.userId, signedIn.tenantId);
+        const signedIn = await sso.finish(new URL(request.url, deps.config.publicUrl), checks, request.ip);
+        const session = await deps.sessions.create(signedIn.userId, signedIn.tenantId);
         writeSessionCookie(reply, session);
         return reply.redirect('/dashboard', 303);
       } catch (err) {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { defineRoute } from '../../http/define-route.js';
-import { operatorGuard } from '../../operator/operator-auth.js';
+import { type OperatorAuthDeps, operatorGuard } from '../../operator/operator-auth.js';
 import { ApiError } from '../../shared/errors.js';
 import { formatMicros, parseUsdToMicros } from '../../shared/money.js';
 import {
@@ -12,13 +12,16 @@ import {
   grantResponseSchema,
 } from './billing-schemas.js';
 
+/** The operator guard and the billing service. */
+export type OperatorBillingRouteDeps = Pick<Container, 'billing'> & OperatorAuthDeps;
+
 const TAGS = ['Operator'];
 
 const tenantParams = z.object({ id: z.string().describe('The tenant id') });
 
 /** `POST /operator/tenants/{id}/credits` and `POST /operator/invoices/close` (Bearer SIMO_ADMIN_TOKEN). */
-export function registerOperatorBillingRoutes(app: FastifyInstance, container: Container): void {
-  const operator = operatorGuard(container);
+export function registerOperatorBillingRoutes(app: FastifyInstance, deps: OperatorBillingRouteDeps): void {
+  const operator = operatorGuard(deps);
 
   defineRoute(app, {
     method: 'POST',
@@ -43,7 +46,7 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, container: C
         );
       const key = request.headers['idempotency-key'];
       const tenantId = request.params.id;
-      const result = await container.billing.grant({
+      const result = await deps.billing.grant({
         tenantId,
         amountMicros,
         note: body.note ?? null,
@@ -74,7 +77,7 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, container: C
     },
     schema: { body: closeRequestSchema, response: { 200: closeResponseSchema } },
     handler: async (request) => {
-      const result = await container.billing.invoices.close(request.body.period);
+      const result = await deps.billing.invoices.close(request.body.period);
       return {
         object: 'invoice_close' as const,
         period: result.period,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { findTenant } from '../../accounts/tenant-store.js';
 import type { Container } from '../../container.js';
 import { defineRoute } from '../../http/define-route.js';
-import { tenantGuard } from '../../http/tenant-auth.js';
+import { type TenantAuthDeps, tenantGuard } from '../../http/tenant-auth.js';
 import { notFound } from '../../shared/errors.js';
 import { listInvoices, readBalance, usageReport } from '../billing-queries.js';
 import { renderInvoiceHtml } from '../invoice-html.js';
@@ -16,6 +16,9 @@ import {
   usageReportSchema,
 } from './billing-schemas.js';
 
+/** The tenant guard, the billing service, and config and the tenant row for printed invoices. */
+export type TenantBillingRouteDeps = Pick<Container, 'config' | 'database' | 'billing'> & TenantAuthDeps;
+
 const INVOICE_PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
   'x-frame-options': 'DENY',
@@ -25,8 +28,8 @@ const INVOICE_PAGE_HEADERS = {
 const TAGS = ['Billing'];
 
 /** `/admin/balance`, `/admin/usage`, `/admin/invoices*`: a tenant's own money. */
-export function registerTenantBillingRoutes(app: FastifyInstance, container: Container): void {
-  const tenant = tenantGuard(container);
+export function registerTenantBillingRoutes(app: FastifyInstance, deps: TenantBillingRouteDeps): void {
+  const tenant = tenantGuard(deps);
 
   defineRoute(app, {
     method: 'GET',
@@ -39,7 +42,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, container: Con
       tags: TAGS,
     },
     schema: { response: { 200: balanceSchema } },
-    handler: async (request) => readBalance(container, request.auth.tenant.id),
+    handler: async (request) => readBalance(deps, request.auth.tenant.id),
   });
 
   defineRoute(app, {
@@ -53,7 +56,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, container: Con
       tags: TAGS,
     },
     schema: { querystring: usageQuerySchema, response: { 200: usageReportSchema } },
-    handler: async (request) => usageReport(container, request.auth.tenant.id, request.query),
+    handler: async (request) => usageReport(deps, request.auth.tenant.id, request.query),
   });
 
   defineRoute(app, {
@@ -66,7 +69,7 @@ export function registerTenantBillingRoutes(app: FastifyInstance, container: Con
       tags: TAGS,
     },
     schema: { response: { 200: invoiceListSchema } },
-    handler: async (request) => listInvoices(container, request.auth.tenant.id),
+    handler: async (request) => listInvoices(deps, request.auth.tenant.id),
   });
 
   defineRoute(app, {
@@ -90,15 +93,15 @@ export function registerTenantBillingRoutes(app: FastifyInstance, container: Con
       const html = request.query.format === 'html' || rawId.endsWith('.html');
       const id = rawId.replace(/\.html$/, '');
       const tenantId = request.auth.tenant.id;
-      const invoice = await container.billing.invoices.get(tenantId, id);
+      const invoice = await deps.billing.invoices.get(tenantId, id);
       if (!invoice) throw notFound('The invoice');
       if (!html) return invoice;
-      const tenant = await findTenant(container.database.db, tenantId);
+      const tenant = await findTenant(deps.database.db, tenantId);
       const page = renderInvoiceHtml(
         invoice,
-        container.config.brand,
+        deps.config.brand,
         { name: tenant?.name ?? tenantId, email: tenant?.email ?? '' },
-        container.config.legal,
+        deps.config.legal,
       );
       // No other site may frame the invoice (clickjacking); it loads nothing but its inline styles.
       // The page is a string sent as is (no serializer): the 200 schema describes the JSON form.

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../../container.js';
 import { type Authenticated, defineRoute, type Guard, type TypedRequest } from '../../http/define-route.js';
-import { tenantActor, tenantGuard } from '../../http/tenant-auth.js';
+import { type TenantAuthDeps, tenantActor, tenantGuard } from '../../http/tenant-auth.js';
 import { deliveryLog, getWebhook, listWebhooks } from '../webhook-queries.js';
 import type { Caller } from '../webhook-service.js';
 import {
@@ -20,6 +20,9 @@ import {
   webhookWithSecretSchema,
 } from './schemas.js';
 
+/** The webhook service and the tenant guard. */
+export type WebhookRouteDeps = Pick<Container, 'webhooks'> & TenantAuthDeps;
+
 const TAGS = ['Webhooks'];
 
 // biome-ignore lint/complexity/noBannedTypes: any route's request, whatever its schema
@@ -32,10 +35,10 @@ const callerOf = (request: TypedRequest<{}> & Authenticated): Caller => ({
 /** Tenant self-service webhook endpoints: `/admin/webhooks*` (API key with `admin` scope, or session). */
 export function registerWebhookRoutes(
   app: FastifyInstance,
-  container: Container,
-  tenant: Guard<Authenticated> = tenantGuard(container),
+  deps: WebhookRouteDeps,
+  tenant: Guard<Authenticated> = tenantGuard(deps),
 ): void {
-  const service = container.webhooks.service;
+  const service = deps.webhooks.service;
   const readers = { webhooks: service };
 
   defineRoute(app, {

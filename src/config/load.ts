@@ -5,8 +5,13 @@ import type { z } from 'zod';
 import { defaultModels, defaultPlans, SIMULATOR_PROVIDER_ID, UPSTREAM_PROVIDER_ID } from './defaults.js';
 import { type Config, type ConfigInput, configSchema } from './schema.js';
 
-/** The configuration as the app uses it: validated, with defaults and derived values filled in. */
-export interface ResolvedConfig extends Config {
+/**
+ * The configuration as the app uses it: validated, with defaults and derived values filled in. The
+ * file's `adminToken` (env `SIMO_ADMIN_TOKEN`) is the platform operator's token, so it is `operatorToken` here.
+ */
+export interface ResolvedConfig extends Omit<Config, 'adminToken'> {
+  /** Bearer token of the platform operator for `/operator/*`; the operator API is off without it. */
+  operatorToken: string | undefined;
   /** Absolute base URL used in links and discovery documents, without a trailing slash. */
   publicUrl: string;
   /** Where the config came from, for the start-up log. */
@@ -204,10 +209,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
   const merged = applyDefaults(applyEnv(raw, env), env);
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(describeConfigIssue(result.error));
-  const cfg = result.data;
+  const { adminToken: operatorToken, ...cfg } = result.data;
   const publicUrl = (
     cfg.publicUrl ?? `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${cfg.port}`
   ).replace(/\/+$/, '');
   const simulatorOnly = cfg.providers.every((p) => p.type === 'simulator');
-  return { ...cfg, dataDir: resolve(cwd, cfg.dataDir), publicUrl, source, simulatorOnly };
+  return { ...cfg, operatorToken, dataDir: resolve(cwd, cfg.dataDir), publicUrl, source, simulatorOnly };
 }

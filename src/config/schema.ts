@@ -271,6 +271,7 @@ export const configSchema = z
     /** PostgreSQL connections per replica; size it so replicas × pool stays under the server's max_connections. */
     databasePoolSize: z.coerce.number().int().min(1).max(500).default(10),
     redisUrl: z.string().optional(),
+    /** The platform operator's token (`SIMO_ADMIN_TOKEN`); the app reads it as `operatorToken`. */
     adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
     /**
      * Which proxies may set X-Forwarded-For: `false` (default: the socket address is the client),

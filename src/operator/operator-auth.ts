@@ -10,12 +10,12 @@ export type OperatorAuthDeps = Pick<Container, 'config' | 'limiter'>;
 
 /**
  * Pre-handler of every `/operator/*` route: `Authorization: Bearer <SIMO_ADMIN_TOKEN>`, compared in
- * constant time. With no admin token configured the operator API does not exist (404), so an
+ * constant time. With no operator token configured the operator API does not exist (404), so an
  * unconfigured install exposes nothing. A wrong token counts as a failed authentication of the
  * caller's address, so the token cannot be guessed faster than API keys can.
  */
 export function operatorAuth(deps: OperatorAuthDeps): GuardHook {
-  const configured = deps.config.adminToken;
+  const configured = deps.config.operatorToken;
   const check = configured ? bearerTokenCheck(configured) : null;
   return async function authenticateOperator(request: FastifyRequest): Promise<void> {
     if (!check)

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { RouteSchema } from '../http/define-route.js';
 import type { RouteSecurity } from '../http/route-docs.js';
-import { openApiComponents, rateLimitHeaderRefs } from './openapi-components.js';
+import {
+  anthropicErrorSchema,
+  type ErrorResponseName,
+  errorResponse,
+  errorResponseName,
+  openApiComponents,
+  rateLimitHeaderRefs,
+} from './openapi-components.js';
 import type { DocumentedRoute } from './route-registry.js';
 
 type JsonObject = Record<string, unknown>;
@@ -119,15 +126,27 @@ function operationId(method: string, path: string): string {
   return [method.toLowerCase(), ...words].join('_');
 }
 
-const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
-
 /** The route's one schema, as declared through `defineRoute`. */
 const schemaOf = (route: DocumentedRoute): RouteSchema => route.schema ?? {};
 
 /** A status answered without a body (`noContent`). */
 const isNoContent = (schema: z.ZodType) => schema._zod.def.type === 'undefined';
 
-function errorResponses(route: DocumentedRoute, schema: RouteSchema, hasPathParams: boolean) {
+/**
+ * The error responses of one operation. A route that answers in Anthropic's envelope refers to the
+ * Anthropic twin of each shared response, and `anthropic` collects the ones the document must define.
+ */
+function errorResponses(
+  route: DocumentedRoute,
+  schema: RouteSchema,
+  hasPathParams: boolean,
+  anthropic: Set<ErrorResponseName>,
+) {
+  const format = route.errorFormat ?? 'openai';
+  const ref = (name: ErrorResponseName) => {
+    if (format === 'anthropic') anthropic.add(name);
+    return { $ref: `#/components/responses/${errorResponseName(name, format)}` };
+  };
   const out: JsonObject = {};
   const doc = route.doc;
   const security = doc?.security ?? 'none';
@@ -152,6 +171,7 @@ function operation(
   path: string,
   params: string[],
   components: Record<string, unknown>,
+  anthropic: Set<ErrorResponseName>,
 ): JsonObject {
   const doc = route.doc;
   const schema = schemaOf(route);
@@ -208,7 +228,7 @@ function operation(
       ...(Object.keys(content).length > 0 ? { content } : {}),
     };
   }
-  op.responses = { ...errorResponses(route, schema, params.length > 0), ...successes };
+  op.responses = { ...errorResponses(route, schema, params.length > 0, anthropic), ...successes };
   return op;
 }
 
@@ -217,16 +237,22 @@ export function buildOpenApiDocument(routes: readonly DocumentedRoute[], info: O
   const schemas: Record<string, unknown> = {};
   const paths: Record<string, JsonObject> = {};
   const usedTags = new Set<string>();
+  const anthropic = new Set<ErrorResponseName>();
   for (const route of routes) {
     if (route.doc?.hidden) continue;
     const { path, params } = toOpenApiPath(route.url);
     const item = paths[path] ?? {};
-    const op = operation(route, path, params, schemas);
+    const op = operation(route, path, params, schemas, anthropic);
     for (const tag of op.tags as string[]) usedTags.add(tag);
     item[route.method.toLowerCase()] = op;
     paths[path] = item;
   }
   const components = openApiComponents();
+  // Anthropic's envelope is defined only when a route answers in it, so no component goes unused.
+  const responses: JsonObject = { ...components.responses };
+  for (const name of anthropic)
+    responses[errorResponseName(name, 'anthropic')] = errorResponse(name, 'anthropic');
+  if (anthropic.size > 0) schemas.AnthropicError = anthropicErrorSchema;
   return {
     openapi: '3.1.1',
     info: {
@@ -240,7 +266,7 @@ export function buildOpenApiDocument(routes: readonly DocumentedRoute[], info: O
     servers: [{ url: info.publicUrl }],
     tags: tagsOf(usedTags),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
-    components: { ...components, schemas: { ...components.schemas, ...schemas } },
+    components: { ...components, responses, schemas: { ...components.schemas, ...schemas } },
     externalDocs: { url: `${info.publicUrl}/docs`, description: 'Developer documentation' },
   };
 }

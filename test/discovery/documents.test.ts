@@ -70,6 +70,36 @@ describe('OpenAPI 3.1', () => {
     for (const p of ['/openapi.json', '/llms.txt', '/.well-known/api-catalog', '/mcp', '/a2a'])
       expect(paths[p], p).toBeDefined();
   });
+
+  it('documents the Messages API errors in the Anthropic envelope they are answered in', async () => {
+    const { body } = await json('/openapi.json');
+    const anthropic = body.components.schemas.AnthropicError;
+    expect(anthropic.required).toEqual(['type', 'error', 'request_id']);
+    for (const path of ['/v1/messages', '/v1/messages/count_tokens']) {
+      const errors = Object.entries(body.paths[path].post.responses as Doc).filter(([s]) => Number(s) >= 400);
+      expect(errors.length, path).toBeGreaterThan(0);
+      for (const [status, response] of errors) {
+        const name = String(response.$ref).replace('#/components/responses/', '');
+        const schema = body.components.responses[name]?.content['application/json'].schema;
+        expect(schema, `${path} ${status}`).toEqual({ $ref: '#/components/schemas/AnthropicError' });
+      }
+    }
+    const chat404 = String(body.paths['/v1/chat/completions'].post.responses['404'].$ref);
+    expect(body.components.responses[chat404.split('/').pop()!].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/Error',
+    });
+
+    // What the route answers has the documented shape.
+    const res = await get('/v1/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(401);
+    const error = (await res.json()) as Doc;
+    for (const key of anthropic.required) expect(error, key).toHaveProperty(key);
+    expect(anthropic.properties.error.properties.type.enum).toContain(error.error.type);
+  });
 });
 
 describe('llms.txt', () => {

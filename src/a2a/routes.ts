@@ -61,6 +61,7 @@ export function registerA2aRoutes(
       tags: ['Agents'],
       responseContentType: 'application/json',
       streams: true,
+      streamEvents: 'SSE: one JSON-RPC 2.0 response an event (the task, its status and message updates)',
     },
     handler: async (request, reply) => {
       const body = request.body as JsonRpcBody;

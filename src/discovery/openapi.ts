@@ -219,7 +219,7 @@ function operation(
       content['text/event-stream'] = {
         schema: {
           type: 'string',
-          description: 'SSE: `data: <chunk JSON>` events, ending with `data: [DONE]`',
+          description: doc.streamEvents ?? 'SSE: `data: <chunk JSON>` events, ending with `data: [DONE]`',
         },
       };
     successes[status] = {

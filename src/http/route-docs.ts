@@ -16,6 +16,8 @@ export interface RouteDoc {
   responseContentType?: string;
   /** The route answers `text/event-stream` instead when the body asks for `"stream": true`. */
   streams?: boolean;
+  /** What the event stream carries, where it is not chat chunks ending with `data: [DONE]`. */
+  streamEvents?: string;
   /** Leave the route out of the public document (internal pages). */
   hidden?: boolean;
 }

@@ -49,6 +49,7 @@ export function registerMcpRoutes(
       tags: ['Agents'],
       responseContentType: 'application/json',
       streams: true,
+      streamEvents: 'SSE: one JSON-RPC 2.0 message an event (Streamable HTTP)',
     },
     handler: async (request, reply) => {
       const server = createMcpServer(

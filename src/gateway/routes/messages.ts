@@ -33,6 +33,8 @@ const messagesDoc: RouteText = {
     "System prompt, text, image, `tool_use` and `tool_result` blocks, tools and `tool_choice`, `stop_sequences`; `max_tokens` is required. Authenticate with `x-api-key`; errors use Anthropic's envelope.",
   tags: ['Inference'],
   streams: true,
+  streamEvents:
+    'SSE: named events as Anthropic sends them: `message_start`, `ping`, `content_block_start|delta|stop`, `message_delta`, then `message_stop` (an `error` event if the model fails midway)',
 };
 
 const countDoc: RouteText = {

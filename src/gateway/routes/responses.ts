@@ -40,6 +40,8 @@ const createDoc: RouteText = {
     'Text or message input, `instructions`, function tools, `text.format`, `max_output_tokens`. With `store` (the default) the response is kept for `previous_response_id` and retrieval.',
   tags: ['Inference'],
   streams: true,
+  streamEvents:
+    'SSE: named events (`response.created`, `response.output_text.delta`, …), ending with `response.completed`, `response.incomplete` or `response.failed`',
 };
 
 const idParams = z.object({ id: z.string().min(1) });

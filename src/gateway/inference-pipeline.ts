@@ -4,9 +4,9 @@ import type { ModelConfig } from '../config/schema.js';
 import type { GenAiOperation, RequestTrace, Tracer } from '../observability/tracing.js';
 import { type CountedRequest, limitModelCall } from '../ratelimit/model-call-limit.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
+import type { CancelSignal } from '../shared/cancel-signal.js';
 import { ApiError } from '../shared/errors.js';
 import { Admitted } from './admitted-call.js';
-import type { CancelSource } from './attempt-signal.js';
 import type { ModelCatalog } from './catalog.js';
 import {
   type ChatChunk,
@@ -67,7 +67,7 @@ export interface InferenceCall {
   /** `performance.now()` when the request arrived, for latency. */
   startedAt: number;
   /** Fires when the caller gave up: the upstream request is cancelled, a stream stops. */
-  signal: CancelSource;
+  signal: CancelSignal;
   /**
    * The HTTP request's own rate-limit count, which covers its first model call. Without it (or for
    * any further call) the call is counted here.

@@ -2,8 +2,9 @@ import type { ModelConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderEntry } from '../providers/registry.js';
 import type { NativeSurface, UpstreamCall, UpstreamFailure } from '../providers/types.js';
+import type { CancelSignal } from '../shared/cancel-signal.js';
 import { ApiError } from '../shared/errors.js';
-import { attemptSignal, type CancelSource, releasingIterator } from './attempt-signal.js';
+import { attemptSignal, releasingIterator } from './attempt-signal.js';
 import { type AffinityHints, AffinityMap, conversationKey } from './routing/affinity.js';
 import type { BreakerState, RouteHealth, TransitionListener } from './routing/route-health.js';
 import { type ModelRoutes, RouteTable, type RouteTarget } from './routing/route-table.js';
@@ -127,7 +128,7 @@ export class ModelRouter {
     model: ModelConfig,
     operation: JsonOperation | NativeOperation,
     body: Record<string, unknown>,
-    clientSignal: CancelSource,
+    clientSignal: CancelSignal,
     requestId: string,
     hints?: AffinityHints,
   ): Promise<RoutedJson> {
@@ -154,7 +155,7 @@ export class ModelRouter {
   async stream(
     model: ModelConfig,
     body: Record<string, unknown>,
-    clientSignal: CancelSource,
+    clientSignal: CancelSignal,
     requestId: string,
     native?: NativeOperation,
     hints?: AffinityHints,
@@ -190,7 +191,7 @@ export class ModelRouter {
   private async route<T>(
     model: ModelConfig,
     body: Record<string, unknown>,
-    clientSignal: CancelSource,
+    clientSignal: CancelSignal,
     requestId: string,
     hints: AffinityHints | undefined,
     attempt: (attempt: Attempt) => Promise<Attempted<T>>,
@@ -206,7 +207,7 @@ export class ModelRouter {
         signal.release();
         health.outstanding--;
       });
-      const call = { body: { ...body, model: upstreamModel }, signal: signal.signal, requestId };
+      const call = { body: { ...body, model: upstreamModel }, signal, requestId };
       const outcome = await attempt({ target, call, startedAt, release });
       if (outcome.ok) {
         const seconds = outcome.latencyMs / 1000;
@@ -322,7 +323,7 @@ function once(fn: () => void): () => void {
 
 const isTimeout = (e: unknown) => (e as { name?: unknown } | undefined)?.name === 'TimeoutError';
 
-function streamFailure(err: unknown, signal: AbortSignal): UpstreamFailure {
+function streamFailure(err: unknown, signal: CancelSignal): UpstreamFailure {
   // The adapter reports a missed first-event deadline as a TimeoutError of its own.
   if (signal.aborted || isTimeout(err)) {
     const timedOut = isTimeout(err) || isTimeout(signal.reason);

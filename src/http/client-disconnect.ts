@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import type { CancelSource } from '../gateway/attempt-signal.js';
+import type { CancelSignal } from '../shared/cancel-signal.js';
 
 /** A request's client-disconnect signal; `dispose` stops watching the connection. */
 export interface ClientAbort {
@@ -27,7 +27,7 @@ export function clientAbortSignal(reply: FastifyReply): ClientAbort {
  * AbortController (and an EventTarget) per request, since the attempt's own controller is the
  * one the upstream request needs. `dispose` stops watching the connection.
  */
-export class ClientDisconnect implements CancelSource {
+export class ClientDisconnect implements CancelSignal {
   aborted = false;
   reason: unknown = undefined;
   private listeners: Array<() => void> = [];

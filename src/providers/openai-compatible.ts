@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import { type CancelSignal, TimedSignal } from '../shared/cancel-signal.js';
 import { sseEvents } from './sse-parser.js';
 import type {
   NativeSurface,
@@ -95,12 +96,12 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     const guard = this.firstByteGuard(call.signal);
     const sent = await this.send(path, call, 'text/event-stream', guard);
     if (!sent.ok) {
-      guard?.clear();
+      guard?.clearTimer();
       return sent;
     }
     const failure = await streamResponseFailure(sent.response);
     if (failure) {
-      guard?.clear();
+      guard?.clearTimer();
       return { ok: false, failure };
     }
     const events = sseEvents(sent.response.body);
@@ -115,7 +116,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     const guard = this.firstByteGuard(call.signal);
     const sent = await this.send(path, call, 'application/json', guard);
     // A JSON answer's headers are its first byte.
-    guard?.clear();
+    guard?.clearTimer();
     if (!sent.ok) return sent;
     const { response } = sent;
     if (response.statusCode < 200 || response.statusCode >= 300)
@@ -141,10 +142,10 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     return { ...call, body: { ...rest, max_completion_tokens: cap } };
   }
 
-  private firstByteGuard(signal: AbortSignal): FirstByteGuard | undefined {
+  private firstByteGuard(signal: CancelSignal): FirstByteGuard | undefined {
     return this.firstByteTimeoutMs === undefined
       ? undefined
-      : firstByteGuard(signal, this.firstByteTimeoutMs);
+      : new TimedSignal(signal, this.firstByteTimeoutMs, FIRST_BYTE_TIMEOUT);
   }
 
   private async send(
@@ -160,7 +161,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
         method: 'POST',
         headers: { ...call.headers, ...this.headers, accept, 'x-request-id': call.requestId },
         body: JSON.stringify(call.body),
-        signal: guard?.signal ?? call.signal,
+        signal: guard ?? call.signal,
       });
       return { ok: true, response };
     } catch (err) {
@@ -174,33 +175,12 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
 /**
  * Aborts a request whose response headers miss the first-byte deadline. undici's own `headersTimeout`
  * ticks in ~0.5 s steps, too coarse for a fallback deadline of a few hundred ms; it stays as a backstop.
- * The parent signal (client gone, whole-request timeout) still aborts the request and its body.
+ * The guard is the request's signal to its end: `clearTimer` at the first byte ends only the deadline,
+ * so the parent (client gone, whole-request timeout) still aborts the request and its body.
  */
-interface FirstByteGuard {
-  signal: AbortSignal;
-  readonly timedOut: boolean;
-  clear(): void;
-}
+type FirstByteGuard = TimedSignal;
 
 const FIRST_BYTE_TIMEOUT = 'upstream sent no first byte in time';
-
-function firstByteGuard(parent: AbortSignal, ms: number): FirstByteGuard {
-  const controller = new AbortController();
-  let timedOut = false;
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException(FIRST_BYTE_TIMEOUT, 'TimeoutError'));
-  }, ms);
-  return {
-    signal: controller.signal,
-    get timedOut() {
-      return timedOut;
-    },
-    clear: () => clearTimeout(timer),
-  };
-}
 
 /** Passes events through, ending the first-byte deadline at the first one; a miss surfaces as a TimeoutError. */
 async function* untilFirstEvent(
@@ -209,14 +189,14 @@ async function* untilFirstEvent(
 ): AsyncGenerator<string> {
   try {
     for await (const event of events) {
-      guard.clear();
+      guard.clearTimer();
       yield event;
     }
   } catch (err) {
     if (guard.timedOut) throw new DOMException(FIRST_BYTE_TIMEOUT, 'TimeoutError');
     throw err;
   } finally {
-    guard.clear();
+    guard.clearTimer();
   }
 }
 
@@ -256,7 +236,7 @@ async function statusFailure(response: Dispatcher.ResponseData): Promise<Upstrea
 }
 
 /** Classifies a thrown transport error. */
-export function transportFailure(err: unknown, signal: AbortSignal): UpstreamFailure {
+export function transportFailure(err: unknown, signal: CancelSignal): UpstreamFailure {
   if (signal.aborted) {
     const reason = signal.reason as { name?: string } | undefined;
     const timedOut = reason?.name === 'TimeoutError';

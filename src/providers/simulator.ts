@@ -116,7 +116,8 @@ export class SimulatorProvider implements ProviderAdapter {
       yield chunk({ tool_calls: [{ index: 0, function: { arguments: fn.arguments } }] }, null);
     } else yield chunk({ role: 'assistant', content: '' }, null);
     for (const token of answer.tokens) {
-      if (this.tokenDelayMs > 0) await sleep(this.tokenDelayMs, undefined, { signal });
+      // Node's timers read only `aborted`, `reason` and the listener methods, which every CancelSignal has.
+      if (this.tokenDelayMs > 0) await sleep(this.tokenDelayMs, undefined, { signal: signal as AbortSignal });
       if (signal.aborted) return;
       yield chunk({ content: token }, null);
     }

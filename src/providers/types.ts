@@ -1,3 +1,5 @@
+import type { CancelSignal } from '../shared/cancel-signal.js';
+
 /** Token counts as OpenAI reports them. */
 export interface TokenUsage {
   prompt_tokens: number;
@@ -20,8 +22,8 @@ export interface UpstreamFailure {
 /** A call the gateway makes: the OpenAI request body with the upstream's model name filled in. */
 export interface UpstreamCall {
   body: Record<string, unknown>;
-  /** Aborted when the client goes away or the gateway gives up. */
-  signal: AbortSignal;
+  /** Aborted when the client goes away or the gateway gives up (an AbortSignal or a lighter look-alike). */
+  signal: CancelSignal;
   requestId: string;
   /** Headers of the client's request to pass on (e.g. `anthropic-version`, `anthropic-beta`). */
   headers?: Record<string, string>;

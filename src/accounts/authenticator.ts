@@ -31,6 +31,8 @@ export interface AccessTokenResolver {
 interface CacheEntry {
   auth: AuthContext;
   expiresAt: number;
+  /** An OAuth access token (its use is recorded by the token store), not a key. */
+  token: boolean;
 }
 
 // last_used_at is informational; writing it at most once a minute keeps the hot path off the database.
@@ -41,6 +43,11 @@ const TOUCH_INTERVAL_MS = 60_000;
  * changes call `invalidate*` so the cache never outlives a revocation in this process.
  */
 export class ApiKeyAuthenticator {
+  /**
+   * Verified credentials keyed by the string presented, so a hit is one map lookup: no shape check,
+   * checksum or hash. Only credentials that verified are kept, each for at most `ttlMs`; a hash-table
+   * lookup leaks nothing byte by byte, so it needs no constant-time comparison.
+   */
   private readonly cache = new Map<string, CacheEntry>();
   private readonly lastTouched = new Map<string, number>();
   private tokens: AccessTokenResolver | undefined;
@@ -63,82 +70,71 @@ export class ApiKeyAuthenticator {
         'missing_api_key',
         'You did not provide an API key. Send it as "Authorization: Bearer sk-simo-…" or "X-API-Key: sk-simo-…".',
       );
+    const now = Date.now();
+    const cached = this.cache.get(rawKey);
+    if (cached !== undefined) {
+      if (cached.expiresAt > now) return this.admit(cached.auth, cached.token, now);
+      this.cache.delete(rawKey);
+    }
     if (!isWellFormedApiKey(rawKey)) {
       if (rawKey.startsWith(API_KEY_PREFIX)) throw invalidKey();
-      return this.authenticateToken(rawKey);
+      return this.authenticateToken(rawKey, now);
     }
     const hash = hashApiKey(rawKey);
-    const now = Date.now();
-    const cached = this.cache.get(hash);
-    let auth: AuthContext;
-    if (cached && cached.expiresAt > now && sameHash(cached.auth.key.hash, hash)) {
-      auth = cached.auth;
-    } else {
-      const key = await findApiKeyByHash(this.db, hash);
-      if (!key || key.revokedAt !== null || !sameHash(key.hash, hash)) {
-        this.cache.delete(hash);
-        throw invalidKey();
-      }
-      const tenant = await findTenant(this.db, key.tenantId);
-      if (!tenant) throw invalidKey();
-      auth = { tenant, key };
-      if (this.ttlMs > 0) this.cache.set(hash, { auth, expiresAt: now + this.ttlMs });
-    }
-    if (auth.tenant.suspended)
-      throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
-    this.touch(auth.key.id, now);
-    return auth;
+    const key = await findApiKeyByHash(this.db, hash);
+    if (!key || key.revokedAt !== null || !sameHash(key.hash, hash)) throw invalidKey();
+    const tenant = await findTenant(this.db, key.tenantId);
+    if (!tenant) throw invalidKey();
+    const auth = { tenant, key };
+    if (this.ttlMs > 0) this.cache.set(rawKey, { auth, expiresAt: now + this.ttlMs, token: false });
+    return this.admit(auth, false, now);
   }
 
   /**
-   * An OAuth access token: cached like a key (by its hash, never past its expiry) and dropped from
-   * the cache by the same revocation events, keyed by the grant id its stand-in key carries.
+   * An OAuth access token: cached like a key (never past its expiry) and dropped from the cache by the
+   * same revocation events, keyed by the grant id its stand-in key carries.
    */
-  private async authenticateToken(token: string): Promise<AuthContext> {
+  private async authenticateToken(token: string, now: number): Promise<AuthContext> {
     if (!this.tokens || token.length > 512) throw invalidKey();
-    const hash = hashApiKey(token);
-    const now = Date.now();
-    const cached = this.cache.get(hash);
-    let auth: AuthContext;
-    if (cached && cached.expiresAt > now) {
-      auth = cached.auth;
-    } else {
-      this.cache.delete(hash);
-      const found = await this.tokens.resolve(token);
-      if (!found) throw invalidToken();
-      auth = found.auth;
-      if (this.ttlMs > 0)
-        this.cache.set(hash, { auth, expiresAt: Math.min(now + this.ttlMs, found.expiresAt) });
-    }
+    const found = await this.tokens.resolve(token);
+    if (!found) throw invalidToken();
+    if (this.ttlMs > 0)
+      this.cache.set(token, {
+        auth: found.auth,
+        expiresAt: Math.min(now + this.ttlMs, found.expiresAt),
+        token: true,
+      });
+    return this.admit(found.auth, true, now);
+  }
+
+  /** Refuses a suspended tenant; records the credential's use at most once a minute. */
+  private admit(auth: AuthContext, token: boolean, now: number): AuthContext {
     if (auth.tenant.suspended)
       throw new ApiError('tenant_suspended', 'This account is suspended. Contact support.');
-    const last = this.lastTouched.get(auth.key.id) ?? 0;
+    const keyId = auth.key.id;
+    const last = this.lastTouched.get(keyId) ?? 0;
     if (now - last >= TOUCH_INTERVAL_MS) {
-      this.lastTouched.set(auth.key.id, now);
-      this.tokens.touch(auth.key.id, now).catch(this.onBackgroundError);
+      this.lastTouched.set(keyId, now);
+      const touched = token ? this.tokens?.touch(keyId, now) : touchApiKey(this.db, keyId, now);
+      touched?.catch(this.onBackgroundError);
     }
     return auth;
   }
 
   /** Drops a key from the cache at once (rotation, revocation). */
   invalidateKey(keyId: string): void {
-    for (const [hash, entry] of this.cache) if (entry.auth.key.id === keyId) this.cache.delete(hash);
+    for (const [presented, entry] of this.cache)
+      if (entry.auth.key.id === keyId) this.cache.delete(presented);
   }
 
   /** Drops every cached key of a tenant (plan, entitlement or suspension changes). */
   invalidateTenant(tenantId: string): void {
-    for (const [hash, entry] of this.cache) if (entry.auth.tenant.id === tenantId) this.cache.delete(hash);
+    for (const [presented, entry] of this.cache)
+      if (entry.auth.tenant.id === tenantId) this.cache.delete(presented);
   }
 
   clear(): void {
     this.cache.clear();
-  }
-
-  private touch(keyId: string, now: number): void {
-    const last = this.lastTouched.get(keyId) ?? 0;
-    if (now - last < TOUCH_INTERVAL_MS) return;
-    this.lastTouched.set(keyId, now);
-    touchApiKey(this.db, keyId, now).catch(this.onBackgroundError);
   }
 }
 
@@ -155,9 +151,19 @@ const invalidToken = () =>
 export function extractApiKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string') {
+    // The usual `Bearer <token>`, nothing around it to trim, needs no regex.
+    if (
+      auth.startsWith('Bearer ') &&
+      visible(auth.charCodeAt(7)) &&
+      visible(auth.charCodeAt(auth.length - 1))
+    )
+      return auth.slice(7);
     const match = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (match) return match[1]!.trim();
   }
   const xKey = headers['x-api-key'];
   return typeof xKey === 'string' && xKey.trim() !== '' ? xKey.trim() : undefined;
 }
+
+/** A printable ASCII character: never whitespace to `trim` or `\s`. */
+const visible = (code: number): boolean => code > 32 && code < 127;

@@ -37,7 +37,7 @@ import { createOAuthServer, type OAuthServer } from './oauth/index.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { traceAdapters } from './observability/traced-adapter.js';
 import { createTracer, type Tracer } from './observability/tracing.js';
-import { TenantAdmin } from './operator/tenant-admin.js';
+import { OperatorTenants } from './operator/operator-tenants.js';
 import { createPayments, type Payments } from './payments/index.js';
 import { createProviders, type ProviderEntry } from './providers/registry.js';
 import { createLimiter } from './ratelimit/create-limiter.js';
@@ -101,7 +101,7 @@ export interface Container {
   /** Dashboard sign-in with OpenID Connect, when `sso` is configured. */
   sso: SsoService | undefined;
   /** Operator tenant management (HTTP API and CLI). */
-  tenantAdmin: TenantAdmin;
+  operatorTenants: OperatorTenants;
   /** Webhook endpoints and this replica's delivery dispatcher. */
   webhooks: Webhooks;
   /** In-memory audit rules fed by the request path; raise `audit.flagged`. */
@@ -361,7 +361,7 @@ export async function createContainer(
     invitations,
     emailFlows: new EmailFlows(db, mailer, { ...mailLinks, grantTrial: billing.grantTrial }),
     sso: config.sso ? new SsoService(db, config.sso, `${config.publicUrl}/login/sso/callback`) : undefined,
-    tenantAdmin: new TenantAdmin(db, revocations, {
+    operatorTenants: new OperatorTenants(db, revocations, {
       plans: Object.keys(config.plans),
       models: config.models.map((m) => m.id),
     }),

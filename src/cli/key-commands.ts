@@ -21,7 +21,7 @@ export function registerKeyCommands(program: Command, env: Env): void {
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; json?: boolean }) => {
       const keys = await withContainer(env, async (container) => {
-        await container.tenantAdmin.get(opts.tenant);
+        await container.operatorTenants.get(opts.tenant);
         return (await container.keys.list(opts.tenant)).map(apiKeyView);
       });
       if (opts.json) {
@@ -44,7 +44,7 @@ export function registerKeyCommands(program: Command, env: Env): void {
     .action(async (opts: { tenant: string; name: string; scopes: string; json?: boolean }) => {
       const scopes = parseScopes(opts.scopes);
       const issued = await withContainer(env, async (container) => {
-        await container.tenantAdmin.get(opts.tenant);
+        await container.operatorTenants.get(opts.tenant);
         return container.keys.create(opts.tenant, { name: opts.name, scopes }, CLI);
       });
       printIssued({ ...apiKeyView(issued.record), api_key: issued.apiKey }, opts.json);

@@ -47,7 +47,7 @@ export function registerTenantCommands(program: Command, env: Env): void {
         let after: string | undefined;
         // Bounded: a million tenants at 500 a page is 2000 pages.
         for (let page = 0; page < 2000; page++) {
-          const { tenants, hasMore } = await container.tenantAdmin.list({ limit: 500, after });
+          const { tenants, hasMore } = await container.operatorTenants.list({ limit: 500, after });
           all.push(...tenants.map((t) => tenantView(t, container.config.plans)));
           after = tenants.at(-1)?.id;
           if (!hasMore || !after) break;
@@ -85,7 +85,7 @@ export function registerTenantCommands(program: Command, env: Env): void {
     .action(async (opts: SetOptions) => {
       const settings = settingsFrom(opts);
       const updated = await withContainer(env, async (container) => {
-        const t: Tenant = await container.tenantAdmin.update(opts.tenant, settings, {
+        const t: Tenant = await container.operatorTenants.update(opts.tenant, settings, {
           actor: 'cli',
           ip: null,
         });

@@ -14,7 +14,7 @@ import {
 } from './tenant-schemas.js';
 
 /** The operator guard, the plans (config), account creation and tenant management. */
-export type OperatorRouteDeps = Pick<Container, 'config' | 'accounts' | 'tenantAdmin'> & OperatorAuthDeps;
+export type OperatorRouteDeps = Pick<Container, 'config' | 'accounts' | 'operatorTenants'> & OperatorAuthDeps;
 
 const TAGS = ['Operator'];
 
@@ -36,7 +36,7 @@ export function registerOperatorRoutes(app: FastifyInstance, deps: OperatorRoute
     schema: { querystring: tenantListQuerySchema, response: { 200: tenantListSchema } },
     handler: async (request) => {
       const q = request.query;
-      const { tenants, hasMore } = await deps.tenantAdmin.list({ limit: q.limit, after: q.after });
+      const { tenants, hasMore } = await deps.operatorTenants.list({ limit: q.limit, after: q.after });
       return {
         object: 'list' as const,
         data: tenants.map(view),
@@ -83,7 +83,7 @@ export function registerOperatorRoutes(app: FastifyInstance, deps: OperatorRoute
       tags: TAGS,
     },
     schema: { params: tenantIdParams, response: { 200: tenantSchema } },
-    handler: async (request) => view(await deps.tenantAdmin.get(request.params.id)),
+    handler: async (request) => view(await deps.operatorTenants.get(request.params.id)),
   });
 
   defineRoute(app, {
@@ -99,7 +99,7 @@ export function registerOperatorRoutes(app: FastifyInstance, deps: OperatorRoute
     schema: { params: tenantIdParams, body: updateTenantRequestSchema, response: { 200: tenantSchema } },
     handler: async (request) => {
       const { body } = request;
-      const updated = await deps.tenantAdmin.update(
+      const updated = await deps.operatorTenants.update(
         request.params.id,
         {
           ...(body.plan !== undefined ? { plan: body.plan } : {}),

@@ -209,7 +209,7 @@ describe('sign-up, login, logout and sessions', () => {
     it('a suspended tenant cannot sign in or use its session', async () => {
       const a = await gw.signUp();
       const { cookie } = await loginJson(gw.url, a.email, a.password);
-      await gw.server.container.tenantAdmin.update(
+      await gw.server.container.operatorTenants.update(
         a.tenantId,
         { suspended: true },
         { actor: 'test', ip: null },

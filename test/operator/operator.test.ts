@@ -223,7 +223,7 @@ describe('model entitlements', () => {
     const ids = all.body.data.map((m: { id: string }) => m.id) as string[];
     expect(ids.length).toBeGreaterThan(1);
     const [allowed, ...others] = ids;
-    await gw.container.tenantAdmin.update(
+    await gw.container.operatorTenants.update(
       a.tenantId,
       { allowedModels: [allowed!] },
       { actor: 'test', ip: null },

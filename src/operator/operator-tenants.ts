@@ -21,7 +21,7 @@ export interface OperatorActor {
  * validates settings against the config, records one audit entry per change and tells every
  * replica to drop cached keys and settings of the tenant.
  */
-export class TenantAdmin {
+export class OperatorTenants {
   constructor(
     private readonly db: Db,
     private readonly revocations: RevocationBus,

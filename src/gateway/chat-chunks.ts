@@ -1,3 +1,4 @@
+import { editObject, type ObjectLayout, objectLayout, valueText } from '../shared/json-members.js';
 import type { ChatChunk as TranslatedChunk } from './translate/chat-shapes.js';
 
 /** A `chat.completion.chunk` as an upstream sends it; every field is optional, unknown ones pass through. */
@@ -103,4 +104,39 @@ export function completionTextOf(answer: Record<string, unknown>): string {
 export function answerText(answer: Record<string, unknown>): string {
   const choice = (answer.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0];
   return typeof choice?.message?.content === 'string' ? choice.message.content : '';
+}
+
+/** The top-level keys a relay passing chunks on as text looks at. */
+const PLAIN_CHUNK_KEYS = ['model', 'usage', 'error'] as const;
+
+/**
+ * Where the members of a chunk the relay may pass on without parsing it sit in its text; undefined when
+ * it must be parsed: its top level carries usage or an `error`, it is not one well-formed object, or
+ * it spans lines (SSE framing would need every line prefixed; JSON never needs a raw line break).
+ */
+export function plainChunkLayout(data: string): ObjectLayout | undefined {
+  if (data.includes('\n') || data.includes('\r')) return undefined;
+  const layout = objectLayout(data, PLAIN_CHUNK_KEYS);
+  if (layout === undefined) return undefined;
+  const [, usage, error] = layout.members;
+  if (error !== undefined) return undefined;
+  if (usage !== undefined && valueText(data, usage) !== 'null') return undefined;
+  return layout;
+}
+
+/**
+ * A chunk passed on as text, as the parsed one would be rendered: `model` set to `modelJson` (the public
+ * id, as JSON), and its `usage: null` dropped unless the client asked for usage. Other bytes are kept.
+ */
+export function renderPlainChunk(
+  data: string,
+  layout: ObjectLayout,
+  modelJson: string,
+  keepUsage: boolean,
+): string {
+  const [model, usage] = layout.members;
+  const drop = keepUsage ? undefined : usage;
+  // The common case: the upstream already names the model as the client knows it.
+  if (model !== undefined && drop === undefined && valueText(data, model) === modelJson) return data;
+  return editObject(data, layout, { set: { key: 'model', member: model, json: modelJson }, drop });
 }

@@ -6,13 +6,13 @@ import { type CountedRequest, limitModelCall } from '../ratelimit/model-call-lim
 import type { RequestLimiter } from '../ratelimit/types.js';
 import type { CancelSignal } from '../shared/cancel-signal.js';
 import { ApiError } from '../shared/errors.js';
+import type { ObjectLayout } from '../shared/json-members.js';
 import { Admitted } from './admitted-call.js';
 import type { ModelCatalog } from './catalog.js';
 import {
   type ChatChunk,
   collectDeltaText,
   completionTextOf,
-  parseChunk,
   type ReportedUsage,
   reportedUsage,
 } from './chat-chunks.js';
@@ -26,6 +26,13 @@ import type {
   ResponseCache,
 } from './response-cache/response-cache.js';
 import type { AffinityHints } from './routing/affinity.js';
+import {
+  ParsedReader,
+  PassingChatReader,
+  type PassingSink,
+  type StreamReader,
+  UPSTREAM_FAILED,
+} from './stream-readers.js';
 import { NativeStreamReader, nativeCompletionText, nativeUsage } from './translate/native-usage.js';
 
 /**
@@ -116,6 +123,14 @@ export interface JsonAnswer {
 export interface ChunkSink<E = ChatChunk> {
   open(model: ModelConfig, route: RouteUsed): Promise<void> | void;
   chunk(chunk: E): Promise<void> | void;
+  /**
+   * Chat only: takes a chunk that carries no usage and no error as its upstream text (`layout` says
+   * where its top-level members are), instead of parsed. A sink with it is handed chunks this way
+   * unless the call is cached or traced (those read every chunk).
+   */
+  passOn?(data: string, layout: ObjectLayout): Promise<void> | void;
+  /** After the events of one upstream read were handed on: a sink that buffers them writes them now. */
+  flush?(): Promise<void> | void;
   /** After the first event was handled, relayed or not (an SSE surface flushes its headers). */
   started?(): void;
   /** The upstream failed after the stream started; no further chunk comes. */
@@ -125,7 +140,10 @@ export interface ChunkSink<E = ChatChunk> {
 /** How a relayed stream ended; the call is already settled when this is returned. */
 export interface StreamSummary {
   usage: ReportedUsage | null;
-  /** Generated text (content, refusals, tool-call arguments), for token estimates. */
+  /**
+   * Generated text (content, refusals, tool-call arguments), for token estimates. A chat relay that
+   * passes chunks on unparsed reads it all only when the upstream reported no usage.
+   */
   completionText: string;
   /** The caller went away before the end. */
   clientAborted: boolean;
@@ -298,12 +316,16 @@ export class InferencePipeline {
             ),
           );
     const recorder = slot && !hit ? slot.recorder() : undefined;
-    const summary = await this.relay(call, admitted, routed, sink, (chunk, summary, texts) => {
-      recorder?.add(chunk);
-      collectDeltaText(chunk, texts);
-      const usage = reportedUsage(chunk.usage);
-      if (usage) summary.usage = usage;
-    });
+    // The cache records, and a trace may keep, every chunk: those calls parse them all.
+    const reader: StreamReader =
+      sink.passOn && !recorder && !call.trace
+        ? new PassingChatReader(sink as PassingSink)
+        : new ParsedReader(sink, (chunk, texts) => {
+            recorder?.add(chunk);
+            collectDeltaText(chunk, texts);
+            return reportedUsage(chunk.usage);
+          });
+    const summary = await this.relay(call, admitted, routed, sink, reader);
     // Only a whole answer is kept: never one its client abandoned or its upstream cut off.
     const whole = !summary.clientAborted && !summary.upstreamFailed;
     if (slot && recorder?.finished && !recorder.overflowed && whole)
@@ -364,23 +386,25 @@ export class InferencePipeline {
     const routed = await admitted.route(() =>
       this.deps.router.stream(admitted.model, sent, call.signal, call.requestId, native, hintsOf(call)),
     );
-    const reader = new NativeStreamReader(native.surface);
-    return this.relay(call, admitted, routed, sink, (event, summary, texts) => {
-      reader.read(event, texts);
-      if (reader.usage) summary.usage = reader.usage;
+    const events = new NativeStreamReader(native.surface);
+    const reader = new ParsedReader(sink, (event, texts) => {
+      events.read(event, texts);
+      return events.usage;
     });
+    return this.relay(call, admitted, routed, sink, reader);
   }
 
   /**
    * Relays a routed stream into `sink` until it ends, the caller leaves or the upstream fails, and
-   * settles the call however it ended. `tally` reads each event's text and usage for the meter.
+   * settles the call however it ended. `reader` meters each event and hands it to the sink; the sink
+   * flushes after each upstream read's events.
    */
-  private async relay<E extends { error?: unknown }>(
+  private async relay<E>(
     call: ChatCall,
     admitted: Admitted<unknown>,
     routed: RoutedStream & { ok: true },
     sink: ChunkSink<E>,
-    tally: (event: E, summary: StreamSummary, texts: string[]) => void,
+    reader: StreamReader,
   ): Promise<StreamSummary> {
     const summary: StreamSummary = {
       usage: null,
@@ -388,26 +412,29 @@ export class InferencePipeline {
       clientAborted: false,
       upstreamFailed: false,
     };
-    const texts: string[] = [];
     const fail = () => {
       summary.upstreamFailed = true;
       return sink.failed();
     };
-    /** One upstream event: parsed once, tallied, handed on. */
-    const relay = (data: string): Promise<void> | void => {
-      const event = parseChunk(data) as E | undefined;
-      if (event === undefined) return undefined;
-      // Anthropic's in-stream failure is `{"type":"error","error":{…}}`, OpenAI's `{"error":{…}}`.
-      if (event.error) return fail();
-      tally(event, summary, texts);
-      return sink.chunk(event);
+    /** The events of one upstream read, in order; stops early when the upstream failed or the caller left. */
+    const relay = async (events: string[]): Promise<void> => {
+      for (let i = 0; i < events.length; i++) {
+        const step = reader.read(events[i]!);
+        if (step === UPSTREAM_FAILED) return fail();
+        if (step) await step;
+        if (i < events.length - 1 && call.signal.aborted) {
+          summary.clientAborted = true;
+          break;
+        }
+      }
+      await sink.flush?.();
     };
     const { rest } = routed;
     try {
       await sink.open(admitted.model, routed.route);
       await relay(routed.first);
       sink.started?.();
-      while (!summary.upstreamFailed) {
+      while (!summary.upstreamFailed && !summary.clientAborted) {
         if (call.signal.aborted) {
           summary.clientAborted = true;
           break;
@@ -422,7 +449,8 @@ export class InferencePipeline {
     } finally {
       // Closing the iterator releases the upstream connection when the stream stops early.
       await rest.return?.().catch(() => undefined);
-      summary.completionText = texts.join('');
+      summary.usage = reader.usage;
+      summary.completionText = reader.completionText();
       await admitted.settleStream(routed.route, summary);
     }
     return summary;
@@ -500,10 +528,8 @@ function withNativeCap(
 
 /** A cached stream as if routed: its events replayed in order, as fast as the client takes them. */
 function replayOf(hit: CachedAnswer & { kind: 'stream' }): RoutedStream & { ok: true } {
-  async function* rest(): AsyncGenerator<string> {
-    yield* hit.events.slice(1);
-  }
-  return { ok: true, first: hit.events[0] ?? '', rest: rest(), route: hit.route };
+  async function* rest(): AsyncGenerator<string[]> {}
+  return { ok: true, first: hit.events, rest: rest(), route: hit.route };
 }
 
 /** What a surface tells its client when the upstream fails after the stream started. */

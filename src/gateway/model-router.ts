@@ -24,9 +24,10 @@ export type RoutedJson =
 export type RoutedStream =
   | {
       ok: true;
-      /** The first event, already received: proof the route works before the client sees a byte. */
-      first: string;
-      rest: AsyncIterator<string>;
+      /** The first events, already received: proof the route works before the client sees a byte. */
+      first: string[];
+      /** The events after them, in batches (see `UpstreamStreamResult`). */
+      rest: AsyncIterator<string[]>;
       route: RouteUsed;
     }
   | { ok: false; error: ApiError };

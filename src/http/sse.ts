@@ -7,7 +7,8 @@ export interface SseWriter {
   readonly res: ServerResponse;
   /** Writes pre-framed events; waits while the client is slow, cuts a client that stalls. */
   write(text: string): Promise<void>;
-  end(): void;
+  /** Ends the response, with its last events when given (one write for both). */
+  end(text?: string): void;
 }
 
 /**
@@ -27,8 +28,10 @@ export function openSse(reply: FastifyReply, writeTimeoutMs: number): SseWriter 
   return {
     res,
     write: (text) => (text === '' ? Promise.resolve() : writeOrCut(res, text, writeTimeoutMs)),
-    end: () => {
-      if (!res.destroyed) res.end();
+    end: (text) => {
+      if (res.destroyed) return;
+      if (text) res.end(text);
+      else res.end();
     },
   };
 }

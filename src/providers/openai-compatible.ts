@@ -182,15 +182,15 @@ type FirstByteGuard = TimedSignal;
 
 const FIRST_BYTE_TIMEOUT = 'upstream sent no first byte in time';
 
-/** Passes events through, ending the first-byte deadline at the first one; a miss surfaces as a TimeoutError. */
+/** Passes events through, ending the first-byte deadline at the first ones; a miss surfaces as a TimeoutError. */
 async function* untilFirstEvent(
-  events: AsyncGenerator<string>,
+  events: AsyncGenerator<string[]>,
   guard: FirstByteGuard,
-): AsyncGenerator<string> {
+): AsyncGenerator<string[]> {
   try {
-    for await (const event of events) {
+    for await (const batch of events) {
       guard.clearTimer();
-      yield event;
+      yield batch;
     }
   } catch (err) {
     if (guard.timedOut) throw new DOMException(FIRST_BYTE_TIMEOUT, 'TimeoutError');

@@ -45,7 +45,7 @@ export class SimulatorProvider implements ProviderAdapter {
   }
 
   async chatCompletionStream(call: UpstreamCall): Promise<UpstreamStreamResult> {
-    return { ok: true, events: this.streamEvents(call) };
+    return { ok: true, events: oneByOne(this.streamEvents(call)) };
   }
 
   async embeddings(call: UpstreamCall): Promise<UpstreamJsonResult> {
@@ -306,4 +306,9 @@ function float32Base64(vector: readonly number[]): string {
   const bytes = Buffer.allocUnsafe(vector.length * 4);
   for (let i = 0; i < vector.length; i++) bytes.writeFloatLE(vector[i]!, i * 4);
   return bytes.toString('base64');
+}
+
+/** Each event in a batch of its own: the simulator produces them one at a time. */
+async function* oneByOne(events: AsyncGenerator<string>): AsyncGenerator<string[]> {
+  for await (const event of events) yield [event];
 }

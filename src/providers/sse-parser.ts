@@ -40,14 +40,15 @@ export class SseParser {
 const DRAIN_AFTER_DONE_MS = 100;
 
 /**
- * Turns a byte stream into SSE `data` payloads, stopping at `[DONE]`. After `[DONE]` the rest of the
- * response (normally just its end) is read rather than cut off: destroying a finished body costs an
- * AbortError with a stack trace per stream. Stopping early (the consumer returns) destroys the body,
- * which aborts the upstream request.
+ * Turns a byte stream into SSE `data` payloads, stopping at `[DONE]`: one batch per read of the body,
+ * holding the events that read completed (reads that complete none yield nothing), so a relay handles
+ * and writes a read's events together. After `[DONE]` the rest of the response (normally just its
+ * end) is read rather than cut off: destroying a finished body costs an AbortError with a stack trace
+ * per stream. Stopping early (the consumer returns) destroys the body, which aborts the upstream request.
  */
 export async function* sseEvents(
   body: AsyncIterable<Buffer | string> & { destroy?(): unknown },
-): AsyncGenerator<string> {
+): AsyncGenerator<string[]> {
   const parser = new SseParser();
   const decoder = new TextDecoder();
   const chunks = body[Symbol.asyncIterator]();
@@ -60,20 +61,22 @@ export async function* sseEvents(
         break;
       }
       const text = typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
-      for (const event of parser.push(text)) {
-        if (event === '[DONE]') {
-          ended = await drained(chunks);
-          // A read is still pending on the open body; only destroying it settles that read.
-          if (!ended) body.destroy?.();
-          return;
-        }
-        yield event;
+      const events = parser.push(text);
+      const done = events.indexOf('[DONE]');
+      if (done === -1) {
+        if (events.length > 0) yield events;
+        continue;
       }
+      if (done > 0) yield events.slice(0, done);
+      ended = await drained(chunks);
+      // A read is still pending on the open body; only destroying it settles that read.
+      if (!ended) body.destroy?.();
+      return;
     }
-    for (const event of parser.end()) {
-      if (event === '[DONE]') return;
-      yield event;
-    }
+    const rest = parser.end();
+    const done = rest.indexOf('[DONE]');
+    const last = done === -1 ? rest : rest.slice(0, done);
+    if (last.length > 0) yield last;
   } finally {
     if (!ended) await chunks.return?.();
   }

@@ -33,9 +33,12 @@ export type UpstreamJsonResult =
   | { ok: true; status: number; body: Record<string, unknown> }
   | { ok: false; failure: UpstreamFailure };
 
-/** A streamed answer: the `data:` payloads of the SSE events, `[DONE]` excluded, in arrival order. */
+/**
+ * A streamed answer: the `data:` payloads of the SSE events, `[DONE]` excluded, in arrival order, in
+ * batches (each never empty): the events that arrived together, which a relay handles and writes at once.
+ */
 export type UpstreamStreamResult =
-  | { ok: true; events: AsyncIterableIterator<string> }
+  | { ok: true; events: AsyncIterableIterator<string[]> }
   | { ok: false; failure: UpstreamFailure };
 
 /**
@@ -52,7 +55,7 @@ export interface ProviderAdapter {
   readonly nativeSurfaces: readonly NativeSurface[];
   /** A native surface's request, relayed (JSON answer). */
   native?(surface: NativeSurface, call: UpstreamCall): Promise<UpstreamJsonResult>;
-  /** A native surface's request, relayed (its event stream; each item one event's data). */
+  /** A native surface's request, relayed (its event stream, in batches of events' data). */
   nativeStream?(surface: NativeSurface, call: UpstreamCall): Promise<UpstreamStreamResult>;
   close(): Promise<void>;
 }

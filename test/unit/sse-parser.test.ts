@@ -3,9 +3,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { sseEvents } from '../../src/providers/sse-parser.js';
 
-async function collect(events: AsyncIterable<string>): Promise<string[]> {
+async function collect(events: AsyncIterable<string[]>): Promise<string[]> {
   const out: string[] = [];
-  for await (const e of events) out.push(e);
+  for await (const batch of events) out.push(...batch);
   return out;
 }
 
@@ -17,6 +17,20 @@ describe('sseEvents', () => {
       'data: last',
     ]);
     expect(await collect(sseEvents(body))).toEqual(['{"a":1}', 'x\ny', 'last']);
+  });
+
+  it('yields the events each read completes together, and nothing for a read that completes none', async () => {
+    const body = Readable.from(['data: 1\n\ndata: 2\n\ndata: 3', '', '\n\n', 'data: 4\n\ndata: [DONE]\n\n']);
+    const batches: string[][] = [];
+    for await (const batch of sseEvents(body)) batches.push(batch);
+    expect(batches).toEqual([['1', '2'], ['3'], ['4']]);
+  });
+
+  it('decodes a character whose bytes arrive in two reads', async () => {
+    const bytes = Buffer.from('data: {"c":"é€😀"}\n\n');
+    const cut = bytes.indexOf(Buffer.from('€')) + 1;
+    const body = Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]);
+    expect(await collect(sseEvents(body))).toEqual(['{"c":"é€😀"}']);
   });
 
   it('stops at [DONE] and reads the body to its end instead of destroying it', async () => {
@@ -38,9 +52,10 @@ describe('sseEvents', () => {
 
   it('destroys the body when the consumer stops early (that aborts the upstream request)', async () => {
     const body = new PassThrough();
-    body.write('data: 1\n\ndata: 2\n\n');
+    body.write('data: 1\n\n');
     const events = sseEvents(body);
-    expect((await events.next()).value).toBe('1');
+    expect((await events.next()).value).toEqual(['1']);
+    body.write('data: 2\n\n');
     await events.return(undefined);
     expect(body.destroyed).toBe(true);
     expect(body.readableEnded).toBe(false);
@@ -50,7 +65,7 @@ describe('sseEvents', () => {
     const body = new PassThrough();
     body.write('data: 1\n\n');
     const events = sseEvents(body);
-    expect((await events.next()).value).toBe('1');
+    expect((await events.next()).value).toEqual(['1']);
     setImmediate(() => body.destroy(new Error('socket hang up')));
     await expect(events.next()).rejects.toThrow('socket hang up');
   });

@@ -24,6 +24,7 @@ import { registerOutboxRoute } from './mail/outbox-routes.js';
 import { registerMcpRoutes } from './mcp/routes.js';
 import { registerOAuthServerRoutes } from './oauth/routes.js';
 import { registerMetrics } from './observability/metrics-routes.js';
+import { lazyRequestLogger } from './observability/request-logger.js';
 import { registerRouteStatusRoute } from './operator/route-status.js';
 import { registerOperatorRoutes } from './operator/routes.js';
 import { registerPaymentRoutes } from './payments/routes.js';
@@ -44,6 +45,8 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     loggerInstance: container.logger as FastifyBaseLogger,
     // Per-request logs cost throughput on the hot path; errors are still logged with their request id.
     logController: new LogController({ disableRequestLogging: true }),
+    // `request.log` is made on first use: a pino child per request costs even when nothing logs.
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.limits.maxBodyBytes,
     // Always our own id: it keys usage records (metered exactly once), so a caller must not choose it.
     genReqId: () => newRequestId(),

@@ -2,6 +2,7 @@ import type { AuthContext } from '../accounts/authenticator.js';
 import type { AdmissionRequest, UsageMeter } from '../billing/meter.js';
 import type { ModelConfig } from '../config/schema.js';
 import type { GenAiOperation, RequestTrace, Tracer } from '../observability/tracing.js';
+import type { EventBatch } from '../providers/types.js';
 import { type CountedRequest, limitModelCall } from '../ratelimit/model-call-limit.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import type { CancelSignal } from '../shared/cancel-signal.js';
@@ -416,8 +417,11 @@ export class InferencePipeline {
       summary.upstreamFailed = true;
       return sink.failed();
     };
-    /** The events of one upstream read, in order; stops early when the upstream failed or the caller left. */
-    const relay = async (events: string[]): Promise<void> => {
+    /**
+     * The events of one upstream read, in order; stops early when the upstream failed or the caller
+     * left. The stream's last events stay with the sink, for its closing write.
+     */
+    const relay = async (events: EventBatch): Promise<void> => {
       for (let i = 0; i < events.length; i++) {
         const step = reader.read(events[i]!);
         if (step === UPSTREAM_FAILED) return fail();
@@ -427,7 +431,7 @@ export class InferencePipeline {
           break;
         }
       }
-      await sink.flush?.();
+      if (!events.last) await sink.flush?.();
     };
     const { rest } = routed;
     try {
@@ -528,8 +532,13 @@ function withNativeCap(
 
 /** A cached stream as if routed: its events replayed in order, as fast as the client takes them. */
 function replayOf(hit: CachedAnswer & { kind: 'stream' }): RoutedStream & { ok: true } {
-  async function* rest(): AsyncGenerator<string[]> {}
-  return { ok: true, first: hit.events, rest: rest(), route: hit.route };
+  async function* rest(): AsyncGenerator<EventBatch> {}
+  return {
+    ok: true,
+    first: Object.assign([...hit.events], { last: true as const }),
+    rest: rest(),
+    route: hit.route,
+  };
 }
 
 /** What a surface tells its client when the upstream fails after the stream started. */

@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderEntry } from '../providers/registry.js';
-import type { NativeSurface, UpstreamCall, UpstreamFailure } from '../providers/types.js';
+import type { EventBatch, NativeSurface, UpstreamCall, UpstreamFailure } from '../providers/types.js';
 import type { CancelSignal } from '../shared/cancel-signal.js';
 import { ApiError } from '../shared/errors.js';
 import { attemptSignal, releasingIterator } from './attempt-signal.js';
@@ -25,9 +25,9 @@ export type RoutedStream =
   | {
       ok: true;
       /** The first events, already received: proof the route works before the client sees a byte. */
-      first: string[];
+      first: EventBatch;
       /** The events after them, in batches (see `UpstreamStreamResult`). */
-      rest: AsyncIterator<string[]>;
+      rest: AsyncIterator<EventBatch>;
       route: RouteUsed;
     }
   | { ok: false; error: ApiError };

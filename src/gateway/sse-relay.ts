@@ -13,7 +13,7 @@ const DONE = 'data: [DONE]\n\n';
  * id, keeps the usage chunk only when the client asked for it, and ends with `data: [DONE]` (`end`,
  * after the pipeline has settled the call, so a client that saw the whole stream has its usage record).
  * Chunks without usage come as their upstream text and are edited in place, not re-serialised; the
- * events of one upstream read go out in one write (`flush`).
+ * events of one upstream read go out in one write (`flush`), the stream's last ones with `[DONE]`.
  */
 export class ChatSseRelay implements PassingSink {
   private sse: SseWriter | undefined;
@@ -60,8 +60,9 @@ export class ChatSseRelay implements PassingSink {
   }
 
   started(): void {
-    // When the first events carried nothing to relay, the headers go out on their own.
-    if (!this.wrote) this.sse?.res.flushHeaders();
+    // When the first events carried nothing to relay, the headers go out on their own (events held
+    // for the closing write take them along).
+    if (!this.wrote && this.pending === '') this.sse?.res.flushHeaders();
   }
 
   failed(): Promise<void> | void {

@@ -1,5 +1,6 @@
 import type { ProviderEntry } from '../providers/registry.js';
 import type {
+  EventBatch,
   NativeSurface,
   ProviderAdapter,
   UpstreamCall,
@@ -100,7 +101,7 @@ const withHeaders = (call: UpstreamCall, attempt: AttemptTrace): UpstreamCall =>
 });
 
 /** The stream's events; the attempt's span ends with the stream, however it ends. */
-async function* endingSpan(events: AsyncIterableIterator<string[]>, attempt: AttemptTrace) {
+async function* endingSpan(events: AsyncIterableIterator<EventBatch>, attempt: AttemptTrace) {
   let failure: { kind: string } | undefined;
   try {
     yield* events;

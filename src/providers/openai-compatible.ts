@@ -2,6 +2,7 @@ import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import { type CancelSignal, TimedSignal } from '../shared/cancel-signal.js';
 import { sseEvents } from './sse-parser.js';
 import type {
+  EventBatch,
   NativeSurface,
   ProviderAdapter,
   UpstreamCall,
@@ -184,9 +185,9 @@ const FIRST_BYTE_TIMEOUT = 'upstream sent no first byte in time';
 
 /** Passes events through, ending the first-byte deadline at the first ones; a miss surfaces as a TimeoutError. */
 async function* untilFirstEvent(
-  events: AsyncGenerator<string[]>,
+  events: AsyncGenerator<EventBatch>,
   guard: FirstByteGuard,
-): AsyncGenerator<string[]> {
+): AsyncGenerator<EventBatch> {
   try {
     for await (const batch of events) {
       guard.clearTimer();

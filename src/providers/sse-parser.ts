@@ -1,3 +1,5 @@
+import type { EventBatch } from './types.js';
+
 /**
  * Incremental Server-Sent Events parser: feed it text as it arrives and it yields the `data` of each
  * complete event (multi-line data joined with `\n`). Comments and other fields are ignored.
@@ -42,13 +44,13 @@ const DRAIN_AFTER_DONE_MS = 100;
 /**
  * Turns a byte stream into SSE `data` payloads, stopping at `[DONE]`: one batch per read of the body,
  * holding the events that read completed (reads that complete none yield nothing), so a relay handles
- * and writes a read's events together. After `[DONE]` the rest of the response (normally just its
- * end) is read rather than cut off: destroying a finished body costs an AbortError with a stack trace
+ * and writes a read's events together; the events before `[DONE]` come once the body is over, marked
+ * `last`. After `[DONE]` the rest of the response (normally just its end) is read rather than cut off: destroying a finished body costs an AbortError with a stack trace
  * per stream. Stopping early (the consumer returns) destroys the body, which aborts the upstream request.
  */
 export async function* sseEvents(
   body: AsyncIterable<Buffer | string> & { destroy?(): unknown },
-): AsyncGenerator<string[]> {
+): AsyncGenerator<EventBatch> {
   const parser = new SseParser();
   const decoder = new TextDecoder();
   const chunks = body[Symbol.asyncIterator]();
@@ -67,20 +69,23 @@ export async function* sseEvents(
         if (events.length > 0) yield events;
         continue;
       }
-      if (done > 0) yield events.slice(0, done);
       ended = await drained(chunks);
       // A read is still pending on the open body; only destroying it settles that read.
       if (!ended) body.destroy?.();
+      // Yielded once the body is over, so the relay may write them with its own end.
+      if (done > 0) yield lastBatch(events.slice(0, done));
       return;
     }
     const rest = parser.end();
     const done = rest.indexOf('[DONE]');
     const last = done === -1 ? rest : rest.slice(0, done);
-    if (last.length > 0) yield last;
+    if (last.length > 0) yield lastBatch(last);
   } finally {
     if (!ended) await chunks.return?.();
   }
 }
+
+const lastBatch = (events: string[]): EventBatch => Object.assign(events, { last: true as const });
 
 /** Reads to the end of the body; false when it did not end within DRAIN_AFTER_DONE_MS. */
 async function drained(chunks: AsyncIterator<unknown>): Promise<boolean> {

@@ -34,11 +34,15 @@ export type UpstreamJsonResult =
   | { ok: false; failure: UpstreamFailure };
 
 /**
- * A streamed answer: the `data:` payloads of the SSE events, `[DONE]` excluded, in arrival order, in
- * batches (each never empty): the events that arrived together, which a relay handles and writes at once.
+ * Events that arrived together (never none), which a relay handles and writes at once. `last` marks
+ * the events the upstream ended its stream with (`[DONE]` followed, and the body ended): a relay may
+ * hold them for its closing write.
  */
+export type EventBatch = string[] & { readonly last?: true };
+
+/** A streamed answer: the `data:` payloads of the SSE events, `[DONE]` excluded, in arrival order, in batches. */
 export type UpstreamStreamResult =
-  | { ok: true; events: AsyncIterableIterator<string[]> }
+  | { ok: true; events: AsyncIterableIterator<EventBatch> }
   | { ok: false; failure: UpstreamFailure };
 
 /**

@@ -21,9 +21,11 @@ describe('sseEvents', () => {
 
   it('yields the events each read completes together, and nothing for a read that completes none', async () => {
     const body = Readable.from(['data: 1\n\ndata: 2\n\ndata: 3', '', '\n\n', 'data: 4\n\ndata: [DONE]\n\n']);
-    const batches: string[][] = [];
+    const batches: Array<string[] & { last?: true }> = [];
     for await (const batch of sseEvents(body)) batches.push(batch);
-    expect(batches).toEqual([['1', '2'], ['3'], ['4']]);
+    expect(batches.map((b) => [...b])).toEqual([['1', '2'], ['3'], ['4']]);
+    // The events before [DONE] come once the body is over, marked as the last.
+    expect(batches.map((b) => b.last === true)).toEqual([false, false, true]);
   });
 
   it('decodes a character whose bytes arrive in two reads', async () => {

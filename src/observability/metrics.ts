@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { CounterTally, HistogramTally } from './metric-tally.js';
 
 /**
  * The Prometheus metrics of one process. Each container owns its registry, so several apps in one
@@ -11,17 +12,18 @@ export interface Metrics {
    * (`--workers`), every worker's registry aggregated by the primary.
    */
   text(): Promise<string>;
-  httpRequests: Counter<'route' | 'method' | 'status'>;
-  httpDuration: Histogram<'route' | 'method'>;
-  gatewayRequests: Counter<'model' | 'status' | 'streamed'>;
-  upstreamDuration: Histogram<'provider'>;
-  upstreamTtfb: Histogram<'provider'>;
+  // Per request: tallies, handed to prom-client at scrape time.
+  httpRequests: CounterTally<'route' | 'method' | 'status'>;
+  httpDuration: HistogramTally<'route' | 'method'>;
+  gatewayRequests: CounterTally<'model' | 'status' | 'streamed'>;
+  upstreamDuration: HistogramTally<'provider'>;
+  upstreamTtfb: HistogramTally<'provider'>;
   upstreamFailures: Counter<'provider' | 'kind'>;
   /** 0 closed, 1 half-open, 2 open; routes whose provider has a breaker. */
   routeBreakerState: Gauge<'provider' | 'upstream_model'>;
-  limiterDecisions: Counter<'backend' | 'decision'>;
+  limiterDecisions: CounterTally<'backend' | 'decision'>;
   rateLimitDegraded: Gauge;
-  creditsDebitedMicros: Counter<'model'>;
+  creditsDebitedMicros: CounterTally<'model'>;
   usageJournalDegraded: Gauge;
   usageRecordsRecovered: Counter<'source'>;
   webhookDeliveries: Counter<'outcome'>;
@@ -62,33 +64,33 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   return {
     registry,
     text: () => registry.metrics(),
-    httpRequests: new Counter({
+    httpRequests: new CounterTally({
       name: 'simosphere_http_requests_total',
       help: 'HTTP requests by route pattern, method and status',
       labelNames: ['route', 'method', 'status'],
       registers,
     }),
-    httpDuration: new Histogram({
+    httpDuration: new HistogramTally({
       name: 'simosphere_http_request_duration_seconds',
       help: 'Time from request to response end (streams: until the last byte)',
       labelNames: ['route', 'method'],
       buckets: LATENCY_BUCKETS,
       registers,
     }),
-    gatewayRequests: new Counter({
+    gatewayRequests: new CounterTally({
       name: 'simosphere_gateway_requests_total',
       help: 'Metered data-plane requests by public model and status',
       labelNames: ['model', 'status', 'streamed'],
       registers,
     }),
-    upstreamDuration: new Histogram({
+    upstreamDuration: new HistogramTally({
       name: 'simosphere_upstream_duration_seconds',
       help: 'Upstream request duration per provider',
       labelNames: ['provider'],
       buckets: LATENCY_BUCKETS,
       registers,
     }),
-    upstreamTtfb: new Histogram({
+    upstreamTtfb: new HistogramTally({
       name: 'simosphere_upstream_time_to_first_byte_seconds',
       help: 'Time to the first upstream byte (streams: first event) per provider',
       labelNames: ['provider'],
@@ -107,7 +109,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['provider', 'upstream_model'],
       registers,
     }),
-    limiterDecisions: new Counter({
+    limiterDecisions: new CounterTally({
       name: 'simosphere_ratelimit_decisions_total',
       help: 'Rate-limiter decisions by backend and outcome',
       labelNames: ['backend', 'decision'],
@@ -118,7 +120,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: '1 while the shared (Redis) limiter is unreachable and a per-process fallback is used',
       registers,
     }),
-    creditsDebitedMicros: new Counter({
+    creditsDebitedMicros: new CounterTally({
       name: 'simosphere_credits_debited_micros_total',
       help: 'Credits debited for usage, in micro-dollars',
       labelNames: ['model'],

@@ -261,12 +261,14 @@ export class ModelRouter {
   private next(walk: Walk): RouteTarget | undefined {
     const { targets } = walk.routes;
     const n = targets.length;
-    if (walk.attempts >= walk.maxAttempts || performance.now() >= walk.deadline) return undefined;
-    const now = Date.now();
+    if (walk.attempts >= walk.maxAttempts) return undefined;
+    // Without a retry deadline (the usual case) no clock is read.
+    if (walk.deadline !== Number.POSITIVE_INFINITY && performance.now() >= walk.deadline) return undefined;
     // `attempts + skipped routes` routes have been looked at; the walk visits each at most once.
     while (walk.attempts + walk.skipped < n) {
       const target = targets[(walk.start + walk.attempts + walk.skipped) % n]!;
-      if (target.health.admit(now)) {
+      // A closed circuit (every route without a breaker) admits without reading the clock.
+      if (target.health.state === 'closed' || target.health.admit(Date.now())) {
         walk.attempts++;
         return target;
       }

@@ -114,11 +114,16 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     config.limits.ipv6PrefixLength,
   );
   connections.attach(app.server);
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request for a hook that never waits.
+  app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     reply.header('x-request-id', request.id);
-    connections.check(request, reply);
-    if (request.url.includes('%00')) throw nulInUrl();
+    try {
+      connections.check(request, reply);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done(request.url.includes('%00') ? nulInUrl() : undefined);
   });
   installErrorHandling(app, config.publicUrl, allowedMethods);
   await app.register(formbody, {

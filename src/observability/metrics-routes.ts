@@ -14,7 +14,8 @@ export type MetricsRouteDeps = Pick<Container, 'config' | 'metrics' | 'database'
  */
 export function registerMetrics(app: FastifyInstance, deps: MetricsRouteDeps): void {
   const { metrics } = deps;
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request for a hook that never waits.
+  app.addHook('onRequest', (request, reply, done) => {
     // 'close' fires for normal replies and for hijacked streams alike, when the last byte is gone.
     reply.raw.once('close', () => {
       const route = request.routeOptions.url ?? 'unmatched';
@@ -24,6 +25,7 @@ export function registerMetrics(app: FastifyInstance, deps: MetricsRouteDeps): v
         (performance.now() - request.startedAt) / 1000,
       );
     });
+    done();
   });
   if (deps.config.metrics.port === undefined) registerMetricsRoute(app, deps);
 }

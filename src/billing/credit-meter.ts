@@ -319,6 +319,7 @@ export class CreditMeter implements UsageMeter {
       estimated: estimated ? 1 : 0,
       latency_ms: Math.max(0, Math.round(o.latencyMs)),
       ...(o.cache ? { cache: o.cache } : {}),
+      ...(o.attempts !== undefined ? { attempts: o.attempts } : {}),
       created_at: Date.now(),
     };
   }

@@ -45,6 +45,8 @@ export interface UsageOutcome {
   answered: boolean;
   provider: string | null;
   upstreamModel: string | null;
+  /** Routes tried, the answering one included; 0 when the response cache answered. */
+  attempts?: number;
   /** From the upstream; null when it sent none (then the meter counts tokens from the text). */
   usage: MeteredUsage | null;
   /** Text to count tokens from when `usage` is null. */

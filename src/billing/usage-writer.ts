@@ -37,6 +37,7 @@ export async function writeUsageBatch(
     cached_tokens: r.cached_tokens ?? 0,
     cache_write_tokens: r.cache_write_tokens ?? 0,
     cache: r.cache ?? null,
+    attempts: r.attempts ?? null,
   }));
   await db.transaction().execute(async (trx) => {
     const inserted = new Set<string>();

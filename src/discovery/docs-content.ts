@@ -223,6 +223,7 @@ function errors(_d: DocsContext): DocSection {
       ].join('\n'),
       'On `/v1/messages` and `/v1/messages/count_tokens` the same failures use Anthropic’s envelope, so Anthropic SDKs raise their own error classes: `{"type": "error", "error": {"type": "not_found_error", "message": "…"}}`, with `invalid_request_error` (400), `authentication_error` (401), `billing_error` (402), `permission_error` (403), `not_found_error` (404), `rate_limit_error` (429), `api_error` (500, 502), `overloaded_error` (503) and `timeout_error` (504).',
       'Every response has an `X-Request-Id` header; include it when you contact support.',
+      'Where the operator turned it on, inference answers also carry `x-simo-route`: `provider=…; model=…; attempts=N`, the model server and upstream model that answered and how many were tried (2 means the first failed and the next answered). An answer from the response cache says `provider=…; model=…; attempts=0; cache=hit`, naming the server that made the cached answer. Read it as `; `-separated `key=value` pairs: more may be added.',
     ].join('\n\n'),
   };
 }

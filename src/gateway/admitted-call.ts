@@ -39,15 +39,25 @@ export class Admitted<B> {
       routed = await attempt();
     } catch (err) {
       // A bug, not an upstream failure: release the reservation (nothing was served) and let it surface.
-      await this.settle(this.notAnswered(500));
+      await this.settle(this.notAnswered(500, 0));
       throw err;
     }
     if (!routed.ok) {
-      await this.settle(this.notAnswered(routed.error.status));
+      await this.settle(this.notAnswered(routed.error.status, routed.attempts));
       throw routed.error;
     }
     if (this.announceRoute) this.call.onRouted?.(routed.route);
     return routed as R & { ok: true };
+  }
+
+  /**
+   * The response cache answered: the route is the one that made the cached answer, with no attempt
+   * made now, and the caller is told so (`cache: 'hit'` in `x-simo-route`).
+   */
+  fromCache(route: RouteUsed): RouteUsed {
+    const served: RouteUsed = { provider: route.provider, upstreamModel: route.upstreamModel, attempts: 0 };
+    if (this.announceRoute) this.call.onRouted?.(served, 'hit');
+    return served;
   }
 
   /** Settles a whole answer and renames its model to the public id. */
@@ -68,7 +78,9 @@ export class Admitted<B> {
   settleStream(route: RouteUsed, summary: StreamSummary): Promise<void> {
     const nothing = summary.upstreamFailed && summary.usage === null && summary.completionText === '';
     return this.settle(
-      nothing ? this.notAnswered(502) : this.answered(route, summary.completionText, summary.usage),
+      nothing
+        ? this.notAnswered(502, route.attempts)
+        : this.answered(route, summary.completionText, summary.usage),
     );
   }
 
@@ -88,6 +100,7 @@ export class Admitted<B> {
       answered: true,
       provider: route.provider,
       upstreamModel: route.upstreamModel,
+      attempts: route.attempts,
       usage,
       promptText: this.promptText,
       completionText,
@@ -97,12 +110,13 @@ export class Admitted<B> {
   }
 
   /** The outcome of a call no upstream answered: it costs nothing. */
-  private notAnswered(status: number): UsageOutcome {
+  private notAnswered(status: number, attempts: number): UsageOutcome {
     return {
       status,
       answered: false,
       provider: null,
       upstreamModel: null,
+      attempts,
       usage: null,
       promptText: this.promptText,
       completionText: '',

@@ -87,8 +87,11 @@ export interface InferenceCall {
   onCacheOutcome?: ((outcome: 'hit' | 'miss') => void) | undefined;
   /** The client's session header (`x-session-id`): keeps a conversation on one route. */
   session?: string | undefined;
-  /** Told the route chosen before the answer starts, when the operator shows it (`routing.routeHeader`). */
-  onRouted?: ((route: RouteUsed) => void) | undefined;
+  /**
+   * Told the route chosen before the answer starts, when the operator shows it (`routing.routeHeader`);
+   * `cache` is `hit` when the response cache answered (with the route that made the cached answer).
+   */
+  onRouted?: ((route: RouteUsed, cache?: 'hit') => void) | undefined;
   /** The client's W3C `traceparent`, continued by the call's span when tracing is on. */
   traceparent?: string | undefined;
   /** The call's span, set by the pipeline when tracing is on. */
@@ -251,7 +254,7 @@ export class InferencePipeline {
     const hit = slot && (await this.lookup(call, admitted, slot));
     const routed =
       hit?.kind === 'json'
-        ? { ok: true as const, body: hit.body, route: hit.route }
+        ? { ok: true as const, body: hit.body, route: admitted.fromCache(hit.route) }
         : await admitted.route(() =>
             this.deps.router.json(
               admitted.model,
@@ -305,7 +308,7 @@ export class InferencePipeline {
     const hit = slot && (await this.lookup(call, admitted, slot));
     const routed =
       hit?.kind === 'stream'
-        ? replayOf(hit)
+        ? replayOf(hit, admitted.fromCache(hit.route))
         : await admitted.route(() =>
             this.deps.router.stream(
               admitted.model,
@@ -531,13 +534,13 @@ function withNativeCap(
 }
 
 /** A cached stream as if routed: its events replayed in order, as fast as the client takes them. */
-function replayOf(hit: CachedAnswer & { kind: 'stream' }): RoutedStream & { ok: true } {
+function replayOf(hit: CachedAnswer & { kind: 'stream' }, route: RouteUsed): RoutedStream & { ok: true } {
   async function* rest(): AsyncGenerator<EventBatch> {}
   return {
     ok: true,
     first: Object.assign([...hit.events], { last: true as const }),
     rest: rest(),
-    route: hit.route,
+    route,
   };
 }
 

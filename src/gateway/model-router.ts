@@ -17,9 +17,14 @@ export interface RouteUsed {
   attempts: number;
 }
 
-export type RoutedJson =
-  | { ok: true; body: Record<string, unknown>; route: RouteUsed }
-  | { ok: false; error: ApiError };
+/** No route answered: why, and how many routes were tried (0 when every circuit was open). */
+export interface Unrouted {
+  ok: false;
+  error: ApiError;
+  attempts: number;
+}
+
+export type RoutedJson = { ok: true; body: Record<string, unknown>; route: RouteUsed } | Unrouted;
 
 export type RoutedStream =
   | {
@@ -30,7 +35,7 @@ export type RoutedStream =
       rest: AsyncIterator<EventBatch>;
       route: RouteUsed;
     }
-  | { ok: false; error: ApiError };
+  | Unrouted;
 
 type JsonOperation = 'chatCompletion' | 'embeddings';
 
@@ -196,7 +201,7 @@ export class ModelRouter {
     requestId: string,
     hints: AffinityHints | undefined,
     attempt: (attempt: Attempt) => Promise<Attempted<T>>,
-  ): Promise<{ ok: true; value: T; route: RouteUsed } | { ok: false; error: ApiError }> {
+  ): Promise<{ ok: true; value: T; route: RouteUsed } | Unrouted> {
     const walk = this.walk(model, body, hints);
     let last: UpstreamFailure | undefined;
     for (let target = this.next(walk); target; target = this.next(walk)) {
@@ -227,7 +232,7 @@ export class ModelRouter {
       judge(health, last);
       if (!fallsThrough(model, last) || clientSignal.aborted) break;
     }
-    return { ok: false, error: walkError(walk, last) };
+    return { ok: false, error: walkError(walk, last), attempts: walk.attempts };
   }
 
   private walk(model: ModelConfig, body: Record<string, unknown>, hints: AffinityHints | undefined): Walk {

@@ -132,6 +132,8 @@ export interface UsageRecordsTable {
   latency_ms: number;
   /** `hit` or `miss` when the model's response cache was consulted, else null. */
   cache?: 'hit' | 'miss' | null;
+  /** Routes tried, the answering one included; 0 when the response cache answered; null on older records. */
+  attempts?: number | null;
   created_at: number;
 }
 

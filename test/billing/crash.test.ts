@@ -97,8 +97,16 @@ it('loses and duplicates nothing when the server is killed with SIGKILL under lo
   const db = new SQLite(join(dataDir, 'simosphere.db'), { readonly: true });
   try {
     const records = db
-      .prepare('select request_id, cost_micros, cost_picos from usage_records where tenant_id = ?')
-      .all(tenantId) as Array<{ request_id: string; cost_micros: number; cost_picos: number }>;
+      .prepare(
+        'select request_id, cost_micros, cost_picos, provider, attempts from usage_records where tenant_id = ?',
+      )
+      .all(tenantId) as Array<{
+      request_id: string;
+      cost_micros: number;
+      cost_picos: number;
+      provider: string | null;
+      attempts: number | null;
+    }>;
     const debits = db
       .prepare(
         "select request_id, amount_micros, amount_picos from credit_ledger where tenant_id = ? and kind = 'usage'",
@@ -106,6 +114,13 @@ it('loses and duplicates nothing when the server is killed with SIGKILL under lo
       .all(tenantId) as Array<{ request_id: string; amount_micros: number; amount_picos: number }>;
     const recordCount = new Map<string, number>();
     for (const r of records) recordCount.set(r.request_id, (recordCount.get(r.request_id) ?? 0) + 1);
+    // Replayed records keep the route that answered and the routes tried, like those written live.
+    const answered = new Set(ok);
+    for (const r of records.filter((r) => answered.has(r.request_id)))
+      expect({ provider: r.provider, attempts: r.attempts }, r.request_id).toEqual({
+        provider: 'fake',
+        attempts: 1,
+      });
     const debitOf = new Map<string, bigint[]>();
     for (const d of debits)
       debitOf.set(d.request_id, [

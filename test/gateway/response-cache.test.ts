@@ -40,6 +40,7 @@ beforeAll(async () => {
         { id: 'plain', pricing, routes: [{ provider: 'up' }] },
       ],
       responseCache: { maxEntryBytes: MAX_ENTRY_BYTES },
+      routing: { routeHeader: true },
     },
   });
   [alice, bob] = [await gw.signUp(), await gw.signUp()];
@@ -85,17 +86,22 @@ describe('response cache', () => {
     expect(second.status).toBe(200);
     expect(second.headers.get('x-simo-cache')).toBe('hit');
     expect(await upstreamChats()).toBe(1);
+    // x-simo-route says the cache answered, with the route that made the answer and no attempt now.
+    expect(first.headers.get('x-simo-route')).toBe('provider=up; model=free; attempts=1');
+    expect(second.headers.get('x-simo-route')).toBe('provider=up; model=free; attempts=0; cache=hit');
     const [a, b] = [await first.json(), (await second.json()) as { model: string }];
     expect(b).toEqual(a);
     expect(b.model).toBe('free');
 
     const miss = await usageRecord(first.headers.get('x-request-id'));
     const hit = await usageRecord(second.headers.get('x-request-id'));
-    expect(miss).toMatchObject({ cache: 'miss', status: 200 });
+    expect(miss).toMatchObject({ cache: 'miss', status: 200, provider: 'up', attempts: 1 });
     expect(costOf(miss)).toBeGreaterThan(0);
     // The hit is recorded with the same tokens, marked cached, and costs nothing.
     expect(hit).toMatchObject({
       cache: 'hit',
+      attempts: 0,
+      provider: 'up',
       prompt_tokens: miss.prompt_tokens,
       completion_tokens: miss.completion_tokens,
       cost_micros: 0,
@@ -176,12 +182,20 @@ describe('response cache', () => {
         if (chunk.usage) usage = chunk.usage;
         expect(chunk.model).toBe('free');
       }
-      return { text, usage, cache: response.headers.get('x-simo-cache') };
+      return {
+        text,
+        usage,
+        cache: response.headers.get('x-simo-cache'),
+        route: response.headers.get('x-simo-route'),
+        requestId: response.headers.get('x-request-id'),
+      };
     };
     const live = await read();
     const replay = await read();
     expect(live.cache).toBe('miss');
     expect(replay.cache).toBe('hit');
+    expect(replay.route).toBe('provider=up; model=free; attempts=0; cache=hit');
+    expect(await usageRecord(replay.requestId)).toMatchObject({ cache: 'hit', attempts: 0, streamed: 1 });
     expect(replay.text).toBe(live.text);
     expect(live.text).toBe('Hello from fake upstream');
     expect(replay.usage).toEqual(live.usage);

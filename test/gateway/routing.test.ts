@@ -52,6 +52,7 @@ function routingConfig(deadUrl: string): ConfigInput {
     firstByteTimeoutMs: FIRST_BYTE_TIMEOUT_MS,
   });
   return {
+    routing: { routeHeader: true },
     providers: [
       up('a', a.v1),
       up('b', b.v1),
@@ -252,6 +253,56 @@ describe('when every route fails', () => {
     await b.control('status:503', 1);
     await expectEnvelope(await chat('chain'), 503, 'upstream_unavailable');
     expect((await a.stats()).chat + (await b.stats()).chat).toBe(2);
+  });
+});
+
+/** The usage record of a request, once the meter has written it. */
+async function usageRecord(res: Response) {
+  await gw.server.container.meter.flush();
+  return gw.server.container.database.db
+    .selectFrom('usage_records')
+    .selectAll()
+    .where('request_id', '=', res.headers.get('x-request-id') ?? '')
+    .executeTakeFirstOrThrow();
+}
+
+describe('the route in the usage record and x-simo-route', () => {
+  it('names the first route, tried once, when it answers', async () => {
+    const res = await chat('chain');
+    await answerOf(res);
+    expect(res.headers.get('x-simo-route')).toBe('provider=a; model=model-on-a; attempts=1');
+    expect(await usageRecord(res)).toMatchObject({
+      provider: 'a',
+      upstream_model: 'model-on-a',
+      attempts: 1,
+      cache: null,
+    });
+  });
+
+  it('counts both routes of a fallthrough and names the one that answered', async () => {
+    await a.control('status:503', 2);
+    const json = await chat('chain');
+    await answerOf(json);
+    const stream = await chat('chain', { stream: true });
+    expect((await readEvents(stream)).at(-1)?.data).toBe('[DONE]');
+    for (const res of [json, stream]) {
+      expect(res.headers.get('x-simo-route')).toBe('provider=b; model=model-on-b; attempts=2');
+      expect(await usageRecord(res)).toMatchObject({
+        provider: 'b',
+        upstream_model: 'model-on-b',
+        attempts: 2,
+        status: 200,
+      });
+    }
+  });
+
+  it('counts the routes tried when none answered', async () => {
+    await a.control('status:500', 1);
+    await b.control('status:503', 1);
+    const res = await chat('chain');
+    await expectEnvelope(res, 503, 'upstream_unavailable');
+    expect(res.headers.get('x-simo-route')).toBeNull();
+    expect(await usageRecord(res)).toMatchObject({ provider: null, attempts: 2, status: 503 });
   });
 });
 

@@ -32,7 +32,7 @@ export function callFor<B>(
     counted: request.counted,
     endpoint,
     session: sessionOf(request.headers['x-session-id']),
-    onRouted: (route) => reply.header('x-simo-route', routeHeaderValue(route)),
+    onRouted: (route, cache) => reply.header('x-simo-route', routeHeaderValue(route, cache)),
     cacheDirective: cacheDirectiveOf(request.headers['x-simo-cache']),
     onCacheOutcome: (outcome) => reply.header('x-simo-cache', outcome),
     traceparent: firstValue(request.headers.traceparent),
@@ -42,9 +42,13 @@ export function callFor<B>(
 const sessionOf = (v: string | string[] | undefined): string | undefined =>
   typeof v === 'string' && v !== '' ? v : undefined;
 
-/** `x-simo-route`: the provider and upstream model that answered, and how many routes were tried. */
-export const routeHeaderValue = (route: RouteUsed): string =>
-  `provider=${route.provider}; model=${route.upstreamModel}; attempts=${route.attempts}`;
+/**
+ * `x-simo-route`: the provider and upstream model that answered, and how many routes were tried. On a
+ * response-cache hit: the route that made the cached answer, `attempts=0` and `cache=hit` (appended, so
+ * a reader of the first three pairs reads a hit the same way).
+ */
+export const routeHeaderValue = (route: RouteUsed, cache?: 'hit'): string =>
+  `provider=${route.provider}; model=${route.upstreamModel}; attempts=${route.attempts}${cache ? `; cache=${cache}` : ''}`;
 
 /** The client's `x-simo-cache` request header: `force` or `no-store`; anything else is ignored. */
 function cacheDirectiveOf(value: string | string[] | undefined): CacheDirective | undefined {

@@ -16,6 +16,7 @@ import * as m0014 from './0014-response-cache.js';
 import * as m0015 from './0015-payments.js';
 import * as m0016 from './0016-oauth.js';
 import * as m0017 from './0017-auto-topup-version.js';
+import * as m0018 from './0018-usage-attempts.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -42,6 +43,7 @@ const modules: Record<string, MigrationModule> = {
   '0015-payments': m0015,
   '0016-oauth': m0016,
   '0017-auto-topup-version': m0017,
+  '0018-usage-attempts': m0018,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -58,6 +58,7 @@ const ROUTE_PERMISSIONS: Record<string, Permission> = {
   'DELETE /admin/keys/:id': 'keys.own',
   'PATCH /admin/keys/:id': 'keys.manage',
   'GET /admin/usage': 'usage',
+  'GET /admin/usage/records': 'usage',
   'GET /admin/balance': 'billing',
   'GET /admin/invoices': 'billing',
   'GET /admin/invoices/:id': 'billing',

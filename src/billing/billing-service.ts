@@ -8,6 +8,8 @@ import { formatMicros, roundToMicros } from '../shared/money.js';
 import type { CreditMeter } from './credit-meter.js';
 import { appendCredit, readTotals } from './credit-store.js';
 import type { InvoiceService } from './invoices.js';
+import type { UsageRecordList, UsageRecordQuery } from './routes/billing-schemas.js';
+import { listUsageRecords } from './usage-records.js';
 import { type UsageGrouping, type UsageLine, usageLines } from './usage-report.js';
 
 /** A tenant's credit as `GET /admin/balance` shows it. */
@@ -139,5 +141,11 @@ export class BillingService {
   async usage(tenantId: string, from: number, to: number, groupBy: UsageGrouping): Promise<UsageLine[]> {
     await this.meter.flush();
     return usageLines(this.db, tenantId, from, to, groupBy);
+  }
+
+  /** The tenant's usage records, newest first, with usage settled a moment ago included. */
+  async usageRecords(tenantId: string, query: UsageRecordQuery): Promise<UsageRecordList> {
+    await this.meter.flush();
+    return listUsageRecords(this.db, tenantId, query);
   }
 }

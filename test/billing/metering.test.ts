@@ -182,8 +182,30 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(res.status).toBe(200);
       const r = await settled(res.headers.get('x-request-id')!);
       expect((await rig.upstream.stats()).chat - before).toBe(2);
-      expect(r).toMatchObject({ provider: 'fake-b', upstream_model: 'up-b', prompt_tokens: 3, estimated: 0 });
+      expect(r).toMatchObject({
+        provider: 'fake-b',
+        upstream_model: 'up-b',
+        attempts: 2,
+        prompt_tokens: 3,
+        estimated: 0,
+      });
       expect(costOf(r)).toBe(qwenCost(3, r.completion_tokens));
+      // The tenant's record listing shows the same, on either database.
+      const listed = (await (
+        await call(`${rig.gw.url}/admin/usage/records?limit=1`, tenant.apiKey)
+      ).json()) as {
+        data: Array<Record<string, unknown>>;
+      };
+      expect(listed.data).toEqual([
+        expect.objectContaining({
+          request_id: r.request_id,
+          provider: 'fake-b',
+          upstream_model: 'up-b',
+          attempts: 2,
+          cache: null,
+          prompt_tokens: 3,
+        }),
+      ]);
     });
 
     it('bills every request, even when a caller reuses one X-Request-Id', async () => {

@@ -107,6 +107,17 @@ describe('response cache', () => {
       cost_micros: 0,
       cost_picos: 0,
     });
+
+    // The tenant sees both in its usage records.
+    const res = await fetch(`${gw.url}/admin/usage/records?limit=2`, {
+      headers: { authorization: `Bearer ${alice.apiKey}` },
+    });
+    expect(res.status).toBe(200);
+    const { data } = (await res.json()) as { data: Array<Record<string, unknown>> };
+    expect(data).toEqual([
+      expect.objectContaining({ request_id: hit.request_id, cache: 'hit', attempts: 0, cost: '0.000000' }),
+      expect.objectContaining({ request_id: miss.request_id, cache: 'miss', attempts: 1, provider: 'up' }),
+    ]);
   });
 
   it('bills a hit at the full price or at the configured fraction', async () => {

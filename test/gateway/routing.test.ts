@@ -11,11 +11,13 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const FIRST_BYTE_TIMEOUT_MS = 300;
 const hello = [{ role: 'user', content: 'Hello' }];
+const ADMIN_TOKEN = 'routing-test-operator-token';
 
 let a: FakeUpstream;
 let b: FakeUpstream;
 let gw: TestGateway;
 let apiKey: string;
+let tenantId: string;
 /** Answers streams like vLLM does: headers at once, the first event only after a long think. */
 let slowFirstEvent: Server;
 let slowUrl: string;
@@ -53,6 +55,7 @@ function routingConfig(deadUrl: string): ConfigInput {
   });
   return {
     routing: { routeHeader: true },
+    adminToken: ADMIN_TOKEN,
     providers: [
       up('a', a.v1),
       up('b', b.v1),
@@ -81,7 +84,7 @@ function routingConfig(deadUrl: string): ConfigInput {
 beforeAll(async () => {
   [a, b] = await Promise.all([startFakeUpstream(), startFakeUpstream(), startSlowFirstEvent()]);
   gw = await startTestGateway({ config: routingConfig(`http://127.0.0.1:${await closedPort()}/v1`) });
-  ({ apiKey } = await gw.signUp());
+  ({ apiKey, tenantId } = await gw.signUp());
 });
 afterAll(async () => {
   await gw?.stop();
@@ -303,6 +306,47 @@ describe('the route in the usage record and x-simo-route', () => {
     await expectEnvelope(res, 503, 'upstream_unavailable');
     expect(res.headers.get('x-simo-route')).toBeNull();
     expect(await usageRecord(res)).toMatchObject({ provider: null, attempts: 2, status: 503 });
+  });
+
+  it('lists the records with their route and attempts to the operator, newest first, in pages', async () => {
+    await a.control('status:503', 1);
+    const fallthrough = await chat('chain');
+    await answerOf(fallthrough);
+    const direct = await chat('chain');
+    await answerOf(direct);
+    const list = async (query: string) => {
+      const res = await fetch(`${gw.url}/operator/tenants/${tenantId}/usage/records?${query}`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { data: Array<Record<string, unknown>>; has_more: boolean };
+    };
+    const first = await list('limit=1');
+    expect(first.has_more).toBe(true);
+    expect(first.data).toEqual([
+      expect.objectContaining({
+        request_id: direct.headers.get('x-request-id'),
+        provider: 'a',
+        upstream_model: 'model-on-a',
+        attempts: 1,
+        cache: null,
+        status: 200,
+        endpoint: 'chat.completions',
+      }),
+    ]);
+    const next = await list(`limit=1&before=${first.data[0]!.request_id}`);
+    expect(next.data).toEqual([
+      expect.objectContaining({
+        request_id: fallthrough.headers.get('x-request-id'),
+        provider: 'b',
+        upstream_model: 'model-on-b',
+        attempts: 2,
+      }),
+    ]);
+    const refused = await fetch(`${gw.url}/operator/tenants/${tenantId}/usage/records`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    expect(refused.status).toBe(401);
   });
 });
 

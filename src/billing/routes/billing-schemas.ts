@@ -55,6 +55,54 @@ export const usageReportSchema = z.object({
   total: usageRowSchema.omit({ day: true, endpoint: true, model: true }),
 });
 
+export const usageRecordQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20).describe('Records per page, 1 to 100'),
+  before: z
+    .string()
+    .max(80)
+    .optional()
+    .describe('A request id from an earlier page: the records older than it'),
+});
+
+const usageRecordSchema = z.object({
+  request_id: z.string().describe('The X-Request-Id of the request'),
+  created: z.number().int().describe('Unix seconds when it was settled'),
+  key_id: z.string().nullable(),
+  model: z.string(),
+  endpoint: z.string().describe('API surface, e.g. chat.completions or responses'),
+  provider: z.string().nullable().describe('The provider that answered; null when none did'),
+  upstream_model: z.string().nullable().describe('The upstream model that answered'),
+  attempts: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      'Routes tried, the answering one included (2: the first failed, the next answered); 0 when the response cache answered; null on records from before it was kept',
+    ),
+  cache: z
+    .enum(['hit', 'miss'])
+    .nullable()
+    .describe(
+      'Whether the response cache answered; null when the model does not cache or the request did not qualify',
+    ),
+  status: z.number().int().describe('HTTP status the client saw'),
+  streamed: z.boolean(),
+  estimated: z.boolean().describe('Tokens counted by the gateway because the upstream reported none'),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  cached_tokens: z.number().int(),
+  cache_write_tokens: z.number().int(),
+  cost: usd.describe('USD, rounded down to the micro-dollar'),
+  cost_picos: z.number().int().describe('The pico-dollars below `cost` (0 to 999999)'),
+  latency_ms: z.number().int(),
+});
+
+export const usageRecordListSchema = z.object({
+  object: z.literal('list'),
+  data: z.array(usageRecordSchema),
+  has_more: z.boolean().describe('More records are older than the last one: pass its request_id as `before`'),
+});
+
 const invoiceLineSchema = z.object({
   model: z.string(),
   requests: z.number().int(),
@@ -141,3 +189,6 @@ export type UsageReport = z.infer<typeof usageReportSchema>;
 /** One row of the usage report: per model, or per day and model. */
 export type UsageRow = z.infer<typeof usageRowSchema>;
 export type InvoiceList = z.infer<typeof invoiceListSchema>;
+export type UsageRecordQuery = z.infer<typeof usageRecordQuerySchema>;
+/** `GET /admin/usage/records` as the API answers it. */
+export type UsageRecordList = z.infer<typeof usageRecordListSchema>;

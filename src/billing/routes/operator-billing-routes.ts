@@ -10,6 +10,8 @@ import {
   closeResponseSchema,
   grantRequestSchema,
   grantResponseSchema,
+  usageRecordListSchema,
+  usageRecordQuerySchema,
 } from './billing-schemas.js';
 
 /** The operator guard and the billing service. */
@@ -19,7 +21,10 @@ const TAGS = ['Operator'];
 
 const tenantParams = z.object({ id: z.string().describe('The tenant id') });
 
-/** `POST /operator/tenants/{id}/credits` and `POST /operator/invoices/close` (Bearer SIMO_ADMIN_TOKEN). */
+/**
+ * `POST /operator/tenants/{id}/credits`, `GET /operator/tenants/{id}/usage/records` and
+ * `POST /operator/invoices/close` (Bearer SIMO_ADMIN_TOKEN).
+ */
 export function registerOperatorBillingRoutes(app: FastifyInstance, deps: OperatorBillingRouteDeps): void {
   const operator = operatorGuard(deps);
 
@@ -63,6 +68,25 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, deps: Operat
         balance: result.balance,
       };
     },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/operator/tenants/:id/usage/records',
+    guard: operator,
+    doc: {
+      summary:
+        "A tenant's usage records, newest first, with each request's route, attempts and cache outcome",
+      description:
+        'What the tenant sees at `GET /admin/usage/records`: one record per metered request. Page with `before`.',
+      tags: TAGS,
+    },
+    schema: {
+      params: tenantParams,
+      querystring: usageRecordQuerySchema,
+      response: { 200: usageRecordListSchema },
+    },
+    handler: async (request) => deps.billing.usageRecords(request.params.id, request.query),
   });
 
   defineRoute(app, {

@@ -13,6 +13,8 @@ import {
   invoiceQuerySchema,
   invoiceSchema,
   usageQuerySchema,
+  usageRecordListSchema,
+  usageRecordQuerySchema,
   usageReportSchema,
 } from './billing-schemas.js';
 
@@ -57,6 +59,21 @@ export function registerTenantBillingRoutes(app: FastifyInstance, deps: TenantBi
     },
     schema: { querystring: usageQuerySchema, response: { 200: usageReportSchema } },
     handler: async (request) => usageReport(deps, request.auth.tenant.id, request.query),
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/admin/usage/records',
+    guard: tenant,
+    doc: {
+      summary:
+        'Usage records, newest first: one per metered request, with its route, attempts and cache outcome',
+      description:
+        'Each request the account was metered for (within `usageRetentionDays`): model, surface, the provider and upstream model that answered, how many routes were tried, whether the response cache answered, tokens, cost, status and latency. Page with `before`.',
+      tags: TAGS,
+    },
+    schema: { querystring: usageRecordQuerySchema, response: { 200: usageRecordListSchema } },
+    handler: async (request) => deps.billing.usageRecords(request.auth.tenant.id, request.query),
   });
 
   defineRoute(app, {

@@ -10,24 +10,22 @@ import {
   readAutoTopUp,
   releaseClaim,
 } from '../../src/payments/auto-top-up-store.js';
-import { type DatabaseHandle, openDatabase } from '../../src/storage/database.js';
-import { createTestDatabase, type TestDatabase, type TestDialect } from '../support/databases.js';
+import type { DatabaseHandle } from '../../src/storage/database.js';
+import { type OpenTestDatabase, openTestDatabase, type TestDialect } from '../support/databases.js';
 import { describeWith } from '../support/services.js';
 
 function suite(dialect: TestDialect) {
-  let t: TestDatabase;
+  let t: OpenTestDatabase;
   let handle: DatabaseHandle;
   const now = 1_764_000_000_000;
   let tenants = 0;
 
   beforeAll(async () => {
-    t = await createTestDatabase(dialect);
-    handle = openDatabase({ databaseUrl: t.databaseUrl, dataDir: t.dataDir });
-    await handle.migrate();
+    t = await openTestDatabase(dialect);
+    handle = t.handle;
   });
   afterAll(async () => {
-    await handle?.close();
-    await t?.drop();
+    await t?.close();
   });
 
   async function armedTenant(): Promise<string> {

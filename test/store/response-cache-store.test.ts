@@ -4,24 +4,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlCacheStore } from '../../src/gateway/response-cache/sql-cache-store.js';
-import { type DatabaseHandle, openDatabase } from '../../src/storage/database.js';
-import { createTestDatabase, type TestDatabase, type TestDialect } from '../support/databases.js';
+import type { DatabaseHandle } from '../../src/storage/database.js';
+import { type OpenTestDatabase, openTestDatabase, type TestDialect } from '../support/databases.js';
 import { describeWith } from '../support/services.js';
 
 function suite(dialect: TestDialect) {
-  let t: TestDatabase;
+  let t: OpenTestDatabase;
   let handle: DatabaseHandle;
   let clock = 1_764_000_000_000;
   const now = () => clock;
 
   beforeAll(async () => {
-    t = await createTestDatabase(dialect);
-    handle = openDatabase({ databaseUrl: t.databaseUrl, dataDir: t.dataDir });
-    await handle.migrate();
+    t = await openTestDatabase(dialect);
+    handle = t.handle;
   });
   afterAll(async () => {
-    await handle?.close();
-    await t?.drop();
+    await t?.close();
   });
 
   it('reads an entry back for its own tenant only, until it expires', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { randomBase62 } from '../../src/shared/ids.js';
-import { openDatabase } from '../../src/storage/database.js';
+import { type DatabaseHandle, openDatabase } from '../../src/storage/database.js';
 import { TEST_DATABASE_URL } from './services.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
@@ -109,6 +109,25 @@ export async function createTestDatabase(
     async drop() {
       rmSync(dataDir, { recursive: true, force: true });
       await withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
+
+/** An open handle on a fresh, migrated test database, for tests of a store; `close` also drops it. */
+export interface OpenTestDatabase {
+  handle: DatabaseHandle;
+  close(): Promise<void>;
+}
+
+export async function openTestDatabase(dialect: TestDialect): Promise<OpenTestDatabase> {
+  const database = await createTestDatabase(dialect);
+  const handle = openDatabase({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
+  await handle.migrate();
+  return {
+    handle,
+    async close() {
+      await handle.close();
+      await database.drop();
     },
   };
 }

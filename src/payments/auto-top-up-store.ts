@@ -69,8 +69,8 @@ export async function claimCharge(db: Db, claim: Claim): Promise<boolean> {
 /** How a claim ends. */
 export interface ClaimOutcome {
   state: AutoTopUpState;
-  failures?: number;
-  last_error?: string | null;
+  failures: number;
+  last_error: string | null;
   next_attempt_at?: number;
   enabled?: number;
 }

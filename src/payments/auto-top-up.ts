@@ -234,13 +234,6 @@ export class AutoTopUp {
   private async charge(tenantId: string, paymentId: string, paymentMethod: string): Promise<void> {
     const payment = await findPayment(this.deps.db, paymentId);
     if (!payment) return;
-    // A taken-over claim whose charge was already settled (its webhook came first): nothing to ask.
-    if (payment.status !== 'pending') {
-      await this.release(this.deps.db, tenantId, paymentId, {
-        state: payment.status === 'paid' ? 'waiting' : 'armed',
-      });
-      return;
-    }
     let intent: Stripe.PaymentIntent;
     try {
       const customer = await this.checkout.customerFor(tenantId);

@@ -69,7 +69,7 @@ function suite(dialect: TestDialect) {
     // Meanwhile another replica claims, is paid, and later sees the balance back above the threshold.
     const fresh = (await readAutoTopUp(handle.db, id))!;
     expect(await claim(id, fresh.version, 'pay_first')).toBe(true);
-    await releaseClaim(handle.db, id, 'pay_first', { state: 'waiting', failures: 0 }, now);
+    await releaseClaim(handle.db, id, 'pay_first', { state: 'waiting', failures: 0, last_error: null }, now);
     await handle.db
       .updateTable('auto_topups')
       .set({ state: 'armed', version: (await readAutoTopUp(handle.db, id))!.version + 1 })

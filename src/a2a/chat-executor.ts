@@ -8,12 +8,8 @@ import {
 } from '@a2a-js/sdk/server';
 import { answerText, type ChatChunk, contentDelta } from '../gateway/chat-chunks.js';
 import type { ChatCompletionRequest } from '../gateway/chat-schema.js';
-import {
-  type ChatCall,
-  type ChunkSink,
-  midStreamFailure,
-  type SurfaceDeps,
-} from '../gateway/inference-pipeline.js';
+import { type ChatCall, type ChunkSink, midStreamFailure } from '../gateway/inference-call.js';
+import type { SurfaceDeps } from '../gateway/inference-pipeline.js';
 import { ApiError } from '../shared/errors.js';
 import { TenantUser } from './tenant-user.js';
 

@@ -2,7 +2,7 @@ import type { MeterTicket, UsageOutcome } from '../billing/meter.js';
 import type { ModelConfig } from '../config/schema.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import type { ReportedUsage } from './chat-chunks.js';
-import type { InferenceCall, JsonAnswer, StreamSummary } from './inference-pipeline.js';
+import type { InferenceCall, JsonAnswer, StreamSummary } from './inference-call.js';
 import type { RoutedJson, RoutedStream, RouteUsed } from './model-router.js';
 
 /**

@@ -1,39 +1,29 @@
 import type { AuthContext } from '../accounts/authenticator.js';
 import type { AdmissionRequest, UsageMeter } from '../billing/meter.js';
 import type { ModelConfig } from '../config/schema.js';
-import type { GenAiOperation, RequestTrace, Tracer } from '../observability/tracing.js';
+import type { GenAiOperation, Tracer } from '../observability/tracing.js';
 import type { EventBatch } from '../providers/types.js';
-import { type CountedRequest, limitModelCall } from '../ratelimit/model-call-limit.js';
+import { limitModelCall } from '../ratelimit/model-call-limit.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
-import type { CancelSignal } from '../shared/cancel-signal.js';
 import { ApiError } from '../shared/errors.js';
-import type { ObjectLayout } from '../shared/json-members.js';
 import { Admitted } from './admitted-call.js';
 import type { ModelCatalog } from './catalog.js';
-import {
-  type ChatChunk,
-  collectDeltaText,
-  completionTextOf,
-  type ReportedUsage,
-  reportedUsage,
-} from './chat-chunks.js';
+import { type ChatChunk, collectDeltaText, completionTextOf, reportedUsage } from './chat-chunks.js';
 import type { ChatCompletionRequest, EmbeddingsRequest } from './chat-schema.js';
+import type {
+  ChatCall,
+  ChunkSink,
+  EmbeddingsCall,
+  InferenceCall,
+  JsonAnswer,
+  StreamSummary,
+} from './inference-call.js';
 import type { ModelRouter, NativeOperation, RoutedStream, RouteUsed } from './model-router.js';
 import { type MeasuredPrompt, measureChatPrompt, measureEmbeddingsInput } from './prompt-size.js';
-import type {
-  CacheDirective,
-  CachedAnswer,
-  CacheSlot,
-  ResponseCache,
-} from './response-cache/response-cache.js';
+import type { CachedAnswer, CacheSlot, ResponseCache } from './response-cache/response-cache.js';
 import type { AffinityHints } from './routing/affinity.js';
-import {
-  ParsedReader,
-  PassingChatReader,
-  type PassingSink,
-  type StreamReader,
-  UPSTREAM_FAILED,
-} from './stream-readers.js';
+import { ParsedReader, PassingChatReader, type PassingSink, type StreamReader } from './stream-readers.js';
+import { relayStream } from './stream-relay.js';
 import { NativeStreamReader, nativeCompletionText, nativeUsage } from './translate/native-usage.js';
 
 /**
@@ -65,94 +55,6 @@ export interface SurfaceDeps {
   pipeline: InferencePipeline;
   catalog: ModelCatalog;
   config: { limits: { writeTimeoutMs: number } };
-}
-
-/** Who calls and how the call can end early: what every surface hands the pipeline. */
-export interface InferenceCall {
-  auth: AuthContext;
-  /** Keys the usage record: one per model call. */
-  requestId: string;
-  /** `performance.now()` when the request arrived, for latency. */
-  startedAt: number;
-  /** Fires when the caller gave up: the upstream request is cancelled, a stream stops. */
-  signal: CancelSignal;
-  /**
-   * The HTTP request's own rate-limit count, which covers its first model call. Without it (or for
-   * any further call) the call is counted here.
-   */
-  counted?: CountedRequest | null;
-  /** The client's `x-simo-cache` directive, if any. */
-  cacheDirective?: CacheDirective | undefined;
-  /** Told whether the response cache answered, before anything is sent (the `x-simo-cache` header). */
-  onCacheOutcome?: ((outcome: 'hit' | 'miss') => void) | undefined;
-  /** The client's session header (`x-session-id`): keeps a conversation on one route. */
-  session?: string | undefined;
-  /**
-   * Told the route chosen before the answer starts, when the operator shows it (`routing.routeHeader`);
-   * `cache` is `hit` when the response cache answered (with the route that made the cached answer).
-   */
-  onRouted?: ((route: RouteUsed, cache?: 'hit') => void) | undefined;
-  /** The client's W3C `traceparent`, continued by the call's span when tracing is on. */
-  traceparent?: string | undefined;
-  /** The call's span, set by the pipeline when tracing is on. */
-  trace?: RequestTrace | undefined;
-}
-
-/** A chat call: the request body in Chat Completions terms, as every chat surface translates it. */
-export interface ChatCall extends InferenceCall {
-  body: ChatCompletionRequest;
-  /** The surface the call came in on, as usage records name it; chat by default. */
-  endpoint?: ChatEndpoint;
-}
-
-/** The surfaces served by chat models, as usage records name them. */
-export type ChatEndpoint = Exclude<AdmissionRequest['endpoint'], 'embeddings'>;
-
-export interface EmbeddingsCall extends InferenceCall {
-  body: EmbeddingsRequest;
-}
-
-/** A whole answer: the upstream's JSON, `model` renamed to the public id. */
-export interface JsonAnswer {
-  body: Record<string, unknown>;
-  usage: ReportedUsage | null;
-  route: RouteUsed;
-}
-
-/**
- * Where a streamed answer goes. The pipeline calls `open` once the route has produced its first event,
- * then `chunk` for every parsed chunk (the usage-only chunk included), and `failed` when the upstream
- * dies mid-stream; a surface renders them in its wire format.
- */
-export interface ChunkSink<E = ChatChunk> {
-  open(model: ModelConfig, route: RouteUsed): Promise<void> | void;
-  chunk(chunk: E): Promise<void> | void;
-  /**
-   * Chat only: takes a chunk that carries no usage and no error as its upstream text (`layout` says
-   * where its top-level members are), instead of parsed. A sink with it is handed chunks this way
-   * unless the call is cached or traced (those read every chunk).
-   */
-  passOn?(data: string, layout: ObjectLayout): Promise<void> | void;
-  /** After the events of one upstream read were handed on: a sink that buffers them writes them now. */
-  flush?(): Promise<void> | void;
-  /** After the first event was handled, relayed or not (an SSE surface flushes its headers). */
-  started?(): void;
-  /** The upstream failed after the stream started; no further chunk comes. */
-  failed(): Promise<void> | void;
-}
-
-/** How a relayed stream ended; the call is already settled when this is returned. */
-export interface StreamSummary {
-  usage: ReportedUsage | null;
-  /**
-   * Generated text (content, refusals, tool-call arguments), for token estimates. A chat relay that
-   * passes chunks on unparsed reads it all only when the upstream reported no usage.
-   */
-  completionText: string;
-  /** The caller went away before the end. */
-  clientAborted: boolean;
-  /** The upstream failed after the stream started. */
-  upstreamFailed: boolean;
 }
 
 /**
@@ -329,7 +231,7 @@ export class InferencePipeline {
             collectDeltaText(chunk, texts);
             return reportedUsage(chunk.usage);
           });
-    const summary = await this.relay(call, admitted, routed, sink, reader);
+    const summary = await relayStream(call.signal, admitted, routed, sink, reader);
     // Only a whole answer is kept: never one its client abandoned or its upstream cut off.
     const whole = !summary.clientAborted && !summary.upstreamFailed;
     if (slot && recorder?.finished && !recorder.overflowed && whole)
@@ -395,72 +297,7 @@ export class InferencePipeline {
       events.read(event, texts);
       return events.usage;
     });
-    return this.relay(call, admitted, routed, sink, reader);
-  }
-
-  /**
-   * Relays a routed stream into `sink` until it ends, the caller leaves or the upstream fails, and
-   * settles the call however it ended. `reader` meters each event and hands it to the sink; the sink
-   * flushes after each upstream read's events.
-   */
-  private async relay<E>(
-    call: ChatCall,
-    admitted: Admitted<unknown>,
-    routed: RoutedStream & { ok: true },
-    sink: ChunkSink<E>,
-    reader: StreamReader,
-  ): Promise<StreamSummary> {
-    const summary: StreamSummary = {
-      usage: null,
-      completionText: '',
-      clientAborted: false,
-      upstreamFailed: false,
-    };
-    const fail = () => {
-      summary.upstreamFailed = true;
-      return sink.failed();
-    };
-    /**
-     * The events of one upstream read, in order; stops early when the upstream failed or the caller
-     * left. The stream's last events stay with the sink, for its closing write.
-     */
-    const relay = async (events: EventBatch): Promise<void> => {
-      for (let i = 0; i < events.length; i++) {
-        const step = reader.read(events[i]!);
-        if (step === UPSTREAM_FAILED) return fail();
-        if (step) await step;
-        if (i < events.length - 1 && call.signal.aborted) {
-          summary.clientAborted = true;
-          break;
-        }
-      }
-      if (!events.last) await sink.flush?.();
-    };
-    const { rest } = routed;
-    try {
-      await sink.open(admitted.model, routed.route);
-      await relay(routed.first);
-      sink.started?.();
-      while (!summary.upstreamFailed && !summary.clientAborted) {
-        if (call.signal.aborted) {
-          summary.clientAborted = true;
-          break;
-        }
-        const next = await rest.next();
-        if (next.done) break;
-        await relay(next.value);
-      }
-    } catch {
-      if (call.signal.aborted) summary.clientAborted = true;
-      else await fail();
-    } finally {
-      // Closing the iterator releases the upstream connection when the stream stops early.
-      await rest.return?.().catch(() => undefined);
-      summary.usage = reader.usage;
-      summary.completionText = reader.completionText();
-      await admitted.settleStream(routed.route, summary);
-    }
-    return summary;
+    return relayStream(call.signal, admitted, routed, sink, reader);
   }
 
   /** Counts the call against the tenant's requests and tokens per minute unless its request already was. */
@@ -543,10 +380,6 @@ function replayOf(hit: CachedAnswer & { kind: 'stream' }, route: RouteUsed): Rou
     route,
   };
 }
-
-/** What a surface tells its client when the upstream fails after the stream started. */
-export const midStreamFailure = (): ApiError =>
-  new ApiError('upstream_error', 'The model server failed while streaming the answer.');
 
 /** Token-id inputs longer than the model's context cannot be embedded: refused before any upstream. */
 function assertTokenInputsFit(input: EmbeddingsRequest['input'], contextWindow: number): void {

@@ -3,7 +3,7 @@ import type { ModelConfig } from '../config/schema.js';
 import { openSse, type SseWriter } from '../http/sse.js';
 import type { ObjectLayout } from '../shared/json-members.js';
 import { type ChatChunk, isUsageOnly, renderPlainChunk } from './chat-chunks.js';
-import { midStreamFailure } from './inference-pipeline.js';
+import { midStreamFailure } from './inference-call.js';
 import type { PassingSink } from './stream-readers.js';
 
 const DONE = 'data: [DONE]\n\n';

@@ -7,7 +7,7 @@ import {
   type ReportedUsage,
   reportedUsage,
 } from './chat-chunks.js';
-import type { ChunkSink } from './inference-pipeline.js';
+import type { ChunkSink } from './inference-call.js';
 
 /** An event that says the upstream failed: the relay stops and tells the sink. */
 export const UPSTREAM_FAILED = 'upstream failed';

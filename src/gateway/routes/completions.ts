@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type Authenticated, defineRoute, type Guard, type RouteText } from '../../http/define-route.js';
 import { openSse, type SseWriter } from '../../http/sse.js';
-import { midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
+import { midStreamFailure } from '../inference-call.js';
+import type { SurfaceDeps } from '../inference-pipeline.js';
 import {
   completionChunkOfChat,
   completionOfChat,

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { Authenticated } from '../../http/define-route.js';
-import type { ChatEndpoint, InferenceCall } from '../inference-pipeline.js';
+import type { ChatEndpoint, InferenceCall } from '../inference-call.js';
 import type { RouteUsed } from '../model-router.js';
 import type { CacheDirective } from '../response-cache/response-cache.js';
 

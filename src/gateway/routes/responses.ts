@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { type Authenticated, defineRoute, type Guard, type RouteText } from '../../http/define-route.js';
 import { namedEvents, openSse, type SseWriter } from '../../http/sse.js';
 import { ApiError } from '../../shared/errors.js';
-import { type ChatCall, midStreamFailure, type SurfaceDeps } from '../inference-pipeline.js';
+import { type ChatCall, midStreamFailure } from '../inference-call.js';
+import type { SurfaceDeps } from '../inference-pipeline.js';
 import { type ResponseStore, withItemIds } from '../responses/response-store.js';
 import { normalUsage } from '../translate/chat-shapes.js';
 import {

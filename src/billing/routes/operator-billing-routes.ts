@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { findTenant } from '../../accounts/tenant-store.js';
 import type { Container } from '../../container.js';
 import { defineRoute } from '../../http/define-route.js';
 import { type OperatorAuthDeps, operatorGuard } from '../../operator/operator-auth.js';
-import { ApiError } from '../../shared/errors.js';
+import { ApiError, notFound } from '../../shared/errors.js';
 import { formatMicros, parseUsdToMicros } from '../../shared/money.js';
 import {
   closeRequestSchema,
@@ -14,8 +15,8 @@ import {
   usageRecordQuerySchema,
 } from './billing-schemas.js';
 
-/** The operator guard and the billing service. */
-export type OperatorBillingRouteDeps = Pick<Container, 'billing'> & OperatorAuthDeps;
+/** The operator guard, the billing service and the tenants table. */
+export type OperatorBillingRouteDeps = Pick<Container, 'billing' | 'database'> & OperatorAuthDeps;
 
 const TAGS = ['Operator'];
 
@@ -86,7 +87,11 @@ export function registerOperatorBillingRoutes(app: FastifyInstance, deps: Operat
       querystring: usageRecordQuerySchema,
       response: { 200: usageRecordListSchema },
     },
-    handler: async (request) => deps.billing.usageRecords(request.params.id, request.query),
+    handler: async (request) => {
+      // A mistyped id is a 404, not an empty listing that reads as "no usage".
+      if (!(await findTenant(deps.database.db, request.params.id))) throw notFound('The tenant');
+      return deps.billing.usageRecords(request.params.id, request.query);
+    },
   });
 
   defineRoute(app, {

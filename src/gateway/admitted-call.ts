@@ -2,7 +2,12 @@ import type { MeterTicket, UsageOutcome } from '../billing/meter.js';
 import type { ModelConfig } from '../config/schema.js';
 import type { RequestLimiter } from '../ratelimit/types.js';
 import type { ReportedUsage } from './chat-chunks.js';
-import type { InferenceCall, JsonAnswer, StreamSummary } from './inference-call.js';
+import {
+  type InferenceCall,
+  type JsonAnswer,
+  routeHeaderValue,
+  type StreamSummary,
+} from './inference-call.js';
 import type { RoutedJson, RoutedStream, RouteUsed } from './model-router.js';
 
 /**
@@ -22,7 +27,7 @@ export class Admitted<B> {
     readonly ticket: MeterTicket,
     private readonly promptText: string,
     private readonly tokenLimiter: RequestLimiter | undefined,
-    /** Whether the caller is told the route (`InferenceCall.onRouted`). */
+    /** Whether the caller is told the route (`x-simo-route`, on `InferenceCall.headers`). */
     private readonly announceRoute: boolean,
   ) {}
 
@@ -46,7 +51,7 @@ export class Admitted<B> {
       await this.settle(this.notAnswered(routed.error.status, routed.attempts));
       throw routed.error;
     }
-    if (this.announceRoute) this.call.onRouted?.(routed.route);
+    if (this.announceRoute) this.call.headers?.header('x-simo-route', routeHeaderValue(routed.route));
     return routed as R & { ok: true };
   }
 
@@ -56,7 +61,7 @@ export class Admitted<B> {
    */
   fromCache(route: RouteUsed): RouteUsed {
     const served: RouteUsed = { provider: route.provider, upstreamModel: route.upstreamModel, attempts: 0 };
-    if (this.announceRoute) this.call.onRouted?.(served, 'hit');
+    if (this.announceRoute) this.call.headers?.header('x-simo-route', routeHeaderValue(served, 'hit'));
     return served;
   }
 

@@ -29,20 +29,32 @@ export interface InferenceCall {
   counted?: CountedRequest | null;
   /** The client's `x-simo-cache` directive, if any. */
   cacheDirective?: CacheDirective | undefined;
-  /** Told whether the response cache answered, before anything is sent (the `x-simo-cache` header). */
-  onCacheOutcome?: ((outcome: 'hit' | 'miss') => void) | undefined;
   /** The client's session header (`x-session-id`): keeps a conversation on one route. */
   session?: string | undefined;
   /**
-   * Told the route chosen before the answer starts, when the operator shows it (`routing.routeHeader`);
-   * `cache` is `hit` when the response cache answered (with the route that made the cached answer).
+   * The answer's headers, for an HTTP surface (a Fastify reply is one), set before the answer starts:
+   * `x-simo-cache` when the response cache was asked, and `x-simo-route` when the operator shows routes
+   * (`routing.routeHeader`). A reference, not callbacks, so nothing is built per request for them.
    */
-  onRouted?: ((route: RouteUsed, cache?: 'hit') => void) | undefined;
+  headers?: AnswerHeaders | undefined;
   /** The client's W3C `traceparent`, continued by the call's span when tracing is on. */
   traceparent?: string | undefined;
   /** The call's span, set by the pipeline when tracing is on. */
   trace?: RequestTrace | undefined;
 }
+
+/** Where the pipeline sets an answer's headers. */
+export interface AnswerHeaders {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * `x-simo-route`: the provider and upstream model that answered, and how many routes were tried. On a
+ * response-cache hit: the route that made the cached answer, `attempts=0` and `cache=hit` (appended, so
+ * a reader of the first three pairs reads a hit the same way).
+ */
+export const routeHeaderValue = (route: RouteUsed, cache?: 'hit'): string =>
+  `provider=${route.provider}; model=${route.upstreamModel}; attempts=${route.attempts}${cache ? `; cache=${cache}` : ''}`;
 
 /** A chat call: the request body in Chat Completions terms, as every chat surface translates it. */
 export interface ChatCall extends InferenceCall {

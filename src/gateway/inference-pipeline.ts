@@ -38,7 +38,7 @@ export interface PipelineDeps {
   auditSignals: { onPrompt(auth: AuthContext, text: string): void };
   config: {
     plans: Record<string, { tpm?: number | undefined }>;
-    /** `routeHeader`: tell each call its route (`InferenceCall.onRouted`), for the `x-simo-route` header. */
+    /** `routeHeader`: set each call's `x-simo-route` header (on `InferenceCall.headers`). */
     routing: { routeHeader: boolean };
   };
   /** The response cache; absent when no model caches. */
@@ -263,7 +263,7 @@ export class InferencePipeline {
   ): Promise<CachedAnswer | undefined> {
     const hit = await slot.lookup();
     admitted.cacheOutcome(hit ? 'hit' : 'miss', hit ? slot.priceFactor : 1);
-    call.onCacheOutcome?.(hit ? 'hit' : 'miss');
+    call.headers?.header('x-simo-cache', hit ? 'hit' : 'miss');
     return hit;
   }
 

@@ -2,7 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientDisconnect } from '../../http/client-disconnect.js';
 import type { Authenticated } from '../../http/define-route.js';
 import type { ChatEndpoint, InferenceCall } from '../inference-call.js';
-import type { RouteUsed } from '../model-router.js';
 import type { CacheDirective } from '../response-cache/response-cache.js';
 
 /** A pipeline call whose signal watches the HTTP client; the route disposes it when done. */
@@ -32,23 +31,14 @@ export function callFor<B>(
     counted: request.counted,
     endpoint,
     session: sessionOf(request.headers['x-session-id']),
-    onRouted: (route, cache) => reply.header('x-simo-route', routeHeaderValue(route, cache)),
     cacheDirective: cacheDirectiveOf(request.headers['x-simo-cache']),
-    onCacheOutcome: (outcome) => reply.header('x-simo-cache', outcome),
+    headers: reply,
     traceparent: firstValue(request.headers.traceparent),
   };
 }
 
 const sessionOf = (v: string | string[] | undefined): string | undefined =>
   typeof v === 'string' && v !== '' ? v : undefined;
-
-/**
- * `x-simo-route`: the provider and upstream model that answered, and how many routes were tried. On a
- * response-cache hit: the route that made the cached answer, `attempts=0` and `cache=hit` (appended, so
- * a reader of the first three pairs reads a hit the same way).
- */
-export const routeHeaderValue = (route: RouteUsed, cache?: 'hit'): string =>
-  `provider=${route.provider}; model=${route.upstreamModel}; attempts=${route.attempts}${cache ? `; cache=${cache}` : ''}`;
 
 /** The client's `x-simo-cache` request header: `force` or `no-store`; anything else is ignored. */
 function cacheDirectiveOf(value: string | string[] | undefined): CacheDirective | undefined {

@@ -35,6 +35,16 @@ export interface CreateAccountInput {
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const MIN_PASSWORD_LENGTH = 10;
 
+/** The one password rule of every form that sets a password (sign-up, reset, change, invite). */
+export function assertPasswordStrength(password: string, param = 'password'): void {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new ApiError(
+      'invalid_parameter',
+      `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`,
+      param,
+    );
+}
+
 export class AccountService {
   constructor(
     private readonly db: Db,
@@ -59,12 +69,7 @@ export class AccountService {
     const email = input.email.trim().toLowerCase();
     if (!EMAIL_PATTERN.test(email) || email.length > 320)
       throw new ApiError('invalid_parameter', 'A valid email address is required.', 'email');
-    if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH)
-      throw new ApiError(
-        'invalid_parameter',
-        `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`,
-        'password',
-      );
+    if (input.password !== undefined) assertPasswordStrength(input.password);
     const plan = input.plan ?? this.opts.signupPlan;
     if (!this.opts.plans.includes(plan))
       throw new ApiError(

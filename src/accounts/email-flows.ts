@@ -1,7 +1,7 @@
 import type { Mailer } from '../mail/mailer.js';
 import type { Db } from '../shared/db.js';
 import { ApiError } from '../shared/errors.js';
-import { MIN_PASSWORD_LENGTH, type TenantCreatedHook } from './account-service.js';
+import { assertPasswordStrength, type TenantCreatedHook } from './account-service.js';
 import { recordAudit } from './audit-log.js';
 import { hashToken, isWellFormedToken, newOneTimeToken } from './one-time-token.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -239,15 +239,6 @@ export class EmailFlows {
       .executeTakeFirstOrThrow();
     return user;
   }
-}
-
-function assertPasswordStrength(password: string, param = 'password'): void {
-  if (password.length < MIN_PASSWORD_LENGTH)
-    throw new ApiError(
-      'invalid_parameter',
-      `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`,
-      param,
-    );
 }
 
 const invalidLink = () =>

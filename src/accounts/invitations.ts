@@ -2,7 +2,7 @@ import type { Mailer } from '../mail/mailer.js';
 import type { Db } from '../shared/db.js';
 import { ApiError, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { isUniqueViolation, MIN_PASSWORD_LENGTH } from './account-service.js';
+import { assertPasswordStrength, isUniqueViolation } from './account-service.js';
 import { recordAudit } from './audit-log.js';
 import {
   assertMayAssign,
@@ -231,12 +231,7 @@ export class InvitationService {
   ): Promise<{ invite: OpenInvite; userId: string }> {
     const invite = await this.findInvite(token);
     if (!invite) throw invalidInvite();
-    if (password.length < MIN_PASSWORD_LENGTH)
-      throw new ApiError(
-        'invalid_parameter',
-        `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`,
-        'password',
-      );
+    assertPasswordStrength(password);
     const passwordHash = await hashPassword(password);
     const userId = newId('usr');
     const now = this.now();

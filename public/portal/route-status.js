@@ -1,7 +1,7 @@
-// Operator route status: reads /operator/routes with the operator token (kept for this tab only) and
-// redraws the table every few seconds.
+// Operator route status: reads /operator/routes with the operator token and redraws the table every few
+// seconds. The token stays in this script's memory, not in web storage, where any script on the portal's
+// origin could read the platform's admin credential; a reload asks for it again.
 (() => {
-  const KEY = 'simo-operator-token';
   const REFRESH_MS = 3000;
   const form = document.getElementById('operator-token-form');
   const input = document.getElementById('operator-token');
@@ -10,6 +10,7 @@
   if (!form || !table || !message) return;
   const body = table.querySelector('tbody');
   let timer;
+  let token = '';
 
   const cell = (row, text, testid) => {
     const td = document.createElement('td');
@@ -41,14 +42,13 @@
 
   const askForToken = (why) => {
     clearTimeout(timer);
-    sessionStorage.removeItem(KEY);
+    token = '';
     table.hidden = true;
     form.hidden = false;
     message.textContent = why;
   };
 
   const load = async () => {
-    const token = sessionStorage.getItem(KEY);
     if (!token) return askForToken('Enter the operator token (SIMO_ADMIN_TOKEN).');
     try {
       const res = await fetch('/operator/routes', { headers: { authorization: `Bearer ${token}` } });
@@ -68,7 +68,7 @@
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    sessionStorage.setItem(KEY, input.value);
+    token = input.value;
     input.value = '';
     load();
   });

@@ -86,6 +86,14 @@ await describeWith('browser', 'operator route status in Chromium', () => {
     expect(await primary.locator('[data-testid="failures"]').textContent()).toBe('2');
     expect(await primary.locator('[data-testid="error-rate"]').textContent()).not.toBe('0.0 %');
     await screenshot(page, 'operator-route-status');
+    // The admin credential is kept in the script's memory only, out of reach of other scripts on the
+    // origin: nothing in web storage, and a reload asks for it again.
+    expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([0, 0]);
+    await page.reload();
+    await expect
+      .poll(() => page.locator('#route-status-message').textContent())
+      .toBe('Enter the operator token (SIMO_ADMIN_TOKEN).');
+    expect(await page.locator('#route-status-table').isHidden()).toBe(true);
     expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
     await page.close();
   });

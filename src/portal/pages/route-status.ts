@@ -3,8 +3,8 @@ import { layout, type PortalContext } from '../layout.js';
 
 /**
  * `GET /operator/status`: the operator's view of the routes (breaker state, latency, error rate). The
- * page itself holds no data; its script asks for the operator token once (kept for the browser tab only)
- * and reads `/operator/routes` with it every few seconds.
+ * page itself holds no data; its script asks for the operator token (kept in its memory only, so a
+ * reload asks again) and reads `/operator/routes` with it every few seconds.
  */
 export function routeStatusPage(ctx: PortalContext): SafeHtml {
   return layout(ctx, {

@@ -1,6 +1,5 @@
-import { type Payment, paymentsReceived } from '../payments/payment-store.js';
-import type { Db } from '../shared/db.js';
-import { formatMicros, parseUsdToMicros } from '../shared/money.js';
+import type { Payment } from '../payments/payment-store.js';
+import { formatMicros } from '../shared/money.js';
 
 /** A payment received within an invoice's period, as the invoice lists it. */
 export interface InvoicePayment {
@@ -30,16 +29,6 @@ export const invoicePaymentOf = (p: Payment): InvoicePayment => ({
   reversed: formatMicros(p.refundedMicros + p.disputedMicros),
 });
 
-/** Payments a tenant received between two times (epoch ms, end exclusive), oldest first. */
-export async function paymentsBetween(
-  db: Db,
-  tenantId: string,
-  from: number,
-  to: number,
-): Promise<InvoicePayment[]> {
-  return (await paymentsReceived(db, tenantId, from, to)).map(invoicePaymentOf);
-}
-
-/** The sum of the payments' credits, USD. */
-export const paymentsTotal = (payments: readonly InvoicePayment[]): string =>
-  formatMicros(payments.reduce((sum, p) => sum + (parseUsdToMicros(p.credits) ?? 0), 0));
+/** The sum of the payments' credits, USD (from their micro-dollars, not their formatted strings). */
+export const paymentsTotal = (payments: readonly Payment[]): string =>
+  formatMicros(payments.reduce((sum, p) => sum + p.creditsMicros, 0));

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { enqueueEvent } from '../events/outbox.js';
+import { type Payment, paymentsReceived } from '../payments/payment-store.js';
 import type { Db } from '../shared/db.js';
 import { ApiError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -9,7 +10,7 @@ import type { Dialect } from '../storage/database.js';
 import { statementChunks } from '../storage/statement-chunks.js';
 import type { InvoiceRow } from '../storage/tables.js';
 import { type UninvoicedUsage, uninvoicedLines } from './invoice-lines.js';
-import { type InvoicePayment, paymentsBetween, paymentsTotal } from './invoice-payments.js';
+import { type InvoicePayment, invoicePaymentOf, paymentsTotal } from './invoice-payments.js';
 import type { UsageMeter } from './meter.js';
 import { type BillingPeriod, parsePeriod, previousPeriod } from './periods.js';
 import { dayOf } from './usage-daily.js';
@@ -54,7 +55,7 @@ export interface CloseResult {
   created: InvoiceView[];
 }
 
-export function invoiceView(row: InvoiceRow, payments: InvoicePayment[] = []): InvoiceView {
+export function invoiceView(row: InvoiceRow, payments: readonly Payment[]): InvoiceView {
   return {
     id: row.id,
     object: 'invoice',
@@ -65,7 +66,7 @@ export function invoiceView(row: InvoiceRow, payments: InvoicePayment[] = []): I
     total: formatMicros(Number(row.total_micros)),
     total_micros: Number(row.total_micros),
     lines: JSON.parse(row.lines) as InvoiceLine[],
-    payments,
+    payments: payments.map(invoicePaymentOf),
     payments_total: paymentsTotal(payments),
     period_start: new Date(Number(row.period_start)).toISOString(),
     period_end: new Date(Number(row.period_end)).toISOString(),
@@ -176,7 +177,7 @@ export class InvoiceService {
 
   /** The invoice with the payments received in its period. */
   private async withPayments(db: Db, row: InvoiceRow): Promise<InvoiceView> {
-    const payments = await paymentsBetween(
+    const payments = await paymentsReceived(
       db,
       row.tenant_id,
       Number(row.period_start),

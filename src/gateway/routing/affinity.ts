@@ -23,12 +23,21 @@ export function conversationKey(
     hints.session ??
     stringOr(body.user) ??
     stringOr(body.safety_identifier);
-  if (named !== undefined) return `${hints.tenantId}\u0000${modelId}\u0000k${named}`;
+  if (named !== undefined) {
+    // The name is the client's to choose, up to the body limit: a long one is kept as its digest, so
+    // the map's size bound (entries) bounds its memory too.
+    const id = named.length <= MAX_NAMED_CHARS ? `k${named}` : `h${digest(named)}`;
+    return `${hints.tenantId}\u0000${modelId}\u0000${id}`;
+  }
   const leading = leadingTurns(body);
   if (leading === undefined) return undefined;
-  const digest = createHash('sha256').update(JSON.stringify(leading)).digest('base64url');
-  return `${hints.tenantId}\u0000${modelId}\u0000m${digest}`;
+  return `${hints.tenantId}\u0000${modelId}\u0000m${digest(JSON.stringify(leading))}`;
 }
+
+/** Longest conversation name kept as it is; `prompt_cache_key`s and session ids are far shorter. */
+const MAX_NAMED_CHARS = 128;
+
+const digest = (text: string): string => createHash('sha256').update(text).digest('base64url');
 
 const stringOr = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 

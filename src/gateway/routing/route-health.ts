@@ -29,8 +29,11 @@ export class RouteHealth {
    * slower sample counts at once, faster ones pull it down gradually. 0 before any.
    */
   latencyMs = 0;
-  /** `performance.now()` when a strategy last chose this route first. */
-  lastChosenAt = 0;
+  /**
+   * `performance.now()` when a strategy last chose this route first; never, at first (not 0: in a
+   * process younger than the re-measure interval, 0 would read as chosen just now).
+   */
+  lastChosenAt = Number.NEGATIVE_INFINITY;
   /** Moving average of failures per attempt (0–1). */
   errorRate = 0;
   attempts = 0;

@@ -79,3 +79,37 @@ it('exposes request, upstream, limiter, credit and webhook metrics in Prometheus
   expect(sample(text, 'simosphere_webhook_delivery_attempts_total', { outcome: 'success' })).toBe(1);
   expect(text).toContain('simosphere_nodejs_eventloop_lag_seconds');
 });
+
+it('keeps label sets bounded whatever paths and models callers send', async () => {
+  const { apiKey } = await gw.signUp();
+  const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  const series = async () => {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => /^simosphere_(http_requests_total|gateway_requests_total)\{/.test(l)).length;
+  };
+  // One unmatched path and one unknown model first, so their series exist before counting.
+  await fetch(`${gw.url}/no-such-page-0`);
+  await fetch(`${gw.v1}/chat/completions`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ model: 'made-up-0', messages: [{ role: 'user', content: 'Hi' }] }),
+  });
+  await gw.server.container.meter.flush();
+  const before = await series();
+  for (let i = 1; i <= 20; i++) {
+    expect((await fetch(`${gw.url}/no-such-page-${i}/x?y=${i}`)).status).toBe(404);
+    const chat = await fetch(`${gw.v1}/chat/completions`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ model: `made-up-${i}`, messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect(chat.status).toBe(404);
+  }
+  await gw.server.container.meter.flush();
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  expect(text).not.toContain('no-such-page');
+  expect(text).not.toContain('made-up-');
+  expect(await series()).toBe(before);
+});

@@ -33,6 +33,14 @@ export interface CreateAccountInput {
 }
 
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** An email address as logins and invites store it (trimmed, lower case); 400 when it is not one. */
+export function normalizeEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (!EMAIL_PATTERN.test(email) || email.length > 320)
+    throw new ApiError('invalid_parameter', 'A valid email address is required.', 'email');
+  return email;
+}
 export const MIN_PASSWORD_LENGTH = 10;
 
 /** The one password rule of every form that sets a password (sign-up, reset, change, invite). */
@@ -66,9 +74,7 @@ export class AccountService {
 
   /** Creates a tenant, its owner (when a password is given) and a first API key, in one transaction. */
   async createAccount(input: CreateAccountInput): Promise<NewAccount> {
-    const email = input.email.trim().toLowerCase();
-    if (!EMAIL_PATTERN.test(email) || email.length > 320)
-      throw new ApiError('invalid_parameter', 'A valid email address is required.', 'email');
+    const email = normalizeEmail(input.email);
     if (input.password !== undefined) assertPasswordStrength(input.password);
     const plan = input.plan ?? this.opts.signupPlan;
     if (!this.opts.plans.includes(plan))

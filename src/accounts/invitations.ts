@@ -2,7 +2,7 @@ import type { Mailer } from '../mail/mailer.js';
 import type { Db } from '../shared/db.js';
 import { ApiError, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { assertPasswordStrength, isUniqueViolation } from './account-service.js';
+import { assertPasswordStrength, isUniqueViolation, normalizeEmail } from './account-service.js';
 import { recordAudit } from './audit-log.js';
 import {
   assertMayAssign,
@@ -18,7 +18,6 @@ import type { Role } from './roles.js';
 
 /** An invite link is valid this long. */
 export const INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** A pending invite found by its link. */
 export interface OpenInvite {
@@ -68,9 +67,7 @@ export class InvitationService {
    * the same address. Only owners invite owners.
    */
   async invite(tenantId: string, input: { email: string; role: Role }, by: MemberActor): Promise<MemberView> {
-    const email = input.email.trim().toLowerCase();
-    if (!EMAIL_PATTERN.test(email) || email.length > 320)
-      throw new ApiError('invalid_parameter', 'A valid email address is required.', 'email');
+    const email = normalizeEmail(input.email);
     assertMayAssign(by, input.role);
     const now = this.now();
     const token = newOneTimeToken();

@@ -5,18 +5,27 @@ import type { EventBatch } from './types.js';
  * complete event (multi-line data joined with `\n`). Comments and other fields are ignored.
  */
 export class SseParser {
-  private buffer = '';
+  /** The text since the last line break, in the pieces it came in (joined once a line completes). */
+  private partial: string[] = [];
   private data: string[] = [];
 
-  /** Returns the events completed by this piece of text. */
+  /**
+   * Returns the events completed by this piece of text. Text without a line break is only held, so a
+   * long line arriving in many pieces is scanned and copied once, not once per piece.
+   */
   push(text: string): string[] {
-    this.buffer += text;
     const events: string[] = [];
+    if (!text.includes('\n')) {
+      if (text !== '') this.partial.push(text);
+      return events;
+    }
+    const buffer = this.partial.length > 0 ? this.partial.join('') + text : text;
+    this.partial = [];
     let start = 0;
     for (;;) {
-      const nl = this.buffer.indexOf('\n', start);
+      const nl = buffer.indexOf('\n', start);
       if (nl === -1) break;
-      let line = this.buffer.slice(start, nl);
+      let line = buffer.slice(start, nl);
       start = nl + 1;
       if (line.endsWith('\r')) line = line.slice(0, -1);
       if (line === '') {
@@ -26,14 +35,14 @@ export class SseParser {
         this.data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
       }
     }
-    this.buffer = this.buffer.slice(start);
+    if (start < buffer.length) this.partial.push(buffer.slice(start));
     return events;
   }
 
   /** Flushes an event that the stream ended without a blank line after. */
   end(): string[] {
     const rest = this.push('\n\n');
-    this.buffer = '';
+    this.partial = [];
     return rest;
   }
 }

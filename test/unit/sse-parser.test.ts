@@ -28,6 +28,18 @@ describe('sseEvents', () => {
     expect(batches.map((b) => b.last === true)).toEqual([false, false, true]);
   });
 
+  it('reads a long event that arrives in many small reads in linear time', async () => {
+    // 4 MB in 1 KB reads: rescanning the held text on every read would take seconds.
+    const piece = 'x'.repeat(1024);
+    const pieces = ['data: ', ...Array.from({ length: 4096 }, () => piece), '\n\ndata: next\n\n'];
+    const started = performance.now();
+    const events = await collect(sseEvents(Readable.from(pieces)));
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(events).toHaveLength(2);
+    expect(events[0]!.length).toBe(4096 * 1024);
+    expect(events[1]).toBe('next');
+  });
+
   it('decodes a character whose bytes arrive in two reads', async () => {
     const bytes = Buffer.from('data: {"c":"é€😀"}\n\n');
     const cut = bytes.indexOf(Buffer.from('€')) + 1;

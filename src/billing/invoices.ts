@@ -162,7 +162,17 @@ export class InvoiceService {
       .where('tenant_id', '=', tenantId)
       .orderBy('period', 'desc')
       .execute();
-    return Promise.all(rows.map((row) => this.withPayments(this.db, row)));
+    if (rows.length === 0) return [];
+    // One read of the payments of every listed month, not one per invoice.
+    const starts = rows.map((row) => Number(row.period_start));
+    const ends = rows.map((row) => Number(row.period_end));
+    const paid = await paymentsReceived(this.db, tenantId, Math.min(...starts), Math.max(...ends));
+    return rows.map((row, i) =>
+      invoiceView(
+        row,
+        paid.filter((p) => p.paidAt !== null && p.paidAt >= starts[i]! && p.paidAt < ends[i]!),
+      ),
+    );
   }
 
   async get(tenantId: string, id: string): Promise<InvoiceView | undefined> {

@@ -88,7 +88,7 @@ await describeWith('browser', 'operator route status in Chromium', () => {
     await screenshot(page, 'operator-route-status');
     // The admin credential is kept in the script's memory only, out of reach of other scripts on the
     // origin: nothing in web storage, and a reload asks for it again.
-    expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([0, 0]);
+    expect(await page.evaluate<number[]>('[sessionStorage.length, localStorage.length]')).toEqual([0, 0]);
     await page.reload();
     await expect
       .poll(() => page.locator('#route-status-message').textContent())

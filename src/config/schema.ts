@@ -453,7 +453,7 @@ export const configSchema = z
      * `headers` from OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, `serviceName` from OTEL_SERVICE_NAME,
      * `flushIntervalMs` from OTEL_BSP_SCHEDULE_DELAY; OTEL_SDK_DISABLED=true turns it off. Without an
      * endpoint nothing is traced and the SDK is never loaded. Prompts and completions are exported only
-     * with `captureContent` (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).
+     * with `captureContent` (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true), cut at 16 KiB.
      */
     tracing: z
       .object({

@@ -23,6 +23,13 @@ type TracingConfig = Config['tracing'] & { endpoint: string };
 /** Where each provider's requests go, for `server.address` / `server.port`. */
 type ProviderAddresses = Map<string, Attributes>;
 
+/**
+ * Longest attribute value exported, in characters. Spans wait in the export queue (up to 2,048 of
+ * them), and a captured prompt can be as large as a request body: without a cap a slow collector
+ * would hold gigabytes.
+ */
+const ATTRIBUTE_VALUE_LIMIT = 16 * 1024;
+
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Request parameters recorded as `gen_ai.request.*` attributes, by body field. */
@@ -60,6 +67,7 @@ export class OtelTracer implements Tracer {
         'service.name': config.serviceName,
         'service.version': platformVersion(),
       }),
+      spanLimits: { attributeValueLengthLimit: ATTRIBUTE_VALUE_LIMIT },
       spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.flushIntervalMs })],
     });
     this.tracer = this.provider.getTracer('simosphere', platformVersion());

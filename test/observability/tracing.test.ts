@@ -217,6 +217,14 @@ describe('OpenTelemetry traces', () => {
       const { root } = await receiver.requestSpans(res.headers.get('x-request-id')!, 1);
       expect(String(root!.attributes['gen_ai.input.messages'])).toContain('swordfish');
       expect(String(root!.attributes['gen_ai.output.messages'])).toContain('Hello from fake upstream');
+      // A prompt of megabytes is cut: spans wait in the export queue, which must not hold whole bodies.
+      const long = await chat(opted, { messages: [{ role: 'user', content: 'x'.repeat(1024 * 1024) }] });
+      expect(long.status).toBe(200);
+      await long.json();
+      const big = await receiver.requestSpans(long.headers.get('x-request-id')!, 1);
+      const input = String(big.root!.attributes['gen_ai.input.messages']);
+      expect(input.startsWith('[{"role":"user","content":"xxx')).toBe(true);
+      expect(input.length).toBeLessThanOrEqual(16 * 1024);
     } finally {
       await opted.stop();
     }

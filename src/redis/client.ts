@@ -54,6 +54,26 @@ export function waitForRedis(client: Redis, timeoutMs = 1_000): Promise<boolean>
   });
 }
 
+/**
+ * True when `work` (a subscription, a first load) succeeds within `timeoutMs`; false when it fails or
+ * is still waiting for a Redis that is down. The work itself goes on: ioredis sends it on reconnect.
+ */
+export async function doneWithin(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const ok = work.then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([ok, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Closes a client politely, or at once when the server is gone. */
 export async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'end') return;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BreakerState, RouteHealth } from '../gateway/routing/route-health.js';
 import { randomBase62 } from '../shared/ids.js';
-import { closeRedis, createRedisClient, type Redis } from './client.js';
+import { closeRedis, createRedisClient, doneWithin, type Redis } from './client.js';
 
 /** What the replicas tell each other about one route's circuit. */
 interface BreakerMessage {
@@ -49,26 +49,19 @@ export class RedisBreakerSync {
   }
 
   /** Subscribes and loads the circuits other replicas opened; resolves false when Redis did not answer. */
-  async start(timeoutMs = 1_000): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
+  start(timeoutMs = 1_000): Promise<boolean> {
+    return doneWithin(this.subscribeAndLoad(), timeoutMs);
+  }
+
+  private async subscribeAndLoad(): Promise<void> {
+    await this.subscriber.subscribe(this.channel);
+    const routes = this.sink.routes().filter((h) => h.breaker);
+    if (routes.length === 0) return;
+    const stored = await this.publisher.mget(...routes.map((h) => this.keyPrefix + h.key));
+    stored.forEach((value, i) => {
+      const openUntil = Number(value);
+      if (value !== null && openUntil > Date.now()) this.sink.adoptRemote(routes[i]!.key, 'open', openUntil);
     });
-    const ready = (async () => {
-      await this.subscriber.subscribe(this.channel);
-      const routes = this.sink.routes().filter((h) => h.breaker);
-      if (routes.length === 0) return true;
-      const stored = await this.publisher.mget(...routes.map((h) => this.keyPrefix + h.key));
-      stored.forEach((value, i) => {
-        const openUntil = Number(value);
-        if (value !== null && openUntil > Date.now())
-          this.sink.adoptRemote(routes[i]!.key, 'open', openUntil);
-      });
-      return true;
-    })().catch(() => false);
-    const ok = await Promise.race([ready, timeout]);
-    clearTimeout(timer);
-    return ok;
   }
 
   /** Tells the other replicas about a transition on this one; never waits, never throws. */

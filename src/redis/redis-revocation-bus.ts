@@ -5,7 +5,7 @@ import {
   type RevocationEvent,
 } from '../accounts/revocation-bus.js';
 import { randomBase62 } from '../shared/ids.js';
-import { closeRedis, createRedisClient, type Redis } from './client.js';
+import { closeRedis, createRedisClient, doneWithin, type Redis } from './client.js';
 
 export interface RedisRevocationBusOptions {
   url: string;
@@ -60,18 +60,8 @@ export class RedisRevocationBus implements RevocationBus {
   }
 
   /** Subscribes to the channel; resolves false when Redis did not confirm within `timeoutMs`. */
-  async start(timeoutMs = 1_000): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const subscribed = this.subscriber.subscribe(this.channel).then(
-      () => true,
-      () => false,
-    );
-    const ok = await Promise.race([subscribed, timeout]);
-    clearTimeout(timer);
-    return ok;
+  start(timeoutMs = 1_000): Promise<boolean> {
+    return doneWithin(this.subscriber.subscribe(this.channel), timeoutMs);
   }
 
   async publish(event: RevocationEvent): Promise<void> {

@@ -27,6 +27,8 @@ export function databaseAdapter(
   db: Db,
   secrets: SecretBox,
   hooks: AdapterHooks,
+  /** The error for a code or refresh token another request consumed first (the provider's invalid_grant). */
+  alreadyConsumed: (model: string) => Error,
   now: () => number = Date.now,
 ) {
   let lastSweep = 0;
@@ -78,13 +80,19 @@ export function databaseAdapter(
       return this.findBy('user_code_hash', oauthHash(userCode));
     }
 
+    /**
+     * The provider checks `consumed` and then calls this before it issues tokens: only the request
+     * that marks the row wins, so parallel requests with one code or refresh token get tokens once.
+     */
     async consume(id: string): Promise<void> {
-      await db
+      const res = await db
         .updateTable('oauth_records')
         .set({ consumed_at: now() })
         .where('model', '=', this.model)
         .where('id_hash', '=', oauthHash(id))
-        .execute();
+        .where('consumed_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) throw alreadyConsumed(this.model);
     }
 
     async destroy(id: string): Promise<void> {

@@ -84,7 +84,15 @@ export async function createOAuthProvider(opts: OAuthProviderOptions): Promise<P
   const resources = new Set(RESOURCE_PATHS.map((p) => `${opts.publicUrl}${p}`));
   const allScopes = OAUTH_SCOPES.join(' ');
   const provider = new Provider(opts.publicUrl, {
-    adapter: databaseAdapter(opts.db, opts.secrets, opts.hooks),
+    adapter: databaseAdapter(
+      opts.db,
+      opts.secrets,
+      opts.hooks,
+      (model) =>
+        new errors.InvalidGrant(
+          model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed',
+        ),
+    ),
     clients: [],
     findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
     scopes: ['openid', ...OAUTH_SCOPES],

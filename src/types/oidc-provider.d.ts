@@ -103,6 +103,7 @@ declare module 'oidc-provider' {
   export const errors: {
     InvalidTarget: new (description?: string) => Error;
     InvalidClientMetadata: new (description?: string) => Error;
+    InvalidGrant: new (description?: string) => Error;
     AccessDenied: new (description?: string) => Error;
   };
   export const interactionPolicy: { base(): unknown };

@@ -1,0 +1,74 @@
+/**
+ * A code or refresh token sent many times at once, on PostgreSQL where the requests really run side
+ * by side: tokens are issued once, every other request gets invalid_grant.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { authorize, freePort, pkce, REDIRECT_URI, registerClient, tokenRequest } from './oauth-http.js';
+
+let gw: TestGateway;
+let base = '';
+
+beforeAll(async () => {
+  const port = await freePort();
+  gw = await startTestGateway({
+    dialect: 'postgres',
+    env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` },
+  });
+  base = gw.url;
+});
+afterAll(async () => gw?.stop());
+
+async function codeFor(user: SignedUp) {
+  const client = await registerClient(base);
+  const { verifier, challenge } = pkce();
+  const { code } = await authorize(base, {
+    clientId: client.client_id,
+    challenge,
+    email: user.email,
+    password: user.password,
+  });
+  const params = {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT_URI,
+    client_id: client.client_id,
+    code_verifier: verifier,
+  };
+  return { clientId: client.client_id, params };
+}
+
+/** One 200 with tokens; every other answer the standard refusal, never a second set of tokens. */
+function expectOneWinner(race: Array<{ status: number; body: Record<string, unknown> }>) {
+  expect(race.filter((r) => r.status === 200)).toHaveLength(1);
+  for (const r of race.filter((r) => r.status !== 200)) {
+    expect(r.status).toBe(400);
+    expect(r.body.error).toBe('invalid_grant');
+  }
+}
+
+describe('one use of a code or refresh token', () => {
+  it('gives tokens once when a code is exchanged many times at once', async () => {
+    const user = await gw.signUp();
+    const { params } = await codeFor(user);
+    const race = await Promise.all(Array.from({ length: 8 }, () => tokenRequest(base, params)));
+    expectOneWinner(race);
+  });
+
+  it('rotates a refresh token once when it is used many times at once', async () => {
+    const user = await gw.signUp();
+    const { clientId, params } = await codeFor(user);
+    const first = await tokenRequest(base, params);
+    expect(first.status).toBe(200);
+    const race = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        tokenRequest(base, {
+          grant_type: 'refresh_token',
+          refresh_token: first.body.refresh_token,
+          client_id: clientId,
+        }),
+      ),
+    );
+    expectOneWinner(race);
+  });
+});

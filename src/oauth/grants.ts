@@ -221,15 +221,23 @@ export class OAuthGrants {
     clientId: string,
   ): Promise<void> {
     const at = Date.now();
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('oauth_grants').set({ revoked_at: at }).where('id', '=', id).execute();
+    const ended = await this.db.transaction().execute(async (trx) => {
+      // Only the request that marks the grant revoked goes on: parallel revocations audit it once.
+      const marked = await trx
+        .updateTable('oauth_grants')
+        .set({ revoked_at: at })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(marked.numUpdatedRows) !== 1) return false;
       await deleteGrantRecords(trx, grantHash);
       await recordAudit(
         trx,
         { tenantId, actor, action: 'oauth.app_revoked', target: id, ip, detail: { client_id: clientId } },
         at,
       );
+      return true;
     });
-    await this.revocations.publish({ kind: 'key', keyId: id });
+    if (ended) await this.revocations.publish({ kind: 'key', keyId: id });
   }
 }

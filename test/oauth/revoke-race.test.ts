@@ -1,0 +1,72 @@
+/**
+ * Revoking one connected app from several requests at once, on PostgreSQL: it is revoked once, with
+ * one audit entry.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../accounts/http.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import {
+  authorize,
+  browse,
+  CookieJar,
+  freePort,
+  pkce,
+  REDIRECT_URI,
+  registerClient,
+  tokenRequest,
+} from './oauth-http.js';
+
+let gw: TestGateway;
+let base = '';
+
+beforeAll(async () => {
+  const port = await freePort();
+  gw = await startTestGateway({
+    dialect: 'postgres',
+    env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` },
+  });
+  base = gw.url;
+});
+afterAll(async () => gw?.stop());
+
+describe('revoking a connected app', () => {
+  it('records one revocation when the member revokes it several times at once', async () => {
+    const user = await gw.signUp();
+    const client = await registerClient(base);
+    const { verifier, challenge } = pkce();
+    const { code } = await authorize(base, {
+      clientId: client.client_id,
+      challenge,
+      email: user.email,
+      password: user.password,
+    });
+    const token = await tokenRequest(base, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      client_id: client.client_id,
+      code_verifier: verifier,
+    });
+    expect(token.status).toBe(200);
+    const jar = new CookieJar();
+    const session = await fetch(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: user.email, password: user.password }),
+    });
+    jar.store(session);
+    const { csrf_token: csrf } = (await session.json()) as { csrf_token: string };
+    const html = await (await browse(jar, `${base}/dashboard/apps`)).text();
+    const id = /data-app-id="(oag_[A-Za-z0-9]+)"/.exec(html)?.[1];
+    expect(id, html).toBeDefined();
+    await Promise.all(
+      Array.from({ length: 6 }, () =>
+        browse(jar, `${base}/dashboard/apps/${id}/revoke`, { form: { _csrf: csrf } }),
+      ),
+    );
+    const audit = await call(base, 'GET', '/admin/audit', { key: user.apiKey });
+    const revoked = audit.body.data.filter((e: { action: string }) => e.action === 'oauth.app_revoked');
+    expect(revoked).toHaveLength(1);
+    expect((await call(base, 'GET', '/v1/models', { key: token.body.access_token })).status).toBe(401);
+  });
+});

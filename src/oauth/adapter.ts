@@ -146,6 +146,21 @@ export function databaseAdapter(
   };
 }
 
+/**
+ * Marks an authorization interaction decided; false when another request decided it first (a
+ * double-submitted consent form). Saving the interaction's result clears the mark again.
+ */
+export async function claimInteraction(db: Db, uid: string, at: number): Promise<boolean> {
+  const res = await db
+    .updateTable('oauth_records')
+    .set({ consumed_at: at })
+    .where('model', '=', 'Interaction')
+    .where('id_hash', '=', oauthHash(uid))
+    .where('consumed_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
 /** Deletes every record of a grant, of every model, and the grant itself. */
 export async function deleteGrantRecords(db: Db, grantHash: string): Promise<void> {
   await db.deleteFrom('oauth_records').where('grant_hash', '=', grantHash).execute();

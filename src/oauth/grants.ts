@@ -3,7 +3,7 @@ import type { RevocationBus } from '../accounts/revocation-bus.js';
 import type { Role } from '../accounts/roles.js';
 import type { Db } from '../shared/db.js';
 import { randomBase62 } from '../shared/ids.js';
-import { deleteGrantRecords, oauthHash } from './adapter.js';
+import { claimInteraction, deleteGrantRecords, oauthHash } from './adapter.js';
 import { type OAuthScope, parseScopes } from './scopes.js';
 
 /** An app authorized for an organization, as the dashboard lists it. */
@@ -87,6 +87,11 @@ export class OAuthGrants {
       );
     });
     return id;
+  }
+
+  /** Claims the decision on an authorization request: only one of parallel approvals records an app. */
+  decide(interactionUid: string): Promise<boolean> {
+    return claimInteraction(this.db, interactionUid, Date.now());
   }
 
   /** The live grant behind an authorization-server grant id, with the member's current role. */

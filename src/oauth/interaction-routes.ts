@@ -144,6 +144,8 @@ export function registerInteractionRoutes(
         return reply
           .header('cache-control', 'no-store')
           .redirect(`${interactionPath(details.uid)}?error=no_scope`, 303);
+      // A second submission of the same consent (a double click) records no second app.
+      if (!(await grants.decide(details.uid))) return gone(reply);
       const clientId = details.params.client_id;
       // Our scopes are both OpenID scopes of the server and scopes of each resource: the grant holds
       // them as both, and what was asked but not approved is recorded as rejected (not asked again).

@@ -207,6 +207,15 @@ export class OAuthGrants {
     if (row) await this.revocations.publish({ kind: 'key', keyId: row.id });
   }
 
+  /**
+   * A member's role changed: their apps act with the new role from the next request on, on every
+   * replica, instead of keeping the old one for as long as the key cache holds their tokens.
+   */
+  async memberRoleChanged(tenantId: string, userId: string): Promise<void> {
+    for (const app of await this.list(tenantId, userId))
+      await this.revocations.publish({ kind: 'key', keyId: app.id });
+  }
+
   /** Ends the grants of a member (removed from the organization). */
   async revokeMember(tenantId: string, userId: string, actor: string): Promise<void> {
     for (const app of await this.list(tenantId, userId))

@@ -44,8 +44,8 @@ export interface MemberRouteDeps {
   members: MemberService;
   invitations: InvitationService;
   tenant: Guard<Authenticated>;
-  /** Apps a removed member authorized are revoked with the membership. */
-  connectedApps: Pick<OAuthGrants, 'revokeMember'>;
+  /** Apps a removed member authorized are revoked with the membership; a role change reaches them at once. */
+  connectedApps: Pick<OAuthGrants, 'revokeMember' | 'memberRoleChanged'>;
 }
 
 /** `/admin/members*`: the organization's members and invites (owners and admins). */
@@ -92,12 +92,22 @@ export function registerMemberRoutes(
     guard: tenant,
     doc: {
       summary: "Change a member's role",
-      description: 'Only owners give or take the owner role; an organization keeps at least one owner.',
+      description:
+        'Only owners give or take the owner role; an organization keeps at least one owner. The apps the member authorized (OAuth) act with the new role from the next request on.',
       tags: TAGS,
     },
     schema: { params: memberIdParams, body: roleRequestSchema, response: { 200: memberSchema } },
-    handler: async (request) =>
-      members.changeRole(request.auth.tenant.id, request.params.id, request.body.role, actorOf(request)),
+    handler: async (request) => {
+      const tenantId = request.auth.tenant.id;
+      const member = await members.changeRole(
+        tenantId,
+        request.params.id,
+        request.body.role,
+        actorOf(request),
+      );
+      await connectedApps.memberRoleChanged(tenantId, request.params.id);
+      return member;
+    },
   });
 
   defineRoute(app, {

@@ -63,7 +63,8 @@ export function databaseAdapter(
       await db
         .insertInto('oauth_records')
         .values({ model: this.model, id_hash: oauthHash(id), ...row })
-        .onConflict((oc) => oc.columns(['model', 'id_hash']).doUpdateSet(row))
+        // Saving again never clears a mark: a consumed code stays consumed, a decided consent decided.
+        .onConflict((oc) => oc.columns(['model', 'id_hash']).doUpdateSet(withoutMark(row)))
         .execute();
       await sweep();
     }
@@ -138,17 +139,20 @@ export function databaseAdapter(
       if (!row) return undefined;
       if (row.expires_at !== null && Number(row.expires_at) <= now()) return undefined;
       const payload = open(this.model, JSON.parse(row.payload) as AdapterPayload);
-      // The provider reads `consumed` to detect a reused code or refresh token.
-      return row.consumed_at === null
+      // The provider reads `consumed` to detect a reused code or refresh token; on an interaction the
+      // mark only says its consent was decided (claimInteraction).
+      return row.consumed_at === null || this.model === 'Interaction'
         ? payload
         : { ...payload, consumed: Math.floor(Number(row.consumed_at) / 1000) };
     }
   };
 }
 
+const withoutMark = <T extends { consumed_at: unknown }>({ consumed_at: _, ...rest }: T) => rest;
+
 /**
  * Marks an authorization interaction decided; false when another request decided it first (a
- * double-submitted consent form). Saving the interaction's result clears the mark again.
+ * double-submitted consent form), however long after the first it comes.
  */
 export async function claimInteraction(db: Db, uid: string, at: number): Promise<boolean> {
   const res = await db

@@ -48,6 +48,11 @@ describe('consent', () => {
     );
     const statuses = res.map((r) => r.status).sort();
     expect(statuses).toEqual([303, 410, 410, 410]);
+    // A submission that comes after the first one finished is refused the same way.
+    const late = await browse(jar, `${pageUrl.origin}${pageUrl.pathname}/confirm`, {
+      form: { _csrf: csrf, scope: offered },
+    });
+    expect(late.status).toBe(410);
     const apps = await (await browse(jar, `${base}/dashboard/apps`)).text();
     const ids = [...apps.matchAll(/data-app-id="(oag_[A-Za-z0-9]+)"/g)].map((m) => m[1]);
     expect(ids).toHaveLength(1);

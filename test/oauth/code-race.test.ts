@@ -3,18 +3,21 @@
  * by side: tokens are issued once, every other request gets invalid_grant.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { authorize, freePort, pkce, REDIRECT_URI, registerClient, tokenRequest } from './oauth-http.js';
+import type { SignedUp, TestGateway } from '../support/gateway.js';
+import {
+  authorize,
+  pkce,
+  REDIRECT_URI,
+  registerClient,
+  startIssuerOnPostgres,
+  tokenRequest,
+} from './oauth-http.js';
 
 let gw: TestGateway;
 let base = '';
 
 beforeAll(async () => {
-  const port = await freePort();
-  gw = await startTestGateway({
-    dialect: 'postgres',
-    env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` },
-  });
+  gw = await startIssuerOnPostgres();
   base = gw.url;
 });
 afterAll(async () => gw?.stop());

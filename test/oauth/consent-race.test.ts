@@ -3,17 +3,21 @@
  * goes on to the app, the others see the request is gone, and the organization has one connected app.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { authorizeUrl, browse, CookieJar, follow, freePort, pkce, registerClient } from './oauth-http.js';
+import type { TestGateway } from '../support/gateway.js';
+import {
+  authorizeUrl,
+  browse,
+  CookieJar,
+  follow,
+  pkce,
+  registerClient,
+  startIssuerOnPostgres,
+} from './oauth-http.js';
 
 let gw: TestGateway;
 let base = '';
 beforeAll(async () => {
-  const port = await freePort();
-  gw = await startTestGateway({
-    dialect: 'postgres',
-    env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` },
-  });
+  gw = await startIssuerOnPostgres();
   base = gw.url;
 });
 afterAll(async () => gw?.stop());

@@ -4,6 +4,7 @@
  * same pages in Chromium.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
@@ -174,4 +175,16 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * A gateway on PostgreSQL (where parallel requests really run side by side) that is its own OAuth
+ * issuer: its public URL is the address it listens on.
+ */
+export async function startIssuerOnPostgres(): Promise<TestGateway> {
+  const port = await freePort();
+  return startTestGateway({
+    dialect: 'postgres',
+    env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` },
+  });
 }

@@ -4,15 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../accounts/http.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { TestGateway } from '../support/gateway.js';
 import {
   authorize,
   browse,
   CookieJar,
-  freePort,
   pkce,
   REDIRECT_URI,
   registerClient,
+  startIssuerOnPostgres,
   tokenRequest,
 } from './oauth-http.js';
 
@@ -20,11 +20,7 @@ let gw: TestGateway;
 let base = '';
 
 beforeAll(async () => {
-  const port = await freePort();
-  gw = await startTestGateway({
-    dialect: 'postgres',
-    env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` },
-  });
+  gw = await startIssuerOnPostgres();
   base = gw.url;
 });
 afterAll(async () => gw?.stop());

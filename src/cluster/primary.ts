@@ -12,6 +12,7 @@ import type { AdmitRequest } from '../ratelimit/types.js';
 import { openDatabase } from '../storage/database.js';
 import { Channel } from './channel.js';
 import { CreditCoordinator } from './credit-coordinator.js';
+import { closeConnectionsLostInHandoff } from './handoff-guard.js';
 
 export interface PrimaryOptions {
   workers: number;
@@ -85,14 +86,21 @@ export async function runPrimary(
     });
   };
 
-  const fork = () => {
+  /** Workers started in place of dead ones that have not listened yet. */
+  const replacements = new Set<number>();
+
+  const fork = (replacing = false) => {
     if (stopping) return;
     const worker = cluster.fork({ SIMO_WORKER_REUSE_PORT: opts.reusePort ? '1' : '0' });
     startedAt.set(worker.id, Date.now());
+    if (replacing) replacements.add(worker.id);
+    closeConnectionsLostInHandoff(worker);
     attach(worker);
   };
 
   cluster.on('listening', (worker, address) => {
+    if (replacements.delete(worker.id))
+      logger.info({ pid: worker.process.pid }, 'the replacement serving worker is listening');
     if (announced || address.addressType === -1) return;
     announced = true;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -105,11 +113,11 @@ export async function runPrimary(
       },
       `SIMOSphere listening on http://${host}:${address.port} with ${opts.workers} workers`,
     );
-    void worker;
   });
 
   const exits: Array<() => void> = [];
   cluster.on('exit', (worker, code, signal) => {
+    replacements.delete(worker.id);
     channels.get(worker.id)?.close(new Error('the worker exited'));
     channels.delete(worker.id);
     credits.exited(worker.id);
@@ -127,8 +135,8 @@ export async function runPrimary(
       return;
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'serving worker died; starting another');
-    if (lived < CRASH_LOOP_MS) setTimeout(fork, RESTART_PAUSE_MS);
-    else fork();
+    if (lived < CRASH_LOOP_MS) setTimeout(() => fork(true), RESTART_PAUSE_MS);
+    else fork(true);
   });
 
   const whenAllExited = () =>

@@ -4,7 +4,9 @@
  * exactly the limit, parallel spending cannot overdraw, `/metrics` adds up both workers, a worker killed
  * with SIGKILL is replaced and loses no usage, and SIGTERM drains both and leaves nothing to recover.
  */
+
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +31,15 @@ function workerPids(primary: number): number[] {
   }
 }
 
+/** Whether the primary reported the worker `pid`, started in place of a dead one, as serving. */
+const listeningAgain = (output: string, pid: number) =>
+  output
+    .split('\n')
+    .some(
+      (line) =>
+        line.includes('the replacement serving worker is listening') && line.includes(`"pid":${pid},`),
+    );
+
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -36,6 +47,18 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** GET on a connection of its own (no keep-alive pool): 'dropped' when the connection fails. */
+const getOnNewConnection = (url: string, apiKey: string): Promise<number | 'dropped'> =>
+  new Promise((resolve) => {
+    const req = request(url, { agent: false, headers: { authorization: `Bearer ${apiKey}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+      res.on('error', () => resolve('dropped'));
+    });
+    req.on('error', () => resolve('dropped'));
+    req.end();
+  });
 
 const operator = (url: string, path: string, body: unknown, method = 'POST') =>
   fetch(`${url}${path}`, {
@@ -145,6 +168,31 @@ describe('two serving workers on one port, embedded database only', () => {
       await res.arrayBuffer();
     }
     expect((await count()) - before).toBe(10);
+  });
+
+  it('drops a connection the primary was handing to a worker killed before taking it, instead of holding it', async () => {
+    const { apiKey } = await signUpAt(server.url);
+    const [victim, survivor] = workerPids(server.child.pid!);
+    // Stopped, the victim takes the next connection handed to it but never acknowledges it.
+    process.kill(victim!, 'SIGSTOP');
+    const answers: Array<number | 'dropped'> = [];
+    const requests = Array.from({ length: 4 }, () =>
+      getOnNewConnection(`${server.url}/v1/models`, apiKey).then((a) => answers.push(a)),
+    );
+    // Both workers were idle, so one connection went to each; the survivor answers the other three.
+    await until(() => answers.length === 3, 10_000);
+    expect(answers).toEqual([200, 200, 200]);
+    process.kill(victim!, 'SIGKILL');
+    await until(() => answers.length === 4, 5_000);
+    expect(answers[3]).toBe('dropped');
+    await Promise.all(requests);
+    // The next test kills a serving worker: the replacement must be serving by then.
+    await until(() => {
+      const pids = workerPids(server.child.pid!);
+      return pids.length === 2 && pids.includes(survivor!) && !pids.includes(victim!);
+    }, 15_000);
+    const replacement = workerPids(server.child.pid!).find((pid) => pid !== survivor);
+    await until(() => listeningAgain(server.output(), replacement!), 15_000);
   });
 
   it('replaces a worker killed with SIGKILL, and bills everything it answered', async () => {

@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import { Agent, errors as undiciErrors } from 'undici';
 import { type CancelSignal, TimedSignal } from '../shared/cancel-signal.js';
 import { sseEvents } from './sse-parser.js';
 import type {
@@ -10,6 +10,7 @@ import type {
   UpstreamJsonResult,
   UpstreamStreamResult,
 } from './types.js';
+import { UpstreamExchange } from './upstream-exchange.js';
 
 export interface OpenAICompatibleOptions {
   id: string;
@@ -123,7 +124,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     if (response.statusCode < 200 || response.statusCode >= 300)
       return { ok: false, failure: await statusFailure(response) };
     try {
-      const body = (await response.body.json()) as unknown;
+      const body = JSON.parse(await response.text()) as unknown;
       if (!body || typeof body !== 'object' || Array.isArray(body))
         return {
           ok: false,
@@ -154,12 +155,11 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     call: UpstreamCall,
     accept: string,
     guard: FirstByteGuard | undefined,
-  ): Promise<{ ok: true; response: Dispatcher.ResponseData } | { ok: false; failure: UpstreamFailure }> {
+  ): Promise<{ ok: true; response: UpstreamExchange } | { ok: false; failure: UpstreamFailure }> {
     try {
-      const response = await this.agent.request({
+      const response = await UpstreamExchange.send(this.agent, {
         origin: this.origin,
         path: this.basePath + path,
-        method: 'POST',
         headers: { ...call.headers, ...this.headers, accept, 'x-request-id': call.requestId },
         body: JSON.stringify(call.body),
         signal: guard ?? call.signal,
@@ -202,13 +202,11 @@ async function* untilFirstEvent(
 }
 
 /** A stream request must be answered 200 with an event stream; anything else fails the route. */
-async function streamResponseFailure(
-  response: Dispatcher.ResponseData,
-): Promise<UpstreamFailure | undefined> {
+async function streamResponseFailure(response: UpstreamExchange): Promise<UpstreamFailure | undefined> {
   if (response.statusCode !== 200) return statusFailure(response);
   const contentType = String(response.headers['content-type'] ?? '');
   if (contentType.includes('text/event-stream')) return undefined;
-  await response.body.dump().catch(() => {});
+  response.abort(new undiciErrors.RequestAbortedError());
   return {
     kind: 'protocol',
     message: `upstream answered ${contentType || 'no content type'} to a stream request`,
@@ -216,11 +214,11 @@ async function streamResponseFailure(
   };
 }
 
-async function statusFailure(response: Dispatcher.ResponseData): Promise<UpstreamFailure> {
+async function statusFailure(response: UpstreamExchange): Promise<UpstreamFailure> {
   const status = response.statusCode;
   let body: unknown;
   try {
-    const text = await response.body.text();
+    const text = await response.text();
     body = text ? JSON.parse(text) : undefined;
   } catch {
     body = undefined;

@@ -1,0 +1,172 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { type Dispatcher, errors as undiciErrors } from 'undici';
+import type { CancelSignal } from '../shared/cancel-signal.js';
+
+/** Bytes held for a reader that is not keeping up before the upstream is paused. */
+const HIGH_WATER_BYTES = 64 * 1024;
+
+export interface ExchangeRequest {
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  signal: CancelSignal;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/**
+ * One POST to an upstream through the dispatcher's handler interface. The response body is held as
+ * the chunks that arrived: no Readable stream, body mixin or async resource per request, which
+ * undici's `request()` builds and which cost a proxy about a seventh of its CPU per request.
+ *
+ * `send` resolves with the exchange once the status and headers are in (or rejects with the
+ * transport error); the body is then read whole (`text`) or as it comes (`body`).
+ */
+export class UpstreamExchange implements Dispatcher.DispatchHandler {
+  statusCode = 0;
+  headers: IncomingHttpHeaders = {};
+  private controller: Dispatcher.DispatchController | null = null;
+  private chunks: Buffer[] = [];
+  private heldBytes = 0;
+  /** Reading the whole body: it is never paused. */
+  private whole = false;
+  private ended = false;
+  private failure: Error | null = null;
+  private head: { resolve(exchange: UpstreamExchange): void; reject(err: Error): void } | null = null;
+  private waiter: Waiter | null = null;
+  private readonly onAbort = (): void => this.abort(abortReason(this.signal));
+
+  private constructor(private readonly signal: CancelSignal) {}
+
+  static send(dispatcher: Dispatcher, req: ExchangeRequest): Promise<UpstreamExchange> {
+    const exchange = new UpstreamExchange(req.signal);
+    return new Promise((resolve, reject) => {
+      exchange.head = { resolve, reject };
+      if (req.signal.aborted) {
+        exchange.onResponseError(null, abortReason(req.signal));
+        return;
+      }
+      req.signal.addEventListener('abort', exchange.onAbort, { once: true });
+      dispatcher.dispatch(
+        { origin: req.origin, path: req.path, method: 'POST', headers: req.headers, body: req.body },
+        exchange,
+      );
+    });
+  }
+
+  /** The whole body as text (a leading byte-order mark dropped). */
+  async text(): Promise<string> {
+    this.whole = true;
+    this.controller?.resume();
+    while (!this.ended) await this.arrival();
+    const text = this.take()?.toString('utf8') ?? '';
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
+
+  /**
+   * The body as it arrives: each read yields every chunk that arrived since the last one, joined.
+   * Ending the iteration early (or `destroy`) aborts the request.
+   */
+  get body(): AsyncIterableIterator<Buffer> & { destroy(): void } {
+    const next = async (): Promise<IteratorResult<Buffer>> => {
+      while (this.heldBytes === 0 && !this.ended) await this.arrival();
+      const value = this.take();
+      if (value) return { done: false, value };
+      return { done: true, value: undefined };
+    };
+    const stop = async (): Promise<IteratorResult<Buffer>> => {
+      this.abort(new undiciErrors.RequestAbortedError());
+      return { done: true, value: undefined };
+    };
+    const iterator = {
+      next,
+      return: stop,
+      destroy: () => this.abort(new undiciErrors.RequestAbortedError()),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** Ends the exchange without reading the rest (the connection is closed, not reused). */
+  abort(reason: Error): void {
+    if (this.ended || this.failure) return;
+    if (this.controller) this.controller.abort(reason);
+    else this.onResponseError(null, reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Aborted while the request waited for a connection.
+    if (this.failure) controller.abort(this.failure);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // 1xx (Continue, Early Hints) come before the real answer.
+    if (statusCode < 200) return;
+    this.statusCode = statusCode;
+    this.headers = headers;
+    const head = this.head;
+    this.head = null;
+    head?.resolve(this);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.heldBytes += chunk.length;
+    if (!this.whole && this.heldBytes > HIGH_WATER_BYTES) controller.pause();
+    this.wakeReader();
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    this.signal.removeEventListener('abort', this.onAbort);
+    this.wakeReader();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.ended || this.failure) return;
+    this.failure = err;
+    this.chunks = [];
+    this.heldBytes = 0;
+    this.signal.removeEventListener('abort', this.onAbort);
+    const head = this.head;
+    this.head = null;
+    head?.reject(err);
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.reject(err);
+  }
+
+  /** Everything held, joined; null when nothing is held. Throws the exchange's failure. */
+  private take(): Buffer | null {
+    if (this.failure) throw this.failure;
+    if (this.heldBytes === 0) return null;
+    const chunks = this.chunks;
+    const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.heldBytes);
+    this.chunks = [];
+    this.heldBytes = 0;
+    if (this.controller?.paused) this.controller.resume();
+    return joined;
+  }
+
+  /** Resolves at the next chunk or the end; rejects with the exchange's failure. */
+  private arrival(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  private wakeReader(): void {
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.resolve();
+  }
+}
+
+const abortReason = (signal: CancelSignal): Error =>
+  signal.reason instanceof Error ? signal.reason : new undiciErrors.RequestAbortedError();

@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { startFakeUpstream } from '../test/support/fake-upstream-process.js';
+import { type BareProxy, startBareProxy } from './lib/bare-proxy-process.js';
 import type { BenchContext, BenchPhase, Row, TargetCheck } from './lib/context.js';
 import { buildProject, startGatewayProcess } from './lib/gateway-process.js';
 import { machine, printTable, writeResults } from './lib/report.js';
@@ -56,14 +57,17 @@ async function main(): Promise<void> {
   buildProject(log);
   const upstream = await startFakeUpstream();
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
+  let bareProxy: BareProxy | undefined;
   try {
     gateway = await startGatewayProcess(upstream.v1);
+    bareProxy = await startBareProxy(upstream.v1);
     log(`fake upstream ${upstream.url} (pid ${upstream.pid}), gateway ${gateway.url} (pid ${gateway.pid})`);
     const ctx: BenchContext = {
       upstream,
       gateway,
       direct: { name: 'direct', v1: upstream.v1, headers: {} },
       viaGateway: { name: 'gateway', v1: gateway.v1, headers: { authorization: `Bearer ${gateway.apiKey}` } },
+      viaBareProxy: { name: 'bare proxy', v1: bareProxy.v1, headers: {}, pid: bareProxy.pid },
       durationSec,
       log,
     };
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
       phases: data,
     });
   } finally {
+    await bareProxy?.stop();
     await gateway?.stop();
     await upstream.stop();
   }

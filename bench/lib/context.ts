@@ -6,8 +6,11 @@ import type { FakeUpstream } from '../../test/support/fake-upstream-process.js';
 
 /** An HTTP target of a measurement: where to send, with which headers. */
 export interface Target {
-  /** `direct` (the upstream itself) or `gateway` (through SIMOSphere, authenticated). */
-  name: 'direct' | 'gateway';
+  /**
+   * `direct` (the upstream itself), `gateway` (through SIMOSphere, authenticated) or `bare proxy`
+   * (through bench/lib/bare-proxy.ts: the cost of the extra hop alone).
+   */
+  name: 'direct' | 'gateway' | 'bare proxy';
   /** Base URL ending in `/v1`. */
   v1: string;
   headers: Record<string, string>;
@@ -19,6 +22,8 @@ export interface BenchContext {
   gateway: { url: string; v1: string; apiKey: string; pid: number };
   direct: Target;
   viaGateway: Target;
+  /** The reference proxy (node:http + undici, nothing else), in its own process `pid`. */
+  viaBareProxy: Target & { pid: number };
   /** Seconds per load measurement. */
   durationSec: number;
   log(line: string): void;
@@ -29,6 +34,8 @@ export interface Row {
   label: string;
   direct: string;
   gateway: string;
+  /** The same measure through the bare proxy, where the phase takes it. */
+  bareProxy?: string;
   /** gateway relative to direct, e.g. `41.2%` or `+0.21 ms`. */
   comparison: string;
 }

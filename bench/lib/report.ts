@@ -19,13 +19,14 @@ export function printTable(rows: Row[], targets: TargetCheck[], out: (line: stri
   const header: Row = {
     label: 'measure',
     direct: 'direct',
+    bareProxy: 'bare proxy',
     gateway: 'gateway',
     comparison: 'gateway vs direct',
   };
   const all = [header, ...rows];
-  const w = (k: keyof Row) => Math.max(...all.map((r) => r[k].length));
+  const w = (k: keyof Row) => Math.max(...all.map((r) => (r[k] ?? '').length));
   const line = (r: Row) =>
-    `${r.label.padEnd(w('label'))}  ${r.direct.padStart(w('direct'))}  ${r.gateway.padStart(w('gateway'))}  ${r.comparison.padStart(w('comparison'))}`;
+    `${r.label.padEnd(w('label'))}  ${r.direct.padStart(w('direct'))}  ${(r.bareProxy ?? '').padStart(w('bareProxy'))}  ${r.gateway.padStart(w('gateway'))}  ${r.comparison.padStart(w('comparison'))}`;
   out(line(header));
   out('-'.repeat(line(header).length));
   for (const r of rows) out(line(r));

@@ -21,7 +21,9 @@ export const pacedStreamPhase: BenchPhase = {
     try {
       for (let i = 0; i < STREAMS; i++)
         for (const { target, pool, path } of pools)
-          timings[target.name].push(await timeStream(target, pool, path, STREAM_BODY));
+          (target.name === 'direct' ? timings.direct : timings.gateway).push(
+            await timeStream(target, pool, path, STREAM_BODY),
+          );
     } finally {
       await ctx.upstream.reset();
       await Promise.all(pools.map((p) => p.pool.close()));

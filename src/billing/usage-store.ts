@@ -28,6 +28,12 @@ export class InlineUsageStore implements UsageStore {
   async close(): Promise<void> {}
 }
 
+/**
+ * The writer allocates little (a batch of rows, its SQL): a small young generation is plenty, where
+ * V8's default would keep up to 16 MB of semi-spaces resident for the life of the process.
+ */
+const WRITER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 3 };
+
 interface PendingWrite {
   resolve(totals: Map<string, CommittedTotals>): void;
   reject(err: Error): void;
@@ -90,7 +96,10 @@ export class ThreadUsageStore implements UsageStore {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = spawnModuleWorker(import.meta.url, 'usage-writer-thread', { workerData: this.setup });
+    const worker = spawnModuleWorker(import.meta.url, 'usage-writer-thread', {
+      workerData: this.setup,
+      resourceLimits: WRITER_RESOURCE_LIMITS,
+    });
     worker.unref();
     worker.on('message', (reply: WriterReply) => {
       const p = this.pending.get(reply.id);

@@ -256,7 +256,7 @@ export async function createContainer(
         config.smtp.from ?? `${config.brand.name} <${config.brand.supportEmail}>`,
       )
     : createOutboxMailer(db, logger);
-  payments = createPayments({
+  payments = await createPayments({
     db,
     dialect: database.dialect,
     config,

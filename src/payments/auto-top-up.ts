@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { balanceOf, readTotals } from '../billing/credit-store.js';
 import { enqueueEvent } from '../events/outbox.js';
 import type { Db } from '../shared/db.js';
@@ -17,6 +17,7 @@ import {
 import type { CheckoutService } from './checkout.js';
 import type { PaymentDeps } from './payment-deps.js';
 import { findPayment, grantPayment, insertPayment, type Payment } from './payment-store.js';
+import { isStripeRefusal } from './stripe-client.js';
 
 /** Auto top-up as `GET /admin/billing/auto-topup` shows it. */
 export interface AutoTopUpView {
@@ -254,11 +255,7 @@ export class AutoTopUp {
     } catch (err) {
       // A declined card is an answer; anything else (network, Stripe down) leaves the claim to
       // expire and be retried with the same idempotency key.
-      if (
-        err instanceof Stripe.errors.StripeCardError ||
-        err instanceof Stripe.errors.StripeInvalidRequestError
-      )
-        return this.failed(payment, err.message);
+      if (isStripeRefusal(err)) return this.failed(payment, err.message);
       throw err;
     }
     if (intent.status === 'succeeded') return this.succeeded(payment, intent);

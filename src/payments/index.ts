@@ -38,10 +38,10 @@ export interface PaymentOptions {
   now?: () => number;
 }
 
-export function createPayments(opts: PaymentOptions): Payments {
+export async function createPayments(opts: PaymentOptions): Promise<Payments> {
   const { config } = opts;
   const offer = topUpOffer(config.stripe);
-  const stripe = createStripeClient(config.stripe);
+  const stripe = await createStripeClient(config.stripe);
   const webhookSecret = config.stripe.webhookSecret;
   if (!stripe || !webhookSecret) return { stripe: undefined, offer, spent: () => {}, drain: async () => {} };
   const deps = {

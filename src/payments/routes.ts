@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import Stripe from 'stripe';
 import type { Container } from '../container.js';
 import { defineRoute, publicRoute } from '../http/define-route.js';
 import { type TenantAuthDeps, tenantActor, tenantGuard } from '../http/tenant-auth.js';
@@ -16,7 +15,7 @@ import {
   webhookReceivedSchema,
 } from './payment-schemas.js';
 import { listPayments, type Payment } from './payment-store.js';
-import { verifyStripeEvent } from './stripe-client.js';
+import { isStripeError, verifyStripeEvent } from './stripe-client.js';
 
 /** The tenant guard, Stripe payments and the payments table. */
 export type PaymentRouteDeps = Pick<Container, 'config' | 'database' | 'payments'> & TenantAuthDeps;
@@ -172,7 +171,7 @@ async function viaStripe<T>(request: FastifyRequest, call: () => Promise<T>): Pr
   try {
     return await call();
   } catch (err) {
-    if (!(err instanceof Stripe.errors.StripeError)) throw err;
+    if (!isStripeError(err)) throw err;
     request.log.error(
       { err: err.message, type: err.type, stripeRequest: err.requestId },
       'Stripe call failed',

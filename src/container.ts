@@ -251,7 +251,7 @@ export async function createContainer(
     ...(link && !redis ? { sharedStore: link.windowStore() } : {}),
   });
   const mailer = config.smtp.url
-    ? createSmtpMailer(
+    ? await createSmtpMailer(
         config.smtp.url,
         config.smtp.from ?? `${config.brand.name} <${config.brand.supportEmail}>`,
       )

@@ -1,8 +1,11 @@
-import nodemailer from 'nodemailer';
 import type { Mailer, MailMessage } from './mailer.js';
 
-/** Mail over SMTP (nodemailer), from `smtp.url` / `SIMO_SMTP_URL` (`smtp://user:pass@host:port`). */
-export function createSmtpMailer(url: string, from: string): Mailer {
+/**
+ * Mail over SMTP (nodemailer), from `smtp.url` / `SIMO_SMTP_URL` (`smtp://user:pass@host:port`).
+ * nodemailer (~2 MB of heap) is loaded here, so a gateway without SMTP never loads it.
+ */
+export async function createSmtpMailer(url: string, from: string): Promise<Mailer> {
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport(url);
   return {
     kind: 'smtp',

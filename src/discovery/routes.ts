@@ -31,7 +31,7 @@ interface DocumentText {
   contentType: string;
 }
 
-type Send = (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+type Send = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
 
 /** A public `GET` of one generated document (ETag, `304`, CORS: see `sendDocument`). */
 function documentRoute(app: FastifyInstance, url: string, text: DocumentText, send: Send): void {
@@ -129,7 +129,17 @@ export function registerDiscoveryRoutes(
         sendDocument(req, reply, card, { contentType: JSON_TYPE, headers: { vary: 'A2A-Version' } }),
     );
 
-  const serverCard = json(buildMcpServerCard(config, version));
+  // Built on first use: the card needs the MCP SDK, which a gateway nobody asks about MCP never loads.
+  let serverCard: Promise<string> | undefined;
+  const mcpServerCard = () => {
+    if (!serverCard) {
+      serverCard = buildMcpServerCard(config, version).then(json);
+      serverCard.catch(() => {
+        serverCard = undefined;
+      });
+    }
+    return serverCard;
+  };
   for (const path of ['/.well-known/mcp/server-card.json', '/mcp/server-card']) {
     documentRoute(
       app,
@@ -141,7 +151,8 @@ export function registerDiscoveryRoutes(
         }.`,
         contentType: SERVER_CARD_MEDIA_TYPE,
       },
-      (req, reply) => sendDocument(req, reply, serverCard, { contentType: SERVER_CARD_MEDIA_TYPE }),
+      async (req, reply) =>
+        sendDocument(req, reply, await mcpServerCard(), { contentType: SERVER_CARD_MEDIA_TYPE }),
     );
     // Browsers preflight a cross-origin request that sends If-None-Match.
     defineRoute(app, {

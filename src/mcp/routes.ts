@@ -1,11 +1,10 @@
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { platformVersion } from '../discovery/platform-version.js';
 import { type ApiKeyAuthDeps, apiKeyAuth } from '../http/api-key-auth.js';
 import { type Authenticated, defineRoute, guard } from '../http/define-route.js';
 import { ApiError } from '../shared/errors.js';
 import { MCP_PATH } from './server-card.js';
-import { createMcpServer, type McpToolDeps } from './tools.js';
+import type { McpToolDeps } from './tools.js';
 
 // Host names an attacker cannot point at us by DNS rebinding: IP literals and localhost.
 const LITERAL_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]|localhost)(:\d+)?$/i;
@@ -24,6 +23,28 @@ export function originGuard(publicUrl: string) {
     if (origin !== publicOrigin && origin !== own)
       throw new ApiError('forbidden', `Requests from origin '${origin}' are not allowed on ${MCP_PATH}.`);
   };
+}
+
+type McpRuntime = [
+  typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+  typeof import('./tools.js'),
+];
+
+let runtime: Promise<McpRuntime> | undefined;
+
+/** The MCP SDK and the tools (~4 MB of heap), loaded by the first `/mcp` request instead of at start. */
+function loadMcpRuntime(): Promise<McpRuntime> {
+  if (!runtime) {
+    runtime = Promise.all([
+      import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+      import('./tools.js'),
+    ]);
+    // A failed load is tried again by the next request instead of being remembered.
+    runtime.catch(() => {
+      runtime = undefined;
+    });
+  }
+  return runtime;
 }
 
 /**
@@ -52,6 +73,7 @@ export function registerMcpRoutes(
       streamEvents: 'SSE: one JSON-RPC 2.0 message an event (Streamable HTTP)',
     },
     handler: async (request, reply) => {
+      const [{ StreamableHTTPServerTransport }, { createMcpServer }] = await loadMcpRuntime();
       const server = createMcpServer(
         deps,
         {

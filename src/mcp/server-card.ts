@@ -1,4 +1,3 @@
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 
 export const MCP_PATH = '/mcp';
@@ -28,8 +27,15 @@ export function serverNameFor(publicUrl: string, brandName: string): string {
   return `${namespace}/${slug}`;
 }
 
-/** The MCP server card (experimental server-card extension), served as static JSON. */
-export function buildMcpServerCard(config: ResolvedConfig, version: string): Record<string, unknown> {
+/**
+ * The MCP server card (experimental server-card extension), served as static JSON. The MCP SDK's
+ * protocol module (~2 MB of heap) is loaded for its list of versions when the card is first asked for.
+ */
+export async function buildMcpServerCard(
+  config: ResolvedConfig,
+  version: string,
+): Promise<Record<string, unknown>> {
+  const { SUPPORTED_PROTOCOL_VERSIONS } = await import('@modelcontextprotocol/sdk/types.js');
   return {
     $schema: SERVER_CARD_SCHEMA,
     name: serverNameFor(config.publicUrl, config.brand.name),

@@ -48,11 +48,13 @@ export function registerInteractionRoutes(
   /** The interaction this browser is in (its cookie), if it is the one in the URL. */
   const interactionOf = async (request: FastifyRequest, reply: FastifyReply) => {
     const { uid } = request.params as { uid: string };
-    const details = await provider.interactionDetails(request.raw, reply.raw).catch(() => undefined);
+    const details = await (await provider())
+      .interactionDetails(request.raw, reply.raw)
+      .catch(() => undefined);
     return details && details.uid === uid ? details : undefined;
   };
   const requestingApp = async (details: InteractionDetails): Promise<RequestingApp> => {
-    const client = await provider.Client.find(details.params.client_id);
+    const client = await (await provider()).Client.find(details.params.client_id);
     return {
       name: client?.clientName ?? details.params.client_id,
       redirectUri: details.params.redirect_uri ?? '',
@@ -151,7 +153,8 @@ export function registerInteractionRoutes(
       // them as both, and what was asked but not approved is recorded as rejected (not asked again).
       const requested = (details.params.scope ?? '').split(/\s+/).filter(Boolean);
       const rejected = requested.filter((s) => isOAuthScope(s) && !approved.includes(s));
-      const grant = new provider.Grant({ accountId: session.user.id, clientId });
+      const { Grant } = await provider();
+      const grant = new Grant({ accountId: session.user.id, clientId });
       grant.addOIDCScope([...(requested.includes('openid') ? ['openid'] : []), ...approved].join(' '));
       if (rejected.length > 0) grant.rejectOIDCScope(rejected.join(' '));
       for (const resource of resourcesOf(details, deps.config.publicUrl)) {
@@ -171,7 +174,7 @@ export function registerInteractionRoutes(
         ip: request.ip,
       });
       reply.hijack();
-      await provider.interactionFinished(
+      await (await provider()).interactionFinished(
         request.raw,
         reply.raw,
         { login: { accountId: session.user.id }, consent: { grantId } },
@@ -191,7 +194,7 @@ export function registerInteractionRoutes(
       const details = await interactionOf(request, reply);
       if (!details) return gone(reply);
       reply.hijack();
-      await provider.interactionFinished(
+      await (await provider()).interactionFinished(
         request.raw,
         reply.raw,
         { error: 'access_denied', error_description: 'The user denied the request.' },

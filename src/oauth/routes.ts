@@ -14,13 +14,18 @@ const METHODS = ['GET', 'POST', 'OPTIONS', 'DELETE', 'PUT'] as const;
  */
 export function registerOAuthServerRoutes(
   app: FastifyInstance,
-  deps: { oauth: { provider: Provider }; config: { publicUrl: string } },
+  deps: { oauth: { provider(): Promise<Provider> }; config: { publicUrl: string } },
 ): void {
-  const { provider } = deps.oauth;
   const publicUrl = new URL(deps.config.publicUrl);
-  // Koa reads the scheme from X-Forwarded-Proto only when told to trust it; we set it ourselves.
-  provider.proxy = true;
-  const handle = provider.callback();
+  let handle: ReturnType<Provider['callback']> | undefined;
+  const providerHandler = async () => {
+    if (handle) return handle;
+    const provider = await deps.oauth.provider();
+    // Koa reads the scheme from X-Forwarded-Proto only when told to trust it; we set it ourselves.
+    provider.proxy = true;
+    handle ??= provider.callback();
+    return handle;
+  };
 
   // Endpoints that only take POST answer a GET with 405, like every other route (the provider says 404).
   const postOnly = new Set([
@@ -35,6 +40,7 @@ export function registerOAuthServerRoutes(
       reply.header('allow', 'POST, OPTIONS');
       throw new ApiError('method_not_allowed', `Method ${request.method} is not allowed on ${path}.`);
     }
+    const handle = await providerHandler();
     reply.hijack();
     const req = request.raw;
     const headers = reply.getHeaders();

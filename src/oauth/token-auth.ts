@@ -14,14 +14,14 @@ import { keyScopesFor, parseScopes } from './scopes.js';
  */
 export class OAuthTokenResolver implements AccessTokenResolver {
   constructor(
-    private readonly provider: Provider,
+    private readonly provider: () => Promise<Provider>,
     private readonly db: Db,
     private readonly grants: OAuthGrants,
     private readonly resources: ReadonlySet<string>,
   ) {}
 
   async resolve(value: string): Promise<{ auth: AuthContext; expiresAt: number } | undefined> {
-    const token = await this.provider.AccessToken.find(value);
+    const token = await (await this.provider()).AccessToken.find(value);
     if (!token?.isValid || !token.grantId) return undefined;
     const audiences = Array.isArray(token.aud) ? token.aud : token.aud ? [token.aud] : [];
     if (!audiences.some((aud) => this.resources.has(aud))) return undefined;

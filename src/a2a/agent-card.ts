@@ -1,4 +1,4 @@
-import { AgentCard } from '@a2a-js/sdk';
+import type { AgentCard } from '@a2a-js/sdk';
 import type { ResolvedConfig } from '../config/load.js';
 import { OAUTH_ROUTES } from '../oauth/provider.js';
 import { SCOPE_DESCRIPTIONS } from '../oauth/scopes.js';
@@ -92,8 +92,10 @@ export function buildAgentCard(config: ResolvedConfig, version: string): AgentCa
  * plus the v0.3 fields (`url`, `preferredTransport`, `protocolVersion`, `security`, and the v0.3 shape
  * of each security scheme), so clients of either version read it without negotiating.
  */
-export function hybridAgentCardJson(card: AgentCard): Record<string, unknown> {
-  const json = AgentCard.toJSON(card) as Record<string, unknown>;
+export async function hybridAgentCardJson(card: AgentCard): Promise<Record<string, unknown>> {
+  // The SDK (~1 MB of heap) is loaded when the card is first asked for.
+  const sdk = await import('@a2a-js/sdk');
+  const json = sdk.AgentCard.toJSON(card) as Record<string, unknown>;
   const schemes = json.securitySchemes as Record<string, Record<string, unknown>>;
   const legacySchemes: Record<string, Record<string, unknown>> = {};
   for (const [name, scheme] of Object.entries(card.securitySchemes)) {

@@ -113,7 +113,17 @@ export function registerDiscoveryRoutes(
     (req, reply) => sendDocument(req, reply, llmsFull, { contentType: TEXT }),
   );
 
-  const card = json(hybridAgentCardJson(buildAgentCard(config, version)));
+  // Built on first use, like the MCP card: it needs the A2A SDK.
+  let card: Promise<string> | undefined;
+  const agentCard = () => {
+    if (!card) {
+      card = hybridAgentCardJson(buildAgentCard(config, version)).then(json);
+      card.catch(() => {
+        card = undefined;
+      });
+    }
+    return card;
+  };
   for (const path of ['/.well-known/agent-card.json', '/.well-known/agent.json'])
     documentRoute(
       app,
@@ -125,8 +135,11 @@ export function registerDiscoveryRoutes(
         }`,
         contentType: 'application/json',
       },
-      (req, reply) =>
-        sendDocument(req, reply, card, { contentType: JSON_TYPE, headers: { vary: 'A2A-Version' } }),
+      async (req, reply) =>
+        sendDocument(req, reply, await agentCard(), {
+          contentType: JSON_TYPE,
+          headers: { vary: 'A2A-Version' },
+        }),
     );
 
   // Built on first use: the card needs the MCP SDK, which a gateway nobody asks about MCP never loads.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../shared/db.js';
 import { ApiError } from '../shared/errors.js';
@@ -23,6 +23,9 @@ export interface SsoSignIn {
   email: string;
 }
 
+/** openid-client (~0.5 MB of heap) is loaded by the first SSO sign-in, not by every gateway with SSO set up. */
+const openidClient = () => import('openid-client');
+
 // A password hash no password matches: people created by SSO sign in through the issuer (or reset).
 const NO_PASSWORD = () => `sso$${randomBytes(16).toString('base64url')}`;
 
@@ -45,13 +48,15 @@ export class SsoService {
   }
 
   private issuer(): Promise<oidc.Configuration> {
-    this.discovered ??= oidc
-      .discovery(
-        new URL(this.config.issuer),
-        this.config.clientId,
-        undefined,
-        this.config.clientSecret ? oidc.ClientSecretPost(this.config.clientSecret) : oidc.None(),
-        this.config.allowInsecureIssuer ? { execute: [oidc.allowInsecureRequests] } : undefined,
+    this.discovered ??= openidClient()
+      .then((oidc) =>
+        oidc.discovery(
+          new URL(this.config.issuer),
+          this.config.clientId,
+          undefined,
+          this.config.clientSecret ? oidc.ClientSecretPost(this.config.clientSecret) : oidc.None(),
+          this.config.allowInsecureIssuer ? { execute: [oidc.allowInsecureRequests] } : undefined,
+        ),
       )
       .catch((err: unknown) => {
         // Try discovery again on the next sign-in instead of remembering the failure.
@@ -64,6 +69,7 @@ export class SsoService {
   /** Where to send the browser, and the checks to keep until it comes back. */
   async start(): Promise<{ url: string; checks: SsoChecks }> {
     const config = await this.issuer();
+    const oidc = await openidClient();
     const checks: SsoChecks = {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
@@ -83,6 +89,7 @@ export class SsoService {
   /** Completes the sign-in from the issuer's redirect: finds or creates the person and their membership. */
   async finish(callbackUrl: URL, checks: SsoChecks, ip: string | null): Promise<SsoSignIn> {
     const config = await this.issuer();
+    const oidc = await openidClient();
     let claims: Record<string, unknown> | undefined;
     try {
       const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {

@@ -1,6 +1,15 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 
 export type { Redis };
+
+const require = createRequire(import.meta.url);
+let ioredis: typeof import('ioredis') | undefined;
+/** ioredis (~1 MB of heap) is loaded by the first Redis connection, not by a gateway without Redis. */
+const redisClass = () => {
+  ioredis ??= require('ioredis') as typeof import('ioredis');
+  return ioredis.Redis;
+};
 
 export interface RedisClientOptions {
   /** Shown in `CLIENT LIST`, e.g. `simosphere:limiter`. */
@@ -33,7 +42,8 @@ export function createRedisClient(url: string, opts: RedisClientOptions): Redis 
     lazyConnect: false,
   };
   if (!opts.subscriber) options.commandTimeout = opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
-  const client = new Redis(url, options);
+  const RedisClient = redisClass();
+  const client = new RedisClient(url, options);
   // Without a listener ioredis prints every connection error; health is tracked by the owners instead.
   client.on('error', () => {});
   return client;

@@ -62,7 +62,10 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   async text(): Promise<string> {
     this.whole = true;
     this.controller?.resume();
-    while (!this.ended) await this.arrival();
+    while (!this.ended) {
+      if (this.failure) throw this.failure;
+      await this.arrival();
+    }
     const text = this.take()?.toString('utf8') ?? '';
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
@@ -73,7 +76,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
    */
   get body(): AsyncIterableIterator<Buffer> & { destroy(): void } {
     const next = async (): Promise<IteratorResult<Buffer>> => {
-      while (this.heldBytes === 0 && !this.ended) await this.arrival();
+      while (this.heldBytes === 0 && !this.ended && !this.failure) await this.arrival();
       const value = this.take();
       if (value) return { done: false, value };
       return { done: true, value: undefined };
@@ -129,9 +132,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     if (this.ended || this.failure) return;
+    // What arrived before the failure is still read (a stream cut off mid-way is billed for it).
     this.failure = err;
-    this.chunks = [];
-    this.heldBytes = 0;
     this.signal.removeEventListener('abort', this.onAbort);
     const head = this.head;
     this.head = null;
@@ -141,10 +143,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     waiter?.reject(err);
   }
 
-  /** Everything held, joined; null when nothing is held. Throws the exchange's failure. */
+  /** Everything held, joined; null when nothing is held. Once nothing is held, throws the exchange's failure. */
   private take(): Buffer | null {
-    if (this.failure) throw this.failure;
-    if (this.heldBytes === 0) return null;
+    if (this.heldBytes === 0) {
+      if (this.failure) throw this.failure;
+      return null;
+    }
     const chunks = this.chunks;
     const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.heldBytes);
     this.chunks = [];

@@ -7,12 +7,13 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { BenchPhase, Row, TargetCheck } from '../lib/context.js';
 import { startGatewayProcess } from '../lib/gateway-process.js';
 import { CHAT_BODY, load, processCpuMs } from '../lib/measure.js';
 
-/** CPU time of a process and its children (the primary and its workers), in ms. */
-function treeCpuMs(pid: number): number {
+/** CPU time of a process and of its children (the primary and its workers), in ms. */
+function treeCpuMs(pid: number): { own: number; children: number } {
   let children: number[] = [];
   try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
@@ -23,13 +24,17 @@ function treeCpuMs(pid: number): number {
   } catch {
     // No children listed: the process alone.
   }
-  return processCpuMs(pid) + children.reduce((sum, c) => sum + processCpuMs(c), 0);
+  return { own: processCpuMs(pid), children: children.reduce((sum, c) => sum + processCpuMs(c), 0) };
 }
 
 interface Sample {
   rps: number;
   /** CPU of every gateway process per request: what N cores must supply, whatever else runs. */
   cpuUsPerRequest: number;
+  /** The part of it spent in the primary (all of it with one process): the coordination it serves. */
+  primaryCpuUsPerRequest: number;
+  /** The machine's 1-minute load average at the end of the run: how much else competed for the cores. */
+  load1: number;
 }
 
 const CONNECTIONS = 64;
@@ -54,9 +59,17 @@ async function measure(upstreamV1: string, workers: number, durationSec: number)
     await load(target, CHAT_BODY, CONNECTIONS, WARMUP_SEC);
     const cpuBefore = treeCpuMs(gateway.pid);
     const r = await load(target, CHAT_BODY, CONNECTIONS, durationSec);
-    const cpu = treeCpuMs(gateway.pid) - cpuBefore;
+    const cpuAfter = treeCpuMs(gateway.pid);
+    const load1 = loadavg()[0]!;
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${r.non2xx} non-2xx answers, ${r.errors} errors`);
-    return { rps: r.rps, cpuUsPerRequest: (cpu * 1000) / Math.max(1, r.requests) };
+    const perRequest = (ms: number) => (ms * 1000) / Math.max(1, r.requests);
+    const own = cpuAfter.own - cpuBefore.own;
+    return {
+      rps: r.rps,
+      cpuUsPerRequest: perRequest(own + cpuAfter.children - cpuBefore.children),
+      primaryCpuUsPerRequest: perRequest(own),
+      load1,
+    };
   } finally {
     await gateway.stop();
   }
@@ -74,9 +87,13 @@ export const workersPhase: BenchPhase = {
     for (let round = 0; round < ROUNDS; round++) {
       single.push(await measure(ctx.upstream.v1, 1, ctx.durationSec));
       multi.push(await measure(ctx.upstream.v1, WORKERS, ctx.durationSec));
+      const one = single.at(-1)!;
+      const many = multi.at(-1)!;
       ctx.log(
-        `  round ${round + 1}: 1 process ${Math.round(single.at(-1)!.rps)} req/s ${single.at(-1)!.cpuUsPerRequest.toFixed(0)} µs/req, ` +
-          `${WORKERS} workers ${Math.round(multi.at(-1)!.rps)} req/s ${multi.at(-1)!.cpuUsPerRequest.toFixed(0)} µs/req`,
+        `  round ${round + 1}: 1 process ${Math.round(one.rps)} req/s ${one.cpuUsPerRequest.toFixed(0)} µs/req ` +
+          `(load ${one.load1.toFixed(2)}), ${WORKERS} workers ${Math.round(many.rps)} req/s ` +
+          `${many.cpuUsPerRequest.toFixed(0)} µs/req of which primary ${many.primaryCpuUsPerRequest.toFixed(0)} ` +
+          `(load ${many.load1.toFixed(2)})`,
       );
     }
     const best = (xs: Sample[]) => Math.max(...xs.map((x) => x.rps));

@@ -10,7 +10,8 @@ export interface ChatLoad {
   okFrom(url: string): string[];
   /** Resolves once `n` requests were answered 200 (rejects after `timeoutMs`). */
   reach(n: number, timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
+  /** Lets the requests in flight finish; rejects when one is still unanswered after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 export interface ChatLoadOptions {
@@ -55,9 +56,22 @@ export function startChatLoad(opts: ChatLoadOptions): ChatLoad {
         await new Promise((r) => setTimeout(r, 10));
       }
     },
-    async stop() {
+    async stop(timeoutMs = 20_000) {
       stopped = true;
-      await running;
+      // A server must answer or drop every connection: one held open without an answer would
+      // otherwise show up only as the test's own timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`a request was still unanswered ${timeoutMs} ms after the load stopped`)),
+          timeoutMs,
+        );
+      });
+      try {
+        await Promise.race([running, late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

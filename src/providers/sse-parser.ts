@@ -58,7 +58,7 @@ const DRAIN_AFTER_DONE_MS = 100;
  * per stream. Stopping early (the consumer returns) destroys the body, which aborts the upstream request.
  */
 export async function* sseEvents(
-  body: AsyncIterable<Buffer | string> & { destroy?(): unknown },
+  body: AsyncIterable<Buffer | string> & { destroy?(): unknown; readonly readableEnded?: boolean },
 ): AsyncGenerator<EventBatch> {
   const parser = new SseParser();
   const decoder = new TextDecoder();
@@ -78,7 +78,8 @@ export async function* sseEvents(
         if (events.length > 0) yield events;
         continue;
       }
-      ended = await drained(chunks);
+      // Usually the end of the body came in the same read as [DONE]: nothing to wait for.
+      ended = body.readableEnded === true || (await drained(chunks));
       // A read is still pending on the open body; only destroying it settles that read.
       if (!ended) body.destroy?.();
       // Yielded once the body is over, so the relay may write them with its own end.

@@ -74,7 +74,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
    * The body as it arrives: each read yields every chunk that arrived since the last one, joined.
    * Ending the iteration early (or `destroy`) aborts the request.
    */
-  get body(): AsyncIterableIterator<Buffer> & { destroy(): void } {
+  get body(): AsyncIterableIterator<Buffer> & { destroy(): void; readonly readableEnded: boolean } {
     const next = async (): Promise<IteratorResult<Buffer>> => {
       while (this.heldBytes === 0 && !this.ended && !this.failure) await this.arrival();
       const value = this.take();
@@ -85,10 +85,15 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       this.abort(new undiciErrors.RequestAbortedError());
       return { done: true, value: undefined };
     };
+    const exchange = this;
     const iterator = {
       next,
       return: stop,
       destroy: () => this.abort(new undiciErrors.RequestAbortedError()),
+      /** The whole body arrived and every byte of it was read. */
+      get readableEnded() {
+        return exchange.ended && exchange.heldBytes === 0;
+      },
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
@@ -107,7 +112,11 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.failure) controller.abort(this.failure);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
     // 1xx (Continue, Early Hints) come before the real answer.
     if (statusCode < 200) return;
     this.statusCode = statusCode;

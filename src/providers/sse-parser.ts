@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { EventBatch } from './types.js';
 
 /**
@@ -61,9 +62,11 @@ export async function* sseEvents(
   body: AsyncIterable<Buffer | string> & { destroy?(): unknown; readonly readableEnded?: boolean },
 ): AsyncGenerator<EventBatch> {
   const parser = new SseParser();
-  const decoder = new TextDecoder();
+  // Node's own UTF-8 decoder: a TextDecoder sets up an ICU converter per stream.
+  const decoder = new StringDecoder('utf8');
   const chunks = body[Symbol.asyncIterator]();
   let ended = false;
+  let first = true;
   try {
     for (;;) {
       const next = await chunks.next();
@@ -71,7 +74,12 @@ export async function* sseEvents(
         ended = true;
         break;
       }
-      const text = typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
+      let text = typeof next.value === 'string' ? next.value : decoder.write(next.value);
+      // An event stream may start with a byte-order mark, which is not part of its first line.
+      if (first && text !== '') {
+        first = false;
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      }
       const events = parser.push(text);
       const done = events.indexOf('[DONE]');
       if (done === -1) {

@@ -40,6 +40,11 @@ describe('sseEvents', () => {
     expect(events[1]).toBe('next');
   });
 
+  it('drops the byte-order mark an event stream may start with', async () => {
+    const body = Readable.from([Buffer.from('\ufeffdata: 1\n\n', 'utf8'), Buffer.from('data: 2\n\n')]);
+    expect(await collect(sseEvents(body))).toEqual(['1', '2']);
+  });
+
   it('decodes a character whose bytes arrive in two reads', async () => {
     const bytes = Buffer.from('data: {"c":"é€😀"}\n\n');
     const cut = bytes.indexOf(Buffer.from('€')) + 1;

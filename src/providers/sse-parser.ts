@@ -2,26 +2,50 @@ import { StringDecoder } from 'node:string_decoder';
 import type { EventBatch } from './types.js';
 
 /**
+ * The most text one event may hold while it is assembled (16 Mi characters). An upstream that sends
+ * more without ending the event fails its stream, instead of growing the gateway's memory for everyone.
+ */
+export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
+/** An upstream event longer than the parser's limit. */
+export class SseEventTooLarge extends Error {
+  constructor(limit: number) {
+    super(`upstream sent an event longer than ${limit} characters`);
+    this.name = 'SseEventTooLarge';
+  }
+}
+
+/**
  * Incremental Server-Sent Events parser: feed it text as it arrives and it yields the `data` of each
  * complete event (multi-line data joined with `\n`). Comments and other fields are ignored.
  */
 export class SseParser {
   /** The text since the last line break, in the pieces it came in (joined once a line completes). */
   private partial: string[] = [];
+  private partialChars = 0;
   private data: string[] = [];
+  private dataChars = 0;
+
+  constructor(private readonly maxEventChars = MAX_EVENT_CHARS) {}
 
   /**
    * Returns the events completed by this piece of text. Text without a line break is only held, so a
-   * long line arriving in many pieces is scanned and copied once, not once per piece.
+   * long line arriving in many pieces is scanned and copied once, not once per piece. Throws
+   * `SseEventTooLarge` once the event being assembled passes the limit.
    */
   push(text: string): string[] {
     const events: string[] = [];
     if (!text.includes('\n')) {
-      if (text !== '') this.partial.push(text);
+      if (text !== '') {
+        this.partial.push(text);
+        this.partialChars += text.length;
+        this.checkSize();
+      }
       return events;
     }
     const buffer = this.partial.length > 0 ? this.partial.join('') + text : text;
     this.partial = [];
+    this.partialChars = 0;
     let start = 0;
     for (;;) {
       const nl = buffer.indexOf('\n', start);
@@ -32,12 +56,24 @@ export class SseParser {
       if (line === '') {
         if (this.data.length > 0) events.push(this.data.join('\n'));
         this.data = [];
+        this.dataChars = 0;
       } else if (line.startsWith('data:')) {
-        this.data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
+        const data = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+        this.data.push(data);
+        this.dataChars += data.length;
       }
     }
-    if (start < buffer.length) this.partial.push(buffer.slice(start));
+    if (start < buffer.length) {
+      this.partial.push(buffer.slice(start));
+      this.partialChars = buffer.length - start;
+    }
+    this.checkSize();
     return events;
+  }
+
+  private checkSize(): void {
+    if (this.partialChars + this.dataChars > this.maxEventChars)
+      throw new SseEventTooLarge(this.maxEventChars);
   }
 
   /** Flushes an event that the stream ended without a blank line after. */
@@ -60,8 +96,9 @@ const DRAIN_AFTER_DONE_MS = 100;
  */
 export async function* sseEvents(
   body: AsyncIterable<Buffer | string> & { destroy?(): unknown; readonly readableEnded?: boolean },
+  maxEventChars = MAX_EVENT_CHARS,
 ): AsyncGenerator<EventBatch> {
-  const parser = new SseParser();
+  const parser = new SseParser(maxEventChars);
   // Node's own UTF-8 decoder: a TextDecoder sets up an ICU converter per stream.
   const decoder = new StringDecoder('utf8');
   const chunks = body[Symbol.asyncIterator]();

@@ -92,6 +92,18 @@ describe('SSE framing', () => {
     expect(body.stream_options).toEqual({ include_usage: true });
   });
 
+  it('cuts off an upstream whose event never ends, and ends the stream with an error event', async () => {
+    const before = (await upstream.stats()).aborted;
+    // 40 MiB of one event: past the 16 Mi characters a single event may hold.
+    await upstream.control('endless-event:40', 1);
+    const res = await post('/v1/chat/completions', { model: MODEL, messages: hello, stream: true });
+    expect(res.status).toBe(200);
+    const events = sseEvents(await res.text()).filter((e) => e !== '[DONE]');
+    const last = JSON.parse(events.at(-1)!) as Envelope;
+    expect(last.error.message).toMatch(/\S/);
+    await expect.poll(async () => (await upstream.stats()).aborted).toBe(before + 1);
+  });
+
   it('keeps the client’s own stream_options fields and adds usage to the stream when asked', async () => {
     const res = await post('/v1/chat/completions', {
       model: MODEL,

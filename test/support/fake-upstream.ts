@@ -13,6 +13,7 @@
  * When tools are offered the fake calls one (the first, the one `tool_choice` names, or `tool:NAME`)
  * with `{}` or `tool-args:<URI-encoded JSON>`, unless the last message is a tool result: then it
  * answers in text, so an agent's round trip ends. `cached:N` reports N of the prompt tokens as cached.
+ * `endless-event:N` streams the role chunk, then an event that never ends (N MiB of it).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -38,6 +39,8 @@ interface Behavior {
   tool?: string;
   toolArgs?: string;
   cached?: number;
+  /** Streams: after the role chunk, one event that never ends (MiB after MiB of it, up to this many MiB). */
+  endlessEventMiB?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -87,6 +90,7 @@ function parseBehavior(spec: string): Behavior {
     else if (key === 'tool') b.tool = value;
     else if (key === 'tool-args') b.toolArgs = decodeURIComponent(value);
     else if (key === 'cached') b.cached = toInt(value, key);
+    else if (key === 'endless-event') b.endlessEventMiB = toInt(value, key, 1);
     else throw new Error(`unknown behavior "${part}"`);
   }
   return b;
@@ -259,6 +263,7 @@ async function chatCompletions(res: ServerResponse, body: Json, b: Behavior): Pr
 
 /** The first frame is the role chunk, so `drop-after:n` cuts the stream after frame n (n content chunks). */
 async function streamFrames(res: ServerResponse, frames: string[], b: Behavior): Promise<void> {
+  if (b.endlessEventMiB !== undefined) return streamEndlessEvent(res, frames[0]!, b.endlessEventMiB);
   const count = b.dropAfter === undefined ? frames.length : Math.min(frames.length, b.dropAfter + 1);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   if (!b.pace && !b.burst) {
@@ -278,6 +283,15 @@ async function streamFrames(res: ServerResponse, frames: string[], b: Behavior):
   }
   if (b.dropAfter !== undefined) drop(res);
   else res.end();
+}
+
+/** A first frame, then `data:` text without an end, a MiB per write, until `mib` MiB or the reader leaves. */
+async function streamEndlessEvent(res: ServerResponse, first: string, mib: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  await write(res, `${first}data: {"choices":[{"delta":{"content":"`);
+  const piece = 'x'.repeat(1024 * 1024);
+  for (let i = 0; i < mib && !res.destroyed; i++) await write(res, piece);
+  if (!res.destroyed) res.end();
 }
 
 // ---------- native Responses and Anthropic Messages (text answers) ----------

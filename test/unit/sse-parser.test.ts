@@ -1,7 +1,7 @@
 /** The upstream SSE reader: framing, [DONE], and when it releases or cuts off the response body. */
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { sseEvents } from '../../src/providers/sse-parser.js';
+import { SseEventTooLarge, SseParser, sseEvents } from '../../src/providers/sse-parser.js';
 
 async function collect(events: AsyncIterable<string[]>): Promise<string[]> {
   const out: string[] = [];
@@ -38,6 +38,28 @@ describe('sseEvents', () => {
     expect(events).toHaveLength(2);
     expect(events[0]!.length).toBe(4096 * 1024);
     expect(events[1]).toBe('next');
+  });
+
+  it('fails, and destroys the body, once one event passes the size limit', async () => {
+    const body = Readable.from([
+      'data: 1\n\n',
+      'data: ',
+      ...Array.from({ length: 20 }, () => 'x'.repeat(100)),
+    ]);
+    const got: string[] = [];
+    await expect(
+      (async () => {
+        for await (const batch of sseEvents(body, 1000)) got.push(...batch);
+      })(),
+    ).rejects.toBeInstanceOf(SseEventTooLarge);
+    expect(got).toEqual(['1']);
+    expect(body.destroyed).toBe(true);
+  });
+
+  it('counts every line of an event against the limit, and starts again at the next event', () => {
+    const parser = new SseParser(100);
+    expect(parser.push(`data: ${'a'.repeat(60)}\n\ndata: ${'b'.repeat(60)}\n\n`)).toHaveLength(2);
+    expect(() => parser.push(`data: ${'c'.repeat(60)}\ndata: ${'d'.repeat(60)}\n`)).toThrow(SseEventTooLarge);
   });
 
   it('drops the byte-order mark an event stream may start with', async () => {

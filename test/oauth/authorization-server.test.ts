@@ -11,13 +11,14 @@ import { type SignedUp, startTestGateway, type TestGateway } from '../support/ga
 import { linkIn, type SmtpSink, startSmtpSink } from '../support/smtp-sink.js';
 import {
   authorize,
+  authorizedCode,
   authorizeUrl,
   browse,
-  CookieJar,
   freePort,
   pkce,
   REDIRECT_URI,
   registerClient,
+  signIn,
   tokenRequest,
 } from './oauth-http.js';
 
@@ -60,29 +61,12 @@ async function tokenFor(
   user: SignedUp,
   opts: { scope?: string; approve?: string[]; resource?: string } = {},
 ) {
-  const client = await registerClient(base);
-  const { verifier, challenge } = pkce();
   const resource = opts.resource ?? `${base}/mcp`;
-  const { code } = await authorize(base, {
-    clientId: client.client_id,
-    challenge,
-    resource,
-    email: user.email,
-    password: user.password,
-    ...(opts.scope ? { scope: opts.scope } : {}),
-    ...(opts.approve ? { approve: opts.approve } : {}),
-  });
-  const res = await tokenRequest(base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT_URI,
-    client_id: client.client_id,
-    code_verifier: verifier,
-    resource,
-  });
+  const { clientId, code, verifier, exchange } = await authorizedCode(base, user, { ...opts, resource });
+  const res = await tokenRequest(base, exchange);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return {
-    clientId: client.client_id,
+    clientId,
     code,
     verifier,
     resource,
@@ -257,14 +241,7 @@ describe('the access token', () => {
     const user = await gw.signUp();
     const token = await tokenFor(user);
     expect((await call(base, 'GET', '/v1/models', { key: token.access_token })).status).toBe(200);
-    const jar = new CookieJar();
-    const session = await fetch(`${base}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: user.email, password: user.password }),
-    });
-    jar.store(session);
-    const { csrf_token: csrf } = (await session.json()) as { csrf_token: string };
+    const { jar, csrf } = await signIn(base, user);
     const page = await browse(jar, `${base}/dashboard/apps`);
     const html = await page.text();
     const id = /data-app-id="(oag_[A-Za-z0-9]+)"/.exec(html)?.[1];

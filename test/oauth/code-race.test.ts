@@ -3,15 +3,8 @@
  * by side: tokens are issued once, every other request gets invalid_grant.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SignedUp, TestGateway } from '../support/gateway.js';
-import {
-  authorize,
-  pkce,
-  REDIRECT_URI,
-  registerClient,
-  startIssuerOnPostgres,
-  tokenRequest,
-} from './oauth-http.js';
+import type { TestGateway } from '../support/gateway.js';
+import { authorizedCode, startIssuerOnPostgres, tokenRequest } from './oauth-http.js';
 
 let gw: TestGateway;
 let base = '';
@@ -21,25 +14,6 @@ beforeAll(async () => {
   base = gw.url;
 });
 afterAll(async () => gw?.stop());
-
-async function codeFor(user: SignedUp) {
-  const client = await registerClient(base);
-  const { verifier, challenge } = pkce();
-  const { code } = await authorize(base, {
-    clientId: client.client_id,
-    challenge,
-    email: user.email,
-    password: user.password,
-  });
-  const params = {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT_URI,
-    client_id: client.client_id,
-    code_verifier: verifier,
-  };
-  return { clientId: client.client_id, params };
-}
 
 /** One 200 with tokens; every other answer the standard refusal, never a second set of tokens. */
 function expectOneWinner(race: Array<{ status: number; body: Record<string, unknown> }>) {
@@ -53,15 +27,15 @@ function expectOneWinner(race: Array<{ status: number; body: Record<string, unkn
 describe('one use of a code or refresh token', () => {
   it('gives tokens once when a code is exchanged many times at once', async () => {
     const user = await gw.signUp();
-    const { params } = await codeFor(user);
-    const race = await Promise.all(Array.from({ length: 8 }, () => tokenRequest(base, params)));
+    const { exchange } = await authorizedCode(base, user);
+    const race = await Promise.all(Array.from({ length: 8 }, () => tokenRequest(base, exchange)));
     expectOneWinner(race);
   });
 
   it('rotates a refresh token once when it is used many times at once', async () => {
     const user = await gw.signUp();
-    const { clientId, params } = await codeFor(user);
-    const first = await tokenRequest(base, params);
+    const { clientId, exchange } = await authorizedCode(base, user);
+    const first = await tokenRequest(base, exchange);
     expect(first.status).toBe(200);
     const race = await Promise.all(
       Array.from({ length: 8 }, () =>

@@ -7,10 +7,10 @@ import type { TestGateway } from '../support/gateway.js';
 import {
   authorizeUrl,
   browse,
-  CookieJar,
   follow,
   pkce,
   registerClient,
+  signIn,
   startIssuerOnPostgres,
 } from './oauth-http.js';
 
@@ -26,14 +26,7 @@ describe('consent', () => {
   it('approving twice at once connects the app once', async () => {
     const user = await gw.signUp();
     const client = await registerClient(base);
-    const jar = new CookieJar();
-    const login = await fetch(`${base}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: user.email, password: user.password }),
-    });
-    jar.store(login);
-    const { csrf_token: csrf } = (await login.json()) as { csrf_token: string };
+    const { jar, csrf } = await signIn(base, user);
     const page = await follow(
       jar,
       base,

@@ -128,15 +128,7 @@ export async function authorize(
   base: string,
   opts: AuthorizeOptions & { email: string; password: string; approve?: string[] },
 ): Promise<{ code: string; redirect: URL; jar: CookieJar }> {
-  const jar = new CookieJar();
-  const login = await fetch(`${base}/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: opts.email, password: opts.password }),
-  });
-  if (login.status !== 200) throw new Error(`login failed: ${login.status}`);
-  jar.store(login);
-  const { csrf_token: csrf } = (await login.json()) as { csrf_token: string };
+  const { jar, csrf } = await signIn(base, opts);
   const page = await follow(jar, base, await browse(jar, authorizeUrl(base, opts)));
   if (page instanceof URL) throw new Error(`no consent page: redirected to ${page.href}`);
   const pageUrl = new URL(page.url);
@@ -155,6 +147,52 @@ export async function authorize(
   const code = redirect.searchParams.get('code');
   if (!code) throw new Error(`no code: ${redirect.href}`);
   return { code, redirect, jar };
+}
+
+/** A member signs in with the JSON login: the session cookie in a new jar, and the form token. */
+export async function signIn(
+  base: string,
+  user: { email: string; password: string },
+): Promise<{ jar: CookieJar; csrf: string }> {
+  const jar = new CookieJar();
+  const login = await fetch(`${base}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status}`);
+  jar.store(login);
+  const { csrf_token: csrf } = (await login.json()) as { csrf_token: string };
+  return { jar, csrf };
+}
+
+/**
+ * A new client, authorized by `user` with PKCE: its id, and the token request that exchanges the code
+ * (sent to any replica of the issuer).
+ */
+export async function authorizedCode(
+  issuer: string,
+  user: { email: string; password: string },
+  opts: { scope?: string; approve?: string[]; resource?: string } = {},
+): Promise<{ clientId: string; code: string; verifier: string; exchange: Record<string, string> }> {
+  const client = await registerClient(issuer);
+  const { verifier, challenge } = pkce();
+  const { code } = await authorize(issuer, {
+    clientId: client.client_id,
+    challenge,
+    email: user.email,
+    password: user.password,
+    ...opts,
+  });
+  const exchange: Record<string, string> = {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT_URI,
+    client_id: client.client_id,
+    code_verifier: verifier,
+    ...(opts.resource !== undefined ? { resource: opts.resource } : {}),
+  };
+  return { clientId: client.client_id, code, verifier, exchange };
 }
 
 export async function tokenRequest(base: string, params: Record<string, string>) {

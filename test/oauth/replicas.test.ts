@@ -9,7 +9,7 @@ import { call } from '../accounts/http.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith, serviceAvailable, TEST_REDIS_URL } from '../support/services.js';
-import { authorize, freePort, pkce, REDIRECT_URI, registerClient, tokenRequest } from './oauth-http.js';
+import { authorizedCode, freePort, tokenRequest } from './oauth-http.js';
 
 const pgAvailable = await serviceAvailable('pg');
 
@@ -46,24 +46,11 @@ await describeWith('redis', 'OAuth tokens on two replicas sharing Redis', () => 
 
   const tokens = async () => {
     const user = await a.signUp();
-    const client = await registerClient(issuer);
-    const { verifier, challenge } = pkce();
-    const { code } = await authorize(issuer, {
-      clientId: client.client_id,
-      challenge,
-      email: user.email,
-      password: user.password,
-    });
-    const res = await tokenRequest(b.url, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: REDIRECT_URI,
-      client_id: client.client_id,
-      code_verifier: verifier,
-    });
+    const { clientId, exchange } = await authorizedCode(issuer, user);
+    const res = await tokenRequest(b.url, exchange);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return {
-      clientId: client.client_id,
+      clientId,
       access: res.body.access_token as string,
       refresh: res.body.refresh_token as string,
     };

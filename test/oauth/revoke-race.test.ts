@@ -5,16 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../accounts/http.js';
 import type { TestGateway } from '../support/gateway.js';
-import {
-  authorize,
-  browse,
-  CookieJar,
-  pkce,
-  REDIRECT_URI,
-  registerClient,
-  startIssuerOnPostgres,
-  tokenRequest,
-} from './oauth-http.js';
+import { authorizedCode, browse, signIn, startIssuerOnPostgres, tokenRequest } from './oauth-http.js';
 
 let gw: TestGateway;
 let base = '';
@@ -28,30 +19,9 @@ afterAll(async () => gw?.stop());
 describe('revoking a connected app', () => {
   it('records one revocation when the member revokes it several times at once', async () => {
     const user = await gw.signUp();
-    const client = await registerClient(base);
-    const { verifier, challenge } = pkce();
-    const { code } = await authorize(base, {
-      clientId: client.client_id,
-      challenge,
-      email: user.email,
-      password: user.password,
-    });
-    const token = await tokenRequest(base, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: REDIRECT_URI,
-      client_id: client.client_id,
-      code_verifier: verifier,
-    });
+    const token = await tokenRequest(base, (await authorizedCode(base, user)).exchange);
     expect(token.status).toBe(200);
-    const jar = new CookieJar();
-    const session = await fetch(`${base}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: user.email, password: user.password }),
-    });
-    jar.store(session);
-    const { csrf_token: csrf } = (await session.json()) as { csrf_token: string };
+    const { jar, csrf } = await signIn(base, user);
     const html = await (await browse(jar, `${base}/dashboard/apps`)).text();
     const id = /data-app-id="(oag_[A-Za-z0-9]+)"/.exec(html)?.[1];
     expect(id, html).toBeDefined();

@@ -10,7 +10,7 @@ import type {
   UpstreamJsonResult,
   UpstreamStreamResult,
 } from './types.js';
-import { UpstreamExchange } from './upstream-exchange.js';
+import { UpstreamAnswerTooLarge, UpstreamExchange } from './upstream-exchange.js';
 
 export interface OpenAICompatibleOptions {
   id: string;
@@ -27,7 +27,18 @@ export interface OpenAICompatibleOptions {
   surfaces?: readonly NativeSurface[];
   /** Header the API key goes in. */
   apiKeyHeader?: 'authorization' | 'x-api-key';
+  /** Largest JSON answer read (default {@link MAX_ANSWER_BYTES}); a larger one fails the route. */
+  maxAnswerBytes?: number;
 }
+
+/**
+ * A whole JSON answer is held in memory before it is checked and passed on, so its size is bounded:
+ * far above any real answer (2,048 embeddings of 3,072 floats are about 120 MB of JSON), far below
+ * what would let one upstream exhaust the gateway's memory.
+ */
+export const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+/** An error answer is only read for its message. */
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 
 /**
  * Any server that speaks the OpenAI HTTP API: vLLM, SGLang, Ollama, llama.cpp server, TGI, OpenAI,
@@ -42,6 +53,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
   private readonly basePath: string;
   private readonly firstByteTimeoutMs: number | undefined;
   private readonly capInCompletionField: boolean;
+  private readonly maxAnswerBytes: number;
   readonly nativeSurfaces: readonly NativeSurface[];
 
   constructor(opts: OpenAICompatibleOptions) {
@@ -53,6 +65,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     this.origin = base.origin;
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.firstByteTimeoutMs = opts.firstByteTimeoutMs;
+    this.maxAnswerBytes = opts.maxAnswerBytes ?? MAX_ANSWER_BYTES;
     this.agent = new Agent({
       connections: opts.connections,
       keepAliveTimeout: 30_000,
@@ -124,7 +137,7 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
     if (response.statusCode < 200 || response.statusCode >= 300)
       return { ok: false, failure: await statusFailure(response) };
     try {
-      const body = JSON.parse(await response.text()) as unknown;
+      const body = JSON.parse(await response.text(this.maxAnswerBytes)) as unknown;
       if (!body || typeof body !== 'object' || Array.isArray(body))
         return {
           ok: false,
@@ -132,6 +145,8 @@ export class OpenAICompatibleProvider implements ProviderAdapter {
         };
       return { ok: true, status: response.statusCode, body: body as Record<string, unknown> };
     } catch (err) {
+      if (err instanceof UpstreamAnswerTooLarge)
+        return { ok: false, failure: { kind: 'protocol', message: err.message, retryable: true } };
       return { ok: false, failure: transportFailure(err, call.signal) };
     }
   }
@@ -218,7 +233,7 @@ async function statusFailure(response: UpstreamExchange): Promise<UpstreamFailur
   const status = response.statusCode;
   let body: unknown;
   try {
-    const text = await response.text();
+    const text = await response.text(MAX_ERROR_BODY_BYTES);
     body = text ? JSON.parse(text) : undefined;
   } catch {
     body = undefined;

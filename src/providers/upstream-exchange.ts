@@ -13,6 +13,14 @@ export interface ExchangeRequest {
   signal: CancelSignal;
 }
 
+/** A whole answer passed the size the reader accepts; the request was aborted there. */
+export class UpstreamAnswerTooLarge extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`upstream answer is larger than ${maxBytes} bytes`);
+    this.name = 'UpstreamAnswerTooLarge';
+  }
+}
+
 interface Waiter {
   resolve(): void;
   reject(err: Error): void;
@@ -32,8 +40,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private chunks: Buffer[] = [];
   private heldBytes = 0;
-  /** Reading the whole body: it is never paused. */
+  /** Reading the whole body: it is never paused, and is aborted once it holds more than this. */
   private whole = false;
+  private maxWholeBytes = Number.POSITIVE_INFINITY;
   private ended = false;
   private failure: Error | null = null;
   private head: { resolve(exchange: UpstreamExchange): void; reject(err: Error): void } | null = null;
@@ -58,9 +67,17 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     });
   }
 
-  /** The whole body as text (a leading byte-order mark dropped). */
-  async text(): Promise<string> {
+  /**
+   * The whole body as text (a leading byte-order mark dropped). A body that grows past `maxBytes`
+   * aborts the request and rejects with {@link UpstreamAnswerTooLarge}.
+   */
+  async text(maxBytes = Number.POSITIVE_INFINITY): Promise<string> {
     this.whole = true;
+    this.maxWholeBytes = maxBytes;
+    // An announced length past the limit is refused before any of it is read.
+    if (Number(this.headers['content-length']) > maxBytes) this.heldBytes += maxBytes + 1;
+    const tooLarge = this.dropIfTooLarge();
+    if (tooLarge) throw tooLarge;
     this.controller?.resume();
     while (!this.ended) {
       if (this.failure) throw this.failure;
@@ -129,7 +146,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.chunks.push(chunk);
     this.heldBytes += chunk.length;
-    if (!this.whole && this.heldBytes > HIGH_WATER_BYTES) controller.pause();
+    if (!this.whole) {
+      if (this.heldBytes > HIGH_WATER_BYTES) controller.pause();
+    } else this.dropIfTooLarge();
     this.wakeReader();
   }
 
@@ -150,6 +169,16 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     const waiter = this.waiter;
     this.waiter = null;
     waiter?.reject(err);
+  }
+
+  /** Past the whole-body limit, what is held is dropped and the request aborted: the reader gets the failure. */
+  private dropIfTooLarge(): UpstreamAnswerTooLarge | null {
+    if (this.heldBytes <= this.maxWholeBytes) return null;
+    this.chunks = [];
+    this.heldBytes = 0;
+    const err = new UpstreamAnswerTooLarge(this.maxWholeBytes);
+    this.abort(err);
+    return err;
   }
 
   /** Everything held, joined; null when nothing is held. Once nothing is held, throws the exchange's failure. */

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UpstreamExchange } from '../../src/providers/upstream-exchange.js';
+import { UpstreamAnswerTooLarge, UpstreamExchange } from '../../src/providers/upstream-exchange.js';
 import { TimedSignal } from '../../src/shared/cancel-signal.js';
 
 const never = { aborted: false, reason: undefined, addEventListener() {}, removeEventListener() {} };
@@ -110,5 +110,49 @@ describe('UpstreamExchange', () => {
     expect(upstream!.writableLength).toBeGreaterThan(0);
     for await (const chunk of body) read += chunk.length;
     expect(read).toBe(total);
+  });
+
+  it('stops reading a whole answer past its size limit and closes the connection', async () => {
+    let closed = false;
+    let written = 0;
+    const origin = await rawServer((socket) => {
+      socket.on('close', () => {
+        closed = true;
+      });
+      // The gateway resets the connection mid-write.
+      socket.on('error', () => {});
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n');
+      // An answer that never ends: 64 KiB pieces for as long as the reader takes them.
+      const piece = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
+      const more = () => {
+        while (!socket.destroyed && written < 64 * 1024 * 1024) {
+          written += 0x10000;
+          if (!socket.write(piece)) return void socket.once('drain', more);
+        }
+      };
+      more();
+    });
+    const exchange = await send(origin);
+    await expect(exchange.text(1024 * 1024)).rejects.toBeInstanceOf(UpstreamAnswerTooLarge);
+    await expect.poll(() => closed).toBe(true);
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('refuses a whole answer whose announced length is past the limit before reading it', async () => {
+    const origin = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000000\r\n\r\n{');
+    });
+    const exchange = await send(origin);
+    await expect(exchange.text(4_000_000)).rejects.toMatchObject({
+      name: 'UpstreamAnswerTooLarge',
+      message: 'upstream answer is larger than 4000000 bytes',
+    });
+  });
+
+  it('reads a whole answer of exactly the limit', async () => {
+    const origin = await rawServer((socket) => {
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{"a":12}');
+    });
+    expect(await (await send(origin)).text(8)).toBe('{"a":12}');
   });
 });

@@ -15,12 +15,18 @@ export interface TokenCounterOptions {
    * and their count is scaled to the whole: the worker could not tokenize more within its budget anyway.
    */
   maxWorkerChars?: number;
+  /**
+   * How long the worker stays after its last count. Its tokenizers take well over 100 MB, and counts
+   * are rare (a cut stream, a server without usage, a token-count request): an idle worker is ended.
+   */
+  idleMs?: number;
 }
 
 const DEFAULTS: Required<TokenCounterOptions> = {
   budgetMs: 25,
   timeoutMs: 2_000,
   maxWorkerChars: 256 * 1024,
+  idleMs: 60_000,
 };
 
 /** Windows a text longer than `maxWorkerChars` is sampled in. */
@@ -46,6 +52,11 @@ export class TokenCounter {
     const tokens = await tokenWorker().count(familyOf(modelId), sample, this.opts);
     if (tokens === null) return estimateTokens(text);
     return sample === text ? tokens : Math.ceil((tokens * text.length) / sample.length);
+  }
+
+  /** Whether the token worker is running (holding the memory of its tokenizers). */
+  workerRunning(): boolean {
+    return tokenWorker().hasWorker();
   }
 
   /** The tokenizer-free estimate used when counting is not possible. */
@@ -82,6 +93,7 @@ interface Job {
   text: string;
   budgetMs: number;
   timeoutMs: number;
+  idleMs: number;
   /** Settles the caller's promise once: a count, null (too late: estimate instead) or an error. */
   finish(result: number | null | Error): void;
 }
@@ -98,12 +110,19 @@ class TokenWorkerClient {
   private readonly queue: Job[] = [];
   private running: { id: number; job: Job; stall: NodeJS.Timeout } | null = null;
   private nextId = 1;
+  /** Ends the worker once it has been idle for the last job's `idleMs`. */
+  private retireTimer: NodeJS.Timeout | null = null;
+  private idleMs = DEFAULTS.idleMs;
+
+  hasWorker(): boolean {
+    return this.worker !== null;
+  }
 
   /** Resolves to the count, or null when it did not come in time. */
   count(
     family: TokenizerFamily,
     text: string,
-    opts: Pick<Required<TokenCounterOptions>, 'budgetMs' | 'timeoutMs'>,
+    opts: Pick<Required<TokenCounterOptions>, 'budgetMs' | 'timeoutMs' | 'idleMs'>,
   ): Promise<number | null> {
     return new Promise<number | null>((resolve, reject) => {
       let done = false;
@@ -113,6 +132,7 @@ class TokenWorkerClient {
         text,
         budgetMs: opts.budgetMs,
         timeoutMs,
+        idleMs: opts.idleMs,
         finish: (result) => {
           if (done) return;
           done = true;
@@ -134,8 +154,15 @@ class TokenWorkerClient {
     const job = this.queue.shift();
     if (!job) {
       this.worker?.unref();
+      if (this.worker && !this.retireTimer) {
+        this.retireTimer = setTimeout(() => this.retire(), this.idleMs);
+        this.retireTimer.unref();
+      }
       return;
     }
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = null;
+    this.idleMs = job.idleMs;
     const worker = this.ensureWorker();
     worker.ref();
     const id = this.nextId++;
@@ -156,6 +183,16 @@ class TokenWorkerClient {
       running.job.finish(result.tokens);
     }
     this.startNext();
+  }
+
+  /** Ends an idle worker; the next count starts another (and loads its tokenizer again). */
+  private retire(): void {
+    this.retireTimer = null;
+    const worker = this.worker;
+    if (!worker || this.running || this.queue.length > 0) return;
+    this.worker = null;
+    this.loaded = new Set();
+    void worker.terminate();
   }
 
   /**

@@ -69,4 +69,23 @@ describe('token counter', () => {
     const text = words(5_000);
     expect(await hurried.count('qwen/qwen3-8b', text)).toBe(estimateTokens(text));
   });
+
+  it('ends an idle worker, freeing its tokenizers, and starts another for the next count', async () => {
+    const counter = new TokenCounter({ idleMs: 150 });
+    expect(await counter.count('qwen/qwen3-8b', 'one two three')).toBe(3);
+    expect(counter.workerRunning()).toBe(true);
+    await expect.poll(() => counter.workerRunning(), { timeout: 3_000 }).toBe(false);
+    expect(await counter.count('qwen/qwen3-8b', 'one two three four')).toBe(4);
+    expect(counter.workerRunning()).toBe(true);
+  });
+
+  it('keeps a worker that is counting past its idle time', async () => {
+    const texts = Array.from({ length: 20 }, (_, i) => words(2_000 + i));
+    const exact: number[] = [];
+    for (const text of texts) exact.push(await new TokenCounter().count('openai/gpt-oss-20b', text));
+    const counter = new TokenCounter({ idleMs: 1 });
+    // Queued back to back, so the worker is never idle between them: every count is exact, none estimated.
+    expect(await Promise.all(texts.map((t) => counter.count('openai/gpt-oss-20b', t)))).toEqual(exact);
+    await expect.poll(() => counter.workerRunning(), { timeout: 3_000 }).toBe(false);
+  });
 });

@@ -81,9 +81,11 @@ describe('token counter', () => {
 
   it('keeps a worker that is counting past its idle time', async () => {
     const texts = Array.from({ length: 20 }, (_, i) => words(2_000 + i));
+    // Budgets no busy machine can run out of, so every count is exact.
+    const patient = { budgetMs: 60_000, timeoutMs: 60_000 };
     const exact: number[] = [];
-    for (const text of texts) exact.push(await new TokenCounter().count('openai/gpt-oss-20b', text));
-    const counter = new TokenCounter({ idleMs: 1 });
+    for (const text of texts) exact.push(await new TokenCounter(patient).count('openai/gpt-oss-20b', text));
+    const counter = new TokenCounter({ ...patient, idleMs: 1 });
     // Queued back to back, so the worker is never idle between them: every count is exact, none estimated.
     expect(await Promise.all(texts.map((t) => counter.count('openai/gpt-oss-20b', t)))).toEqual(exact);
     await expect.poll(() => counter.workerRunning(), { timeout: 3_000 }).toBe(false);

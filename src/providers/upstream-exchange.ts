@@ -75,8 +75,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.whole = true;
     this.maxWholeBytes = maxBytes;
     // An announced length past the limit is refused before any of it is read.
-    if (Number(this.headers['content-length']) > maxBytes) this.heldBytes += maxBytes + 1;
-    const tooLarge = this.dropIfTooLarge();
+    const tooLarge = this.dropIfTooLarge(
+      Math.max(this.heldBytes, Number(this.headers['content-length']) || 0),
+    );
     if (tooLarge) throw tooLarge;
     this.controller?.resume();
     while (!this.ended) {
@@ -172,8 +173,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   /** Past the whole-body limit, what is held is dropped and the request aborted: the reader gets the failure. */
-  private dropIfTooLarge(): UpstreamAnswerTooLarge | null {
-    if (this.heldBytes <= this.maxWholeBytes) return null;
+  private dropIfTooLarge(size = this.heldBytes): UpstreamAnswerTooLarge | null {
+    if (size <= this.maxWholeBytes) return null;
     this.chunks = [];
     this.heldBytes = 0;
     const err = new UpstreamAnswerTooLarge(this.maxWholeBytes);

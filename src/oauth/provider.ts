@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { PROTECTED_RESOURCES } from '../discovery/well-known.js';
 import { escapeHtml } from '../portal/html.js';
 import type { Db } from '../shared/db.js';
+import { ApiError } from '../shared/errors.js';
 import type { SecretBox } from '../webhooks/secret-box.js';
 import { type AdapterHooks, databaseAdapter } from './adapter.js';
 import { OAUTH_SCOPES } from './scopes.js';
@@ -168,6 +169,16 @@ export async function createOAuthProvider(opts: OAuthProviderOptions): Promise<P
     },
   });
   provider.on('server_error', (_ctx, err) => opts.logger.error({ err }, 'authorization server error'));
+  // A path under /oauth/ the provider does not serve (an unknown endpoint, a disabled feature such as
+  // introspection, a method an endpoint does not take) gets the API's 404 envelope, not Koa's
+  // plain-text "Not Found".
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status !== 404 || ctx.body != null) return;
+    ctx.status = 404;
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = new ApiError('not_found', `No route for ${ctx.method} ${ctx.path}.`).toBody();
+  });
   return provider;
 }
 

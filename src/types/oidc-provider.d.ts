@@ -73,8 +73,19 @@ declare module 'oidc-provider' {
     status: number;
   }
 
+  /** What a Koa middleware added with `Provider.use` reads and sets. */
+  export interface KoaMiddlewareContext {
+    method: string;
+    path: string;
+    status: number;
+    body: unknown;
+    type: string;
+  }
+
   export default class Provider {
     constructor(issuer: string, configuration: Record<string, unknown>);
+    /** Adds a Koa middleware around the provider's own routing. */
+    use(middleware: (ctx: KoaMiddlewareContext, next: () => Promise<void>) => Promise<void>): this;
     listen(port: number, host?: string): Server;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     proxy: boolean;

@@ -112,6 +112,27 @@ describe('metadata', () => {
       `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`,
     );
   });
+  it('answers a path the authorization server does not serve with the JSON 404 envelope', async () => {
+    const paths = [
+      ['POST', '/oauth/introspect'],
+      ['GET', '/oauth/userinfo'],
+      ['GET', '/oauth/no-such-endpoint'],
+      ['POST', '/oauth/jwks'],
+    ] as const;
+    for (const [method, path] of paths) {
+      const res = await fetch(`${base}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.headers.get('content-type')).toContain('application/json');
+      expect(await res.json()).toEqual({
+        error: {
+          message: `No route for ${method} ${path}.`,
+          type: 'invalid_request_error',
+          param: null,
+          code: 'not_found',
+        },
+      });
+    }
+  });
 });
 
 describe('the access token', () => {

@@ -31,6 +31,18 @@ export function resourcePathOf(url: string): string {
   return match ? `/${match[1]}` : '';
 }
 
+/**
+ * Whether an error goes out in Anthropic's envelope: on a route that says so, and, where no route
+ * matched (unknown path, wrong method, malformed URL), anywhere under the Messages surface, so an
+ * Anthropic client calling e.g. `/v1/messages/batches` gets an error it can read.
+ */
+function answersInAnthropicShape(request: FastifyRequest): boolean {
+  const format = request.routeOptions?.config?.errorFormat;
+  if (format !== undefined) return format === 'anthropic';
+  if (request.routeOptions?.url !== undefined) return false;
+  return /^\/v1\/messages(?:[/?]|$)/.test(request.url);
+}
+
 /** Sends the OpenAI envelope. Unknown errors become a 500 with only the request id exposed. */
 export function sendError(
   err: unknown,
@@ -52,10 +64,9 @@ export function sendError(
   if (apiError.status === 401) reply.header('www-authenticate', `Bearer ${metadata}`);
   else if (apiError.headers['www-authenticate'])
     reply.header('www-authenticate', `${apiError.headers['www-authenticate']}, ${metadata}`);
-  const body =
-    request.routeOptions?.config?.errorFormat === 'anthropic'
-      ? anthropicErrorBody(apiError, request.id)
-      : apiError.toBody();
+  const body = answersInAnthropicShape(request)
+    ? anthropicErrorBody(apiError, request.id)
+    : apiError.toBody();
   return reply.code(apiError.status).type('application/json; charset=utf-8').send(body);
 }
 

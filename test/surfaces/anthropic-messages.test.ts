@@ -183,4 +183,28 @@ describe('anthropic SDK: messages', () => {
     expect(beta.status).toBe(200);
     expect(beta.headers.get('x-ratelimit-limit')).toBeTruthy();
   });
+
+  it('answers an unknown path or a wrong method under /v1/messages in Anthropic shape too', async () => {
+    const batches = await client.messages.batches
+      .create({ requests: [{ custom_id: 'a', params: { model: MODEL, max_tokens: 5, messages: [] } }] })
+      .catch((e: unknown) => e);
+    expect(batches).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((batches as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'not_found_error', message: 'No route for POST /v1/messages/batches.' },
+    });
+    const headers = { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' };
+    const wrongMethod = await fetch(`${gw.url}/v1/messages/count_tokens`, { headers });
+    expect(wrongMethod.status).toBe(405);
+    expect(await wrongMethod.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error' },
+    });
+    const malformed = await fetch(`${gw.url}/v1/messages/%ff`, { method: 'POST', headers });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    // Next to the Messages surface, the OpenAI envelope as everywhere else.
+    const beside = await fetch(`${gw.url}/v1/messagesx`, { method: 'POST', headers });
+    expect(await beside.json()).toMatchObject({ error: { code: 'not_found', param: null } });
+  });
 });

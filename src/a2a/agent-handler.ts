@@ -30,8 +30,21 @@ import { BoundedTaskStore } from './task-store.js';
 import { TenantUser } from './tenant-user.js';
 
 const STREAMING_METHODS = new Set(['SendStreamingMessage', 'message/stream']);
+/** JSON-RPC 2.0's "Invalid params". */
+const INVALID_PARAMS = -32602;
 
-type JsonRpcBody = { id?: unknown; method?: unknown } | undefined;
+type JsonRpcBody = { id?: unknown; method?: unknown; params?: unknown } | undefined;
+
+/** v0.3 methods whose `params.id` names a task, which the SDK uses as a string without checking. */
+const LEGACY_TASK_ID_METHODS = new Set(['tasks/get', 'tasks/cancel', 'tasks/resubscribe']);
+
+/** A v0.3 task id of another type than string (a missing or empty one is the SDK's own error). */
+function hasNonStringTaskId(body: JsonRpcBody): boolean {
+  if (!LEGACY_TASK_ID_METHODS.has(String(body?.method))) return false;
+  const params = body?.params;
+  if (typeof params !== 'object' || params === null || !('id' in params)) return false;
+  return params.id !== null && typeof params.id !== 'string';
+}
 
 const header = (request: FastifyRequest, name: string) => {
   const value = request.headers[name.toLowerCase()];
@@ -73,6 +86,12 @@ export function createA2aHandler(deps: SurfaceDeps & { config: ResolvedConfig })
       });
       context.state.set(STREAMING_STATE_KEY, STREAMING_METHODS.has(String(body?.method)));
       validateVersion(context.requestedVersion, card, 'JSONRPC');
+      if (useLegacy && hasNonStringTaskId(body))
+        return reply.send({
+          jsonrpc: '2.0',
+          id: body?.id ?? null,
+          error: { code: INVALID_PARAMS, message: 'Invalid method parameters: params.id must be a string.' },
+        });
       const result = await (useLegacy ? legacy : v1).handle((body ?? {}) as Record<string, unknown>, context);
       if (result && typeof (result as AsyncGenerator)[Symbol.asyncIterator] === 'function') {
         streaming = true;

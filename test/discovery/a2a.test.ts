@@ -144,6 +144,31 @@ describe('A2A agent at /a2a', () => {
     expect(events.at(-1)?.result.status?.state).toBe('completed');
   });
 
+  it('answers a v0.3 task id that is not a string with invalid params, not an internal error', async () => {
+    const headers = { authorization: `Bearer ${user.apiKey}`, 'content-type': 'application/json' };
+    for (const method of ['tasks/get', 'tasks/cancel', 'tasks/resubscribe'])
+      for (const id of [5, {}, [], true]) {
+        const res = await fetch(`${g.url}/a2a`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ jsonrpc: '2.0', id: 3, method, params: { id } }),
+        });
+        expect(res.status).toBe(200);
+        expect(await res.json(), `${method} ${JSON.stringify(id)}`).toEqual({
+          jsonrpc: '2.0',
+          id: 3,
+          error: { code: -32602, message: 'Invalid method parameters: params.id must be a string.' },
+        });
+      }
+    // A string id the store does not know is still the SDK's "task not found".
+    const unknown = await fetch(`${g.url}/a2a`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tasks/get', params: { id: 'no-such-task' } }),
+    });
+    expect(((await unknown.json()) as { error: { code: number } }).error.code).toBe(-32001);
+  });
+
   it('requires an API key (401 with resource_metadata) and is rate limited like /v1', async () => {
     const anonymous = await fetch(`${g.url}/a2a`, {
       method: 'POST',

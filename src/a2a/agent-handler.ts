@@ -26,25 +26,16 @@ import type { Authenticated } from '../http/define-route.js';
 import { openSse } from '../http/sse.js';
 import { buildAgentCard } from './agent-card.js';
 import { ChatAgentExecutor, STREAMING_STATE_KEY } from './chat-executor.js';
+import { legacyParamsProblem } from './legacy-params.js';
 import { BoundedTaskStore } from './task-store.js';
 import { TenantUser } from './tenant-user.js';
 
 const STREAMING_METHODS = new Set(['SendStreamingMessage', 'message/stream']);
-/** JSON-RPC 2.0's "Invalid params". */
+/** JSON-RPC 2.0's "Invalid params" and "Internal error". */
 const INVALID_PARAMS = -32602;
+const INTERNAL_ERROR = -32603;
 
 type JsonRpcBody = { id?: unknown; method?: unknown; params?: unknown } | undefined;
-
-/** v0.3 methods whose `params.id` names a task, which the SDK uses as a string without checking. */
-const LEGACY_TASK_ID_METHODS = new Set(['tasks/get', 'tasks/cancel', 'tasks/resubscribe']);
-
-/** A v0.3 task id of another type than string (a missing or empty one is the SDK's own error). */
-function hasNonStringTaskId(body: JsonRpcBody): boolean {
-  if (!LEGACY_TASK_ID_METHODS.has(String(body?.method))) return false;
-  const params = body?.params;
-  if (typeof params !== 'object' || params === null || !('id' in params)) return false;
-  return params.id !== null && typeof params.id !== 'string';
-}
 
 const header = (request: FastifyRequest, name: string) => {
   const value = request.headers[name.toLowerCase()];
@@ -70,7 +61,18 @@ export function createA2aHandler(deps: SurfaceDeps & { config: ResolvedConfig })
     const mapError = useLegacy
       ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError
       : JsonRpcTransportHandler.mapToJSONRPCError;
-    const rpcError = (err: unknown) => ({ jsonrpc: '2.0', id: body?.id ?? null, error: mapError(err) });
+    // The SDK answers any exception it did not raise itself (a bug, or v0.3 input it uses without
+    // checking its type) as an internal error carrying the exception's message: that message stays
+    // in our log, the caller gets the request id to quote.
+    const hideInternals = <T>(envelope: T): T => {
+      const error = (envelope as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+      if (error?.code !== INTERNAL_ERROR) return envelope;
+      request.log.warn({ reqId: request.id, detail: error.message }, 'A2A internal error');
+      const message = `Internal error (request id ${request.id}).`;
+      return { ...envelope, error: { code: INTERNAL_ERROR, message } };
+    };
+    const rpcError = (err: unknown) =>
+      hideInternals({ jsonrpc: '2.0', id: body?.id ?? null, error: mapError(err) });
     const abort = clientAbortSignal(reply);
     let streaming = false;
     try {
@@ -86,11 +88,12 @@ export function createA2aHandler(deps: SurfaceDeps & { config: ResolvedConfig })
       });
       context.state.set(STREAMING_STATE_KEY, STREAMING_METHODS.has(String(body?.method)));
       validateVersion(context.requestedVersion, card, 'JSONRPC');
-      if (useLegacy && hasNonStringTaskId(body))
+      const problem = useLegacy ? legacyParamsProblem(body?.method, body?.params) : undefined;
+      if (problem)
         return reply.send({
           jsonrpc: '2.0',
           id: body?.id ?? null,
-          error: { code: INVALID_PARAMS, message: 'Invalid method parameters: params.id must be a string.' },
+          error: { code: INVALID_PARAMS, message: problem },
         });
       const result = await (useLegacy ? legacy : v1).handle((body ?? {}) as Record<string, unknown>, context);
       if (result && typeof (result as AsyncGenerator)[Symbol.asyncIterator] === 'function') {
@@ -100,7 +103,7 @@ export function createA2aHandler(deps: SurfaceDeps & { config: ResolvedConfig })
         });
         return;
       }
-      return reply.send(result);
+      return reply.send(hideInternals(result));
     } catch (err) {
       request.log.warn({ err, reqId: request.id }, 'A2A request failed');
       return reply.code(200).send(rpcError(err));

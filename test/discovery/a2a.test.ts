@@ -144,29 +144,51 @@ describe('A2A agent at /a2a', () => {
     expect(events.at(-1)?.result.status?.state).toBe('completed');
   });
 
-  it('answers a v0.3 task id that is not a string with invalid params, not an internal error', async () => {
+  it('answers v0.3 params of the wrong type with invalid params naming the field, not an internal error', async () => {
     const headers = { authorization: `Bearer ${user.apiKey}`, 'content-type': 'application/json' };
+    const call = async (method: string, params: unknown) => {
+      const res = await fetch(`${g.url}/a2a`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method, params }),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { id: number; error: { code: number; message: string } };
+    };
     for (const method of ['tasks/get', 'tasks/cancel', 'tasks/resubscribe'])
-      for (const id of [5, {}, [], true]) {
-        const res = await fetch(`${g.url}/a2a`, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ jsonrpc: '2.0', id: 3, method, params: { id } }),
-        });
-        expect(res.status).toBe(200);
-        expect(await res.json(), `${method} ${JSON.stringify(id)}`).toEqual({
+      for (const id of [5, {}, [], true])
+        expect(await call(method, { id }), `${method} ${JSON.stringify(id)}`).toEqual({
           jsonrpc: '2.0',
           id: 3,
-          error: { code: -32602, message: 'Invalid method parameters: params.id must be a string.' },
+          error: {
+            code: -32602,
+            message: expect.stringMatching(/^Invalid method parameters: params\.id: expected string/),
+          },
         });
+    const message = {
+      kind: 'message',
+      messageId: randomUUID(),
+      role: 'user',
+      parts: [{ kind: 'text', text: 'Hi' }],
+    };
+    const wrong: Array<[unknown, string]> = [
+      [{ message: { ...message, taskId: 5 } }, 'params.message.taskId'],
+      [{ message: { ...message, referenceTaskIds: 'task' } }, 'params.message.referenceTaskIds'],
+      [{ message: { ...message, parts: [{ kind: 'file', file: 'x' }] } }, 'params.message.parts[0].file'],
+      [
+        { message: { ...message, parts: [{ kind: 'file', file: { bytes: 5 } }] } },
+        'params.message.parts[0].file.bytes',
+      ],
+      [{ message, configuration: { acceptedOutputModes: 5 } }, 'params.configuration.acceptedOutputModes'],
+    ];
+    for (const method of ['message/send', 'message/stream'])
+      for (const [params, field] of wrong) {
+        const { error } = await call(method, params);
+        expect(error.code, `${method} ${field}`).toBe(-32602);
+        expect(error.message).toContain(`${field}: `);
       }
     // A string id the store does not know is still the SDK's "task not found".
-    const unknown = await fetch(`${g.url}/a2a`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tasks/get', params: { id: 'no-such-task' } }),
-    });
-    expect(((await unknown.json()) as { error: { code: number } }).error.code).toBe(-32001);
+    expect((await call('tasks/get', { id: 'no-such-task' })).error.code).toBe(-32001);
   });
 
   it('requires an API key (401 with resource_metadata) and is rate limited like /v1', async () => {

@@ -28,6 +28,7 @@ export function originGuard(publicUrl: string) {
 type McpRuntime = [
   typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
   typeof import('./tools.js'),
+  typeof import('./params-check.js'),
 ];
 
 let runtime: Promise<McpRuntime> | undefined;
@@ -38,6 +39,7 @@ function loadMcpRuntime(): Promise<McpRuntime> {
     runtime = Promise.all([
       import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
       import('./tools.js'),
+      import('./params-check.js'),
     ]);
     // A failed load is tried again by the next request instead of being remembered.
     runtime.catch(() => {
@@ -73,7 +75,8 @@ export function registerMcpRoutes(
       streamEvents: 'SSE: one JSON-RPC 2.0 message an event (Streamable HTTP)',
     },
     handler: async (request, reply) => {
-      const [{ StreamableHTTPServerTransport }, { createMcpServer }] = await loadMcpRuntime();
+      const [{ StreamableHTTPServerTransport }, { createMcpServer }, { refuseInvalidParams }] =
+        await loadMcpRuntime();
       const server = createMcpServer(
         deps,
         {
@@ -98,6 +101,7 @@ export function registerMcpRoutes(
       });
       try {
         await server.connect(transport);
+        refuseInvalidParams(transport);
         await transport.handleRequest(request.raw, reply.raw, request.body);
       } catch (err) {
         request.log.error({ err, reqId: request.id }, 'MCP request failed');

@@ -131,6 +131,44 @@ function suite(dialect: 'sqlite' | 'postgres') {
     expect(await res.json()).toMatchObject({ jsonrpc: '2.0', id: 1, result: {} });
   });
 
+  it('answers params of the wrong type with Invalid params naming the field, also inside a batch', async () => {
+    const post = async (body: unknown) => {
+      const res = await fetch(`${g.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${user.apiKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+    const wrong: Array<[string, unknown, string]> = [
+      ['tools/call', { name: 'list_models', arguments: 5 }, 'params.arguments: expected record'],
+      ['tools/call', { name: 5 }, 'params.name: expected string'],
+      ['tools/list', { cursor: 5 }, 'params.cursor: expected string'],
+      [
+        'initialize',
+        { protocolVersion: 5, capabilities: {}, clientInfo: {} },
+        'params.protocolVersion: expected string',
+      ],
+    ];
+    for (const [method, params, reason] of wrong)
+      expect(await post({ jsonrpc: '2.0', id: 9, method, params }), method).toEqual({
+        jsonrpc: '2.0',
+        id: 9,
+        error: { code: -32602, message: expect.stringContaining(`Invalid params: ${reason}`) },
+      });
+    const batch = (await post([
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 5 } },
+      { jsonrpc: '2.0', id: 2, method: 'ping' },
+    ])) as Array<{ id: number; error?: { code: number }; result?: unknown }>;
+    expect(batch.find((m) => m.id === 1)?.error?.code).toBe(-32602);
+    expect(batch.find((m) => m.id === 2)?.result).toEqual({});
+  });
+
   it('rejects foreign origins (403), missing keys (401 with resource_metadata), and GET (405)', async () => {
     const headers = {
       authorization: `Bearer ${user.apiKey}`,

@@ -6,7 +6,7 @@ import { registerBillingRoutes } from './billing/routes/index.js';
 import type { Container } from './container.js';
 import { registerGatewayRoutes } from './gateway/routes/index.js';
 import { decorateAddressKey } from './http/client-address.js';
-import { clientErrorHandler } from './http/client-errors.js';
+import { answerUnmetExpectation, clientErrorHandler, missingHost } from './http/client-errors.js';
 import { ConnectionGuard } from './http/connection-guard.js';
 import { registerCookies } from './http/cookies.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
@@ -63,6 +63,8 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
         50,
         Math.min(1000, Math.floor(config.limits.headersTimeoutMs / 4)),
       ),
+      // A request without Host is refused in onRequest below, in our envelope instead of Node's bare 400.
+      requireHostHeader: false,
     },
     clientErrorHandler,
     // Errors the router raises before any route runs (over-long path parameters, malformed URLs)
@@ -114,6 +116,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     config.limits.ipv6PrefixLength,
   );
   connections.attach(app.server);
+  app.server.on('checkExpectation', answerUnmetExpectation);
   // A callback hook, not an async one: no promise per request for a hook that never waits.
   app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
@@ -123,6 +126,7 @@ export async function createApp(container: Container): Promise<FastifyInstance> 
     } catch (err) {
       return done(err as Error);
     }
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') return done(missingHost());
     done(request.url.includes('%00') ? nulInUrl() : undefined);
   });
   installErrorHandling(app, config.publicUrl, allowedMethods);

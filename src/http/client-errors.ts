@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../shared/errors.js';
@@ -43,3 +43,22 @@ export function clientErrorHandler(
 
 const statusText = (status: number) =>
   status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+
+/**
+ * Node answers an `Expect` other than `100-continue` itself, with an empty 417 (the request never
+ * reaches a route); this gives that answer the usual envelope.
+ */
+export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const error = new ApiError('expectation_failed', 'Only "Expect: 100-continue" is supported.');
+  const body = JSON.stringify(error.toBody());
+  response.writeHead(error.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  response.end(body);
+}
+
+/** An HTTP/1.1 request must name its `Host` (RFC 9112 §3.2); Node's own refusal has no body. */
+export const missingHost = () =>
+  new ApiError('invalid_request', 'An HTTP/1.1 request must carry a Host header.');

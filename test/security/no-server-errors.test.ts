@@ -2,6 +2,7 @@
  * Bad input never gets a 500: every route in /openapi.json is called with malformed bodies, wrong
  * types, odd path parameters and odd query strings, and every answer must be a 4xx OpenAI envelope.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
@@ -118,4 +119,45 @@ it('does not decode a model id twice', async () => {
   expect((await fetch(`${gw.v1}/models/a%25`, { headers: auth })).status).toBe(404);
   expect((await fetch(`${gw.v1}/models/qwen%2Fqwen3-8b`, { headers: auth })).status).toBe(200);
   expect((await fetch(`${gw.v1}/models/qwen/qwen3-8b`, { headers: auth })).status).toBe(200);
+});
+
+/** Sends `head` on a fresh connection and returns everything the server answered before closing. */
+function rawExchange(url: string, head: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write(head);
+  });
+}
+
+it('answers what Node refuses before routing (no Host, an unknown Expect) with the JSON envelope', async () => {
+  const noHost = await rawExchange(gw.url, 'GET /v1/models HTTP/1.1\r\nConnection: close\r\n\r\n');
+  expect(noHost).toMatch(/^HTTP\/1\.1 400 /);
+  expect(noHost).toMatch(/\r\ncontent-type: application\/json/i);
+  expect(noHost).toMatch(/\r\nx-request-id: req_/i);
+  expect(JSON.parse(noHost.slice(noHost.indexOf('\r\n\r\n') + 4))).toEqual({
+    error: {
+      message: 'An HTTP/1.1 request must carry a Host header.',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'invalid_request',
+    },
+  });
+  // HTTP/1.0 has no Host requirement.
+  const http10 = await rawExchange(gw.url, 'GET /healthz HTTP/1.0\r\n\r\n');
+  expect(http10).toMatch(/^HTTP\/1\.1 200 /);
+  const expectation = await rawExchange(
+    gw.url,
+    'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 42-foo\r\nContent-Length: 2\r\n\r\n{}',
+  );
+  expect(expectation).toMatch(/^HTTP\/1\.1 417 /);
+  expect(JSON.parse(expectation.slice(expectation.indexOf('\r\n\r\n') + 4))).toMatchObject({
+    error: { type: 'invalid_request_error', param: null, code: 'expectation_failed' },
+  });
 });

@@ -26,7 +26,7 @@ import type { Authenticated } from '../http/define-route.js';
 import { openSse } from '../http/sse.js';
 import { buildAgentCard } from './agent-card.js';
 import { ChatAgentExecutor, STREAMING_STATE_KEY } from './chat-executor.js';
-import { legacyParamsProblem } from './legacy-params.js';
+import { a2aParamsProblem } from './params-check.js';
 import { BoundedTaskStore } from './task-store.js';
 import { TenantUser } from './tenant-user.js';
 
@@ -88,7 +88,7 @@ export function createA2aHandler(deps: SurfaceDeps & { config: ResolvedConfig })
       });
       context.state.set(STREAMING_STATE_KEY, STREAMING_METHODS.has(String(body?.method)));
       validateVersion(context.requestedVersion, card, 'JSONRPC');
-      const problem = useLegacy ? legacyParamsProblem(body?.method, body?.params) : undefined;
+      const problem = a2aParamsProblem(useLegacy, body?.method, body?.params);
       if (problem)
         return reply.send({
           jsonrpc: '2.0',

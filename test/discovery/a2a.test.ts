@@ -144,7 +144,7 @@ describe('A2A agent at /a2a', () => {
     expect(events.at(-1)?.result.status?.state).toBe('completed');
   });
 
-  it('answers v0.3 params of the wrong type with invalid params naming the field, not an internal error', async () => {
+  it('answers params of the wrong type with invalid params naming the field, not an internal error', async () => {
     const headers = { authorization: `Bearer ${user.apiKey}`, 'content-type': 'application/json' };
     const call = async (method: string, params: unknown) => {
       const res = await fetch(`${g.url}/a2a`, {
@@ -187,6 +187,20 @@ describe('A2A agent at /a2a', () => {
         expect(error.code, `${method} ${field}`).toBe(-32602);
         expect(error.message).toContain(`${field}: `);
       }
+    // v1.0: a part's raw bytes are a base64 string.
+    const v1 = await fetch(`${g.url}/a2a`, {
+      method: 'POST',
+      headers: { ...headers, 'a2a-version': '1.0' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 5,
+        method: 'SendMessage',
+        params: { message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ raw: 5 }] } },
+      }),
+    });
+    const v1Error = ((await v1.json()) as { error: { code: number; message: string } }).error;
+    expect(v1Error.code).toBe(-32602);
+    expect(v1Error.message).toContain('params.message.parts[0].raw: ');
     // A string id the store does not know is still the SDK's "task not found".
     expect((await call('tasks/get', { id: 'no-such-task' })).error.code).toBe(-32001);
   });

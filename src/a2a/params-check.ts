@@ -1,8 +1,9 @@
 /**
- * Type checks for A2A v0.3 JSON-RPC params. The SDK's v0.3 layer translates them to v1.0 without
- * checking the types of optional fields, so e.g. a numeric `taskId` or a string `file` part became an
- * internal error; here they are refused as invalid params, naming the field. Fields the SDK checks
- * itself (a missing `messageId`, an empty task id) are left to it, and unknown fields pass.
+ * Type checks for A2A JSON-RPC params the SDK uses without checking their types: its v0.3 layer
+ * translates optional fields to v1.0 as they come, and v1.0 decodes a part's `raw` bytes from
+ * whatever it is given, so e.g. a numeric `taskId` or a string `file` part became an internal error.
+ * Here they are refused as invalid params, naming the field. Fields the SDK checks itself (a missing
+ * `messageId`, an empty task id) are left to it, and unknown fields pass.
  */
 import { z } from 'zod';
 
@@ -59,7 +60,19 @@ const taskParams = z.looseObject({
   metadata: object.nullish(),
 });
 
-const PARAMS_BY_METHOD: Record<string, z.ZodType> = {
+/** v1.0 (protobuf JSON): `raw` holds base64 bytes. */
+const v1MessageParams = z.looseObject({
+  message: z
+    .looseObject({ parts: z.array(z.looseObject({ raw: z.string().optional() })).optional() })
+    .optional(),
+});
+
+const V1_PARAMS_BY_METHOD: Record<string, z.ZodType> = {
+  SendMessage: v1MessageParams,
+  SendStreamingMessage: v1MessageParams,
+};
+
+const LEGACY_PARAMS_BY_METHOD: Record<string, z.ZodType> = {
   'message/send': messageParams,
   'message/stream': messageParams,
   'tasks/get': taskParams,
@@ -67,9 +80,10 @@ const PARAMS_BY_METHOD: Record<string, z.ZodType> = {
   'tasks/resubscribe': taskParams,
 };
 
-/** Why the params of a v0.3 call are refused, or undefined when they may go to the SDK. */
-export function legacyParamsProblem(method: unknown, params: unknown): string | undefined {
-  const schema = typeof method === 'string' ? PARAMS_BY_METHOD[method] : undefined;
+/** Why the params of a call are refused, or undefined when they may go to the SDK. */
+export function a2aParamsProblem(legacy: boolean, method: unknown, params: unknown): string | undefined {
+  const schemas = legacy ? LEGACY_PARAMS_BY_METHOD : V1_PARAMS_BY_METHOD;
+  const schema = typeof method === 'string' ? schemas[method] : undefined;
   if (!schema || typeof params !== 'object' || params === null) return undefined;
   const result = schema.safeParse(params);
   if (result.success) return undefined;

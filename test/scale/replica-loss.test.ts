@@ -163,51 +163,56 @@ await describeWith('pg', 'a replica lost for good', async () => {
       60_000,
     );
 
-    it('has its unflushed usage billed by the survivor within seconds, exactly once', async () => {
-      const [dying, survivor] = topology.replicas as [Topology['replicas'][0], Topology['replicas'][0]];
-      const { apiKey, tenantId } = await tenant(survivor.url);
-      let targets = [dying.url, survivor.url];
-      const load = startChatLoad({ targets: () => targets, apiKey, body, workers: 8 });
-      await load.reach(100);
+    it(
+      'has its unflushed usage billed by the survivor within seconds, exactly once',
+      () =>
+        withReplicaLogs(async () => {
+          const [dying, survivor] = topology.replicas as [Topology['replicas'][0], Topology['replicas'][0]];
+          const { apiKey, tenantId } = await tenant(survivor.url);
+          let targets = [dying.url, survivor.url];
+          const load = startChatLoad({ targets: () => targets, apiKey, body, workers: 8 });
+          await load.reach(100);
 
-      // While the test holds the usage table, no batch commits anywhere: what the dying replica answers
-      // now exists only in its write-ahead log (on a disk no one else reads) and its Redis stream.
-      const recoveredBefore = await recoveredFromRedis(survivor.url);
-      const { killedAt, answeredByDead } = await withCommitsBlocked(async () => {
-        targets = [survivor.url];
-        await dying.kill();
-        const at = Date.now();
-        const answered = load.okFrom(dying.url);
-        expect((await unmetered(tenantId, answered)).length).toBeGreaterThan(0);
-        return { killedAt: at, answeredByDead: answered };
-      });
+          // While the test holds the usage table, no batch commits anywhere: what the dying replica answers
+          // now exists only in its write-ahead log (on a disk no one else reads) and its Redis stream.
+          const recoveredBefore = await recoveredFromRedis(survivor.url);
+          const { killedAt, answeredByDead } = await withCommitsBlocked(async () => {
+            targets = [survivor.url];
+            await dying.kill();
+            const at = Date.now();
+            const answered = load.okFrom(dying.url);
+            expect((await unmetered(tenantId, answered)).length).toBeGreaterThan(0);
+            return { killedAt: at, answeredByDead: answered };
+          });
 
-      // The survivor keeps serving meanwhile; the dead replica's usage must show up on its own.
-      let missing = await unmetered(tenantId, answeredByDead);
-      while (missing.length > 0 && Date.now() - killedAt < RECOVERY_BOUND_MS) {
-        await new Promise((r) => setTimeout(r, 100));
-        missing = await unmetered(tenantId, answeredByDead);
-      }
-      const recoveredInMs = Date.now() - killedAt;
-      await load.stop();
-      expect(missing).toEqual([]);
-      expect(await recoveredFromRedis(survivor.url)).toBeGreaterThan(recoveredBefore);
-      console.info(
-        `usage of a replica killed for good recovered by the survivor in ${recoveredInMs} ms ` +
-          `(${answeredByDead.length} requests answered by it, ${load.ok.size} in all)`,
-      );
+          // The survivor keeps serving meanwhile; the dead replica's usage must show up on its own.
+          let missing = await unmetered(tenantId, answeredByDead);
+          while (missing.length > 0 && Date.now() - killedAt < RECOVERY_BOUND_MS) {
+            await new Promise((r) => setTimeout(r, 100));
+            missing = await unmetered(tenantId, answeredByDead);
+          }
+          const recoveredInMs = Date.now() - killedAt;
+          await load.stop();
+          expect(missing).toEqual([]);
+          expect(await recoveredFromRedis(survivor.url)).toBeGreaterThan(recoveredBefore);
+          console.info(
+            `usage of a replica killed for good recovered by the survivor in ${recoveredInMs} ms ` +
+              `(${answeredByDead.length} requests answered by it, ${load.ok.size} in all)`,
+          );
 
-      await survivor.stop();
-      expect(await unmetered(tenantId, [...load.ok.keys()], true)).toEqual([]);
-      // Nothing left to recover after the survivor's clean shutdown: no stream, lease or writer in
-      // Redis, no write-ahead file on its disk.
-      const redis = new Redis(TEST_REDIS_URL);
-      try {
-        expect(await redis.keys(`${topology.redisPrefix}usage:*`)).toEqual([]);
-      } finally {
-        redis.disconnect();
-      }
-      expect(readdirSync(survivor.dataDir).filter((n) => n.startsWith('usage-wal-'))).toEqual([]);
-    }, 90_000);
+          await survivor.stop();
+          expect(await unmetered(tenantId, [...load.ok.keys()], true)).toEqual([]);
+          // Nothing left to recover after the survivor's clean shutdown: no stream, lease or writer in
+          // Redis, no write-ahead file on its disk.
+          const redis = new Redis(TEST_REDIS_URL);
+          try {
+            expect(await redis.keys(`${topology.redisPrefix}usage:*`)).toEqual([]);
+          } finally {
+            redis.disconnect();
+          }
+          expect(readdirSync(survivor.dataDir).filter((n) => n.startsWith('usage-wal-'))).toEqual([]);
+        }),
+      90_000,
+    );
   });
 });

@@ -2,6 +2,7 @@ import type { Db } from '../shared/db.js';
 import { ApiError, notFound } from '../shared/errors.js';
 import { recordAudit } from './audit-log.js';
 import type { InvitationService } from './invitations.js';
+import type { RevocationBus } from './revocation-bus.js';
 import { assignableBy, type Role } from './roles.js';
 
 /** Who changes the membership of an organization, for checks and the audit log. */
@@ -46,6 +47,7 @@ export class MemberService {
   constructor(
     private readonly db: Db,
     private readonly invitations: InvitationService,
+    private readonly revocations: RevocationBus,
     private readonly opts: { now?: () => number } = {},
   ) {}
 
@@ -85,19 +87,31 @@ export class MemberService {
     return roleIn(this.db, tenantId, userId);
   }
 
-  /** Changes a member's role. Owners change anyone; admins neither make nor change owners. */
+  /**
+   * Changes a member's role. Owners change anyone; admins neither make nor change owners. The keys the
+   * member created act with the new role from the next request on, on every replica: a demoted admin's
+   * old key cannot give its creator the role back.
+   */
   async changeRole(tenantId: string, memberId: string, role: Role, by: MemberActor): Promise<MemberView> {
     assertMayAssign(by, role);
     const now = this.now();
-    await this.db.transaction().execute(async (trx) => {
+    const keyIds = await this.db.transaction().execute(async (trx) => {
       const current = await this.roleToChange(trx, tenantId, memberId, by, 'change the role of an owner');
-      if (current === role) return;
+      if (current === role) return [];
       if (current === 'owner') await this.assertAnotherOwner(trx, tenantId, memberId);
       await trx
         .updateTable('memberships')
         .set({ role })
         .where('tenant_id', '=', tenantId)
         .where('user_id', '=', memberId)
+        .execute();
+      const keys = await trx
+        .updateTable('api_keys')
+        .set({ role })
+        .where('tenant_id', '=', tenantId)
+        .where('created_by', '=', memberId)
+        .where('revoked_at', 'is', null)
+        .returning('id')
         .execute();
       await auditMemberChange(
         trx,
@@ -108,7 +122,9 @@ export class MemberService {
         { from: current, to: role },
         now,
       );
+      return keys.map((k) => k.id);
     });
+    for (const keyId of keyIds) await this.revocations.publish({ kind: 'key', keyId });
     const view = (await this.list(tenantId)).find((m) => m.id === memberId);
     if (!view) throw notFound('The member');
     return view;

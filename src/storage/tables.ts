@@ -98,7 +98,7 @@ export interface ApiKeysTable {
   revoked_at: number | null;
   /** The member who created the key; null for keys of the sign-up, the operator or the CLI. */
   created_by: string | null;
-  /** The role the key acts with on `/admin/*`: its creator's role when it was created. */
+  /** The role the key acts with on `/admin/*`: its creator's role (kept in step when that role changes). */
   role: Generated<string>;
   /** Spend limit of the key in micro-dollars per `spend_period` (`day` | `month`, UTC); null: none. */
   spend_limit_micros: number | null;

@@ -243,6 +243,38 @@ describe('organizations, members and roles', () => {
     expect(change).toMatchObject({ target: userIds.developer, detail: { from: 'admin', to: 'developer' } });
   });
 
+  it("a demoted admin's own key loses the admin role and cannot give it back", async () => {
+    const demoted = await join('demoted@members.test', 'admin');
+    const made = await call(gw.url, 'POST', '/admin/keys', {
+      ...demoted.session,
+      json: { name: 'old admin key' },
+    });
+    expect(made.status).toBe(201);
+    const key = made.body.api_key as string;
+    // The key is cached by its first use, so the demotion must reach the cache too.
+    expect((await call(gw.url, 'GET', '/admin/members', { key })).status).toBe(200);
+
+    const changed = await call(
+      gw.url,
+      'PATCH',
+      `/admin/members/${demoted.userId}`,
+      as('owner', { json: { role: 'developer' } }),
+    );
+    expect(changed.body.role).toBe('developer');
+
+    expect((await call(gw.url, 'GET', '/admin/members', { key })).status).toBe(403);
+    const regain = await call(gw.url, 'PATCH', `/admin/members/${demoted.userId}`, {
+      key,
+      json: { role: 'admin' },
+    });
+    expect(regain.status).toBe(403);
+    expect(regain.body.error.code).toBe('permission_denied');
+    const list = await call(gw.url, 'GET', '/admin/members', as('owner'));
+    expect(list.body.data.find((m: { id: string }) => m.id === demoted.userId).role).toBe('developer');
+    const keys = await call(gw.url, 'GET', '/admin/keys', as('owner'));
+    expect(keys.body.data.find((k: { id: string }) => k.id === made.body.id).role).toBe('developer');
+  });
+
   it('removing a member ends their sessions at once; the keys they created keep working', async () => {
     const key = await call(gw.url, 'POST', '/admin/keys', as('billing', { json: {} }));
     expect(key.status).toBe(403);

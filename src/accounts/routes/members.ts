@@ -93,7 +93,7 @@ export function registerMemberRoutes(
     doc: {
       summary: "Change a member's role",
       description:
-        'Only owners give or take the owner role; an organization keeps at least one owner. The apps the member authorized (OAuth) act with the new role from the next request on.',
+        'Only owners give or take the owner role; an organization keeps at least one owner. The keys the member created and the apps they authorized (OAuth) act with the new role from the next request on.',
       tags: TAGS,
     },
     schema: { params: memberIdParams, body: roleRequestSchema, response: { 200: memberSchema } },

@@ -48,6 +48,13 @@ export const assignableBy = (role: Role): readonly Role[] =>
   role === 'owner' ? ROLES : role === 'admin' ? ['admin', 'developer', 'billing'] : [];
 
 /**
+ * Whether someone of `role` may obtain a key that acts as `keyRole` (rotating a key hands out its
+ * secret): their own role, or one they may give. An admin never gets an owner's key.
+ */
+export const mayHoldKeyOf = (role: Role, keyRole: Role): boolean =>
+  keyRole === role || assignableBy(role).includes(keyRole);
+
+/**
  * The permission each tenant route needs, by `METHOD pattern`. A route under `/admin/` missing from
  * this table needs `members` (owners and admins only), so a new route is never open by accident.
  */

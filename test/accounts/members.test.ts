@@ -126,6 +126,29 @@ describe('organizations, members and roles', () => {
     expect(invoices.body.error.code).toBe('permission_denied');
   });
 
+  it("an admin cannot rotate an owner's key to get an owner key of its own", async () => {
+    const rotate = await call(
+      gw.url,
+      'POST',
+      '/admin/keys/rotate',
+      as('admin', { json: { key_id: owner.keyId } }),
+    );
+    expect(rotate.status).toBe(403);
+    expect(rotate.body.error).toMatchObject({ code: 'permission_denied', param: 'key_id' });
+    expect(rotate.body.api_key).toBeUndefined();
+    // The owner's key still works; the admin may still revoke keys (that hands out nothing).
+    expect((await call(gw.url, 'GET', '/admin/members', { key: owner.apiKey })).status).toBe(200);
+    const adminKey = await call(gw.url, 'POST', '/admin/keys', as('admin', { json: { name: 'admin own' } }));
+    const own = await call(
+      gw.url,
+      'POST',
+      '/admin/keys/rotate',
+      as('admin', { json: { key_id: adminKey.body.id } }),
+    );
+    expect(own.status).toBe(200);
+    expect(own.body.role).toBe('admin');
+  });
+
   it('a billing member sees credits and invoices and cannot create or list keys', async () => {
     for (const path of ['/admin/invoices', '/admin/balance', '/admin/usage'])
       expect((await call(gw.url, 'GET', path, as('billing'))).status, path).toBe(200);

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { type Authenticated, defineRoute, type Guard } from '../../http/define-route.js';
 import { callerRole, callerUserId, callingKeyId, tenantActor } from '../../http/tenant-auth.js';
 import { ApiError, notFound } from '../../shared/errors.js';
-import { ALL_SCOPES, NO_KEY_LIMITS } from '../api-key-store.js';
+import { ALL_SCOPES, keyRole, NO_KEY_LIMITS } from '../api-key-store.js';
 import { listApiKeys } from '../key-queries.js';
 import type { KeyActor, KeyService } from '../key-service.js';
-import { can } from '../roles.js';
+import { can, mayHoldKeyOf } from '../roles.js';
 import {
   apiKeyListSchema,
   apiKeySchema,
@@ -114,6 +114,7 @@ export function registerKeyRoutes(app: FastifyInstance, { keys, tenant }: KeyRou
           'key_id',
         );
       await assertMayChange(keys, request, keyId);
+      await assertMayHold(keys, request, keyId);
       // rotate() revokes the old key and tells every replica before it returns, so the old key is
       // already refused when this response leaves.
       const rotated = await keys.rotate(request.auth.tenant.id, keyId, actorOf(request));
@@ -167,6 +168,21 @@ export function registerKeyRoutes(app: FastifyInstance, { keys, tenant }: KeyRou
 
 const hasLimits = (body: { spend_limit?: unknown; rpm?: unknown; tpm?: unknown }) =>
   (body.spend_limit ?? body.rpm ?? body.tpm ?? null) !== null;
+
+/**
+ * Rotating hands out a working key with the old key's role: refused when that role is above the
+ * caller's (an admin rotating an owner's key would become an owner).
+ */
+async function assertMayHold(keys: KeyService, request: FastifyRequest & Authenticated, keyId: string) {
+  const role = callerRole(request);
+  const key = await keys.get(request.auth.tenant.id, keyId);
+  if (!mayHoldKeyOf(role, keyRole(key)))
+    throw new ApiError(
+      'permission_denied',
+      `Your role (${role}) cannot rotate a key that acts as ${keyRole(key)}; you may revoke it.`,
+      'key_id',
+    );
+}
 
 /** A developer changes only keys they created; anyone else's key looks unknown to them (404). */
 async function assertMayChange(

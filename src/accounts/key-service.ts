@@ -123,6 +123,7 @@ export class KeyService {
         .executeTakeFirst();
       if (Number(revoked.numUpdatedRows) !== 1) throw keyNotFound();
       await insertApiKey(trx, next.record);
+      await carrySpendOver(trx, old.id, next.record.id, now);
       const detail = {
         old_key_id: old.id,
         new_key_id: next.record.id,
@@ -219,6 +220,23 @@ export class KeyService {
 }
 
 const keyNotFound = () => notFound('No active API key with this id');
+
+/**
+ * The new key of a rotation starts with the old key's spend in each budget period: otherwise rotating
+ * a key that reached its budget would give it a fresh one.
+ */
+async function carrySpendOver(trx: Db, oldKeyId: string, newKeyId: string, now: number): Promise<void> {
+  const spent = await trx
+    .selectFrom('key_spend')
+    .select(['period_start', 'tenant_id', 'spent_micros'])
+    .where('key_id', '=', oldKeyId)
+    .execute();
+  if (spent.length === 0) return;
+  await trx
+    .insertInto('key_spend')
+    .values(spent.map((row) => ({ ...row, key_id: newKeyId, updated_at: now })))
+    .execute();
+}
 
 /** The limits of a key for audit entries, only those set. */
 export function limitsDetail(limits: KeyLimits | undefined): Record<string, unknown> {

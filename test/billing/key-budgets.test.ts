@@ -88,6 +88,19 @@ describe('per-key budgets and limits', () => {
     expect((await chat(limited.api_key)).status).toBe(200);
   });
 
+  it("rotating a key over its budget does not give it a fresh budget: the period's spend carries over", async () => {
+    const limited = await createKey({ name: 'rotated', spend_limit: { usd: '0.01', period: 'day' } });
+    let status = 200;
+    for (let i = 0; i < 10 && status === 200; i++) status = (await chat(limited.api_key)).status;
+    expect(status).toBe(402);
+    const rotated = await call(gw.url, 'POST', '/admin/keys/rotate', { key: limited.api_key, json: {} });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.spend_limit).toEqual({ usd: '0.010000', period: 'day' });
+    const refused = await chat(rotated.body.api_key);
+    expect(refused.status).toBe(402);
+    expect(refused.body.error.code).toBe('key_budget_exceeded');
+  });
+
   it('owners change and remove a key budget with PATCH; the change is audited and applies at once', async () => {
     const key = await createKey({ name: 'tiny', spend_limit: { usd: '0.000001', period: 'month' } });
     expect((await chat(key.api_key)).status).toBe(200);

@@ -59,11 +59,15 @@ export class UsageRecovery {
   // A failure in one place (a database or Redis that is down) must not hold up the other.
   private async pass(): Promise<number> {
     const local = await this.sweepLocal().catch((err: unknown) => this.failed('local', err));
-    const remote = this.opts.journal
-      ? await this.opts.journal
-          .recoverDead(this.opts.replay)
-          .catch((err: unknown) => this.failed('redis', err))
-      : 0;
+    // Counted as each page commits: a pass that fails after committing some (say, Redis times out on
+    // the clean-up that follows) still reports what it committed.
+    let remote = 0;
+    await this.opts.journal
+      ?.recoverDead(async (rows) => {
+        await this.opts.replay(rows);
+        remote += rows.length;
+      })
+      .catch((err: unknown) => this.failed('redis', err));
     this.report('redis', remote);
     return local + remote;
   }

@@ -268,7 +268,7 @@ export async function createContainer(
   });
   const mailLinks = { publicUrl: config.publicUrl, brandName: config.brand.name };
   const invitations = new InvitationService(db, mailer, mailLinks);
-  const members = new MemberService(db, invitations, revocations);
+  const members = new MemberService(db, invitations, revocations, { dialect: database.dialect });
   const accounts = new AccountService(db, {
     signupPlan: config.signup.plan,
     plans: Object.keys(config.plans),

@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db.js';
 import { ApiError, notFound } from '../shared/errors.js';
+import type { Dialect } from '../storage/database.js';
 import { recordAudit } from './audit-log.js';
 import type { InvitationService } from './invitations.js';
 import type { RevocationBus } from './revocation-bus.js';
@@ -48,7 +49,7 @@ export class MemberService {
     private readonly db: Db,
     private readonly invitations: InvitationService,
     private readonly revocations: RevocationBus,
-    private readonly opts: { now?: () => number } = {},
+    private readonly opts: { dialect: Dialect; now?: () => number },
   ) {}
 
   private now(): number {
@@ -105,14 +106,7 @@ export class MemberService {
         .where('tenant_id', '=', tenantId)
         .where('user_id', '=', memberId)
         .execute();
-      const keys = await trx
-        .updateTable('api_keys')
-        .set({ role })
-        .where('tenant_id', '=', tenantId)
-        .where('created_by', '=', memberId)
-        .where('revoked_at', 'is', null)
-        .returning('id')
-        .execute();
+      const keyIds = await setKeyRoles(trx, tenantId, memberId, role);
       await auditMemberChange(
         trx,
         tenantId,
@@ -122,9 +116,9 @@ export class MemberService {
         { from: current, to: role },
         now,
       );
-      return keys.map((k) => k.id);
+      return keyIds;
     });
-    for (const keyId of keyIds) await this.revocations.publish({ kind: 'key', keyId });
+    await this.forgetKeys(keyIds);
     const view = (await this.list(tenantId)).find((m) => m.id === memberId);
     if (!view) throw notFound('The member');
     return view;
@@ -134,10 +128,18 @@ export class MemberService {
    * Removes a member (their sessions in the organization end at once; the keys they created stay,
    * with their creator recorded), or withdraws a pending invite (`inv_…`).
    */
+  /**
+   * Removes a member (or withdraws an invitation). The keys they created stay with the organization,
+   * but those that managed it (owner or admin) act as developer from then on, on every replica: a
+   * removed admin's key must not invite its creator back.
+   */
   async remove(tenantId: string, memberId: string, by: MemberActor): Promise<void> {
     const now = this.now();
-    await this.db.transaction().execute(async (trx) => {
-      if (memberId.startsWith('inv_')) return this.invitations.revoke(trx, tenantId, memberId, by, now);
+    const keyIds = await this.db.transaction().execute(async (trx) => {
+      if (memberId.startsWith('inv_')) {
+        await this.invitations.revoke(trx, tenantId, memberId, by, now);
+        return [];
+      }
       const current = await this.roleToChange(trx, tenantId, memberId, by, 'remove an owner');
       if (current === 'owner') await this.assertAnotherOwner(trx, tenantId, memberId);
       await trx
@@ -151,7 +153,14 @@ export class MemberService {
         .where('user_id', '=', memberId)
         .execute();
       await auditMemberChange(trx, tenantId, by, 'member.removed', memberId, { role: current }, now);
+      return setKeyRoles(trx, tenantId, memberId, 'developer', ['owner', 'admin']);
     });
+    await this.forgetKeys(keyIds);
+  }
+
+  /** Every replica drops these keys from its cache, so their new role applies from the next request. */
+  private async forgetKeys(keyIds: readonly string[]): Promise<void> {
+    for (const keyId of keyIds) await this.revocations.publish({ kind: 'key', keyId });
   }
 
   /** The current role of the member about to be changed; only an owner may change an owner. */
@@ -169,21 +178,49 @@ export class MemberService {
     return current;
   }
 
+  /**
+   * On PostgreSQL every owner row is locked, in one order, until the change commits: two owners
+   * demoting or removing each other at once would otherwise both see the other one still there.
+   * (SQLite runs one write transaction at a time.)
+   */
   private async assertAnotherOwner(db: Db, tenantId: string, userId: string): Promise<void> {
-    const other = await db
+    const owners = await db
       .selectFrom('memberships')
       .select('user_id')
       .where('tenant_id', '=', tenantId)
       .where('role', '=', 'owner')
-      .where('user_id', '!=', userId)
-      .limit(1)
-      .executeTakeFirst();
-    if (!other)
+      .orderBy('user_id')
+      .$if(this.opts.dialect === 'postgres', (qb) => qb.forUpdate())
+      .execute();
+    if (!owners.some((o) => o.user_id !== userId))
       throw new ApiError(
         'conflict',
         'An organization needs at least one owner: make someone else owner first.',
       );
   }
+}
+
+/**
+ * Gives the active keys a member created the role `role` (only those now in `from`, when given);
+ * returns their ids.
+ */
+async function setKeyRoles(
+  trx: Db,
+  tenantId: string,
+  memberId: string,
+  role: Role,
+  from?: readonly Role[],
+): Promise<string[]> {
+  const keys = await trx
+    .updateTable('api_keys')
+    .set({ role })
+    .where('tenant_id', '=', tenantId)
+    .where('created_by', '=', memberId)
+    .where('revoked_at', 'is', null)
+    .$if(from !== undefined, (qb) => qb.where('role', 'in', from ?? []))
+    .returning('id')
+    .execute();
+  return keys.map((k) => k.id);
 }
 
 /** A user's role in an organization, or null when not a member. */

@@ -316,6 +316,68 @@ describe('organizations, members and roles', () => {
     expect(audit.body.data[0]).toMatchObject({ action: 'member.removed', target: userIds.developer });
   });
 
+  it("a removed admin's keys stay, acting as developer: they cannot invite their creator back", async () => {
+    const leaving = await join('leaving@members.test', 'admin');
+    const made = await call(gw.url, 'POST', '/admin/keys', { ...leaving.session, json: { name: 'ci' } });
+    const key = made.body.api_key as string;
+    // Cached by its first use: the removal must reach the cache too.
+    expect((await call(gw.url, 'GET', '/admin/members', { key })).status).toBe(200);
+
+    expect((await call(gw.url, 'DELETE', `/admin/members/${leaving.userId}`, as('owner'))).status).toBe(200);
+
+    const reinvite = await call(gw.url, 'POST', '/admin/members/invite', {
+      key,
+      json: { email: 'leaving@members.test', role: 'admin' },
+    });
+    expect(reinvite.status).toBe(403);
+    expect((await call(gw.url, 'GET', '/v1/models', { key })).status).toBe(200);
+    const keys = await call(gw.url, 'GET', '/admin/keys', as('owner'));
+    expect(keys.body.data.find((k: { id: string }) => k.id === made.body.id)).toMatchObject({
+      role: 'developer',
+      status: 'active',
+      created_by: leaving.userId,
+    });
+  });
+
+  it('two owners demoting each other at the same moment leave the organization one owner', async () => {
+    const first = await gw.signUp('first-owner@members.test');
+    const firstSession = await loginJson(gw.url, first.email, first.password);
+    await call(gw.url, 'POST', '/admin/members/invite', {
+      ...firstSession,
+      json: { email: 'second-owner@members.test', role: 'owner' },
+    });
+    const path = await invitationPath('second-owner@members.test');
+    const joined = await call(gw.url, 'POST', path, { json: { password: 'a long enough password' } });
+    const second = {
+      id: joined.body.user_id as string,
+      session: { cookie: cookiePair(joined.cookies, 'simo_session')!, csrf: joined.body.csrf_token },
+    };
+    const members = await call(gw.url, 'GET', '/admin/members', firstSession);
+    const firstId = members.body.data.find((m: { id: string }) => m.id !== second.id).id as string;
+    const owners = async () =>
+      (await call(gw.url, 'GET', '/admin/members', firstSession)).body.data.filter(
+        (m: { role: string }) => m.role === 'owner',
+      ).length;
+
+    for (let round = 0; round < 5; round++) {
+      const [a, b] = await Promise.all([
+        call(gw.url, 'PATCH', `/admin/members/${second.id}`, { ...firstSession, json: { role: 'admin' } }),
+        call(gw.url, 'PATCH', `/admin/members/${firstId}`, { ...second.session, json: { role: 'admin' } }),
+      ]);
+      const statuses = [a.status, b.status].sort();
+      expect(statuses[0]).toBe(200);
+      expect([403, 409]).toContain(statuses[1]);
+      expect(await owners()).toBe(1);
+      // The one left owner makes the other owner again for the next round.
+      const [winner, loserId] = a.status === 200 ? [firstSession, second.id] : [second.session, firstId];
+      const back = await call(gw.url, 'PATCH', `/admin/members/${loserId}`, {
+        ...winner,
+        json: { role: 'owner' },
+      });
+      expect(back.status).toBe(200);
+    }
+  });
+
   it('a person in two organizations accepts while signed in and switches between them', async () => {
     const other = await gw.signUp('other-owner@members.test');
     const otherSession = await loginJson(gw.url, other.email, other.password);

@@ -117,7 +117,7 @@ export function registerMemberRoutes(
     doc: {
       summary: 'Remove a member, or withdraw a pending invite',
       description:
-        "The member's sessions in the organization and the apps they authorized (OAuth) end at once; the keys they created stay with the organization, their creator recorded.",
+        "The member's sessions in the organization and the apps they authorized (OAuth) end at once; the keys they created stay with the organization, their creator recorded; those of a removed owner or admin act as developer from the next request on.",
       tags: TAGS,
     },
     schema: { params: memberIdParams, response: { 200: deletedMemberSchema } },

@@ -1,7 +1,9 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { keyRole } from '../accounts/api-key-store.js';
 import type { AuthContext } from '../accounts/authenticator.js';
+import { can, type Permission } from '../accounts/roles.js';
 import { answerText } from '../gateway/chat-chunks.js';
 import { chatCompletionRequestSchema } from '../gateway/chat-schema.js';
 import type { SurfaceDeps } from '../gateway/inference-pipeline.js';
@@ -38,6 +40,19 @@ async function asToolResult(run: () => Promise<CallToolResult>): Promise<CallToo
     if (!(err instanceof ApiError)) throw err;
     return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }] };
   }
+}
+
+/**
+ * The account reports follow the role table of `/admin/*`: a developer's key reads usage (as on
+ * `GET /admin/usage`) but not the balance (`GET /admin/balance` needs `billing`).
+ */
+function assertMay(auth: AuthContext, permission: Permission, what: string): void {
+  const role = keyRole(auth.key);
+  if (!can(role, permission))
+    throw new ApiError(
+      'permission_denied',
+      `Your role in this organization (${role}) does not allow reading ${what}. Ask an owner or admin.`,
+    );
 }
 
 const chatInput = {
@@ -138,6 +153,7 @@ export function createMcpServer(deps: McpToolDeps, caller: ToolCaller, version: 
       asToolResult(async () => {
         const to = args.to ? Date.parse(args.to) : Date.now();
         const from = args.from ? Date.parse(args.from) : to - 30 * DAY_MS;
+        assertMay(caller.auth, 'usage', 'usage');
         if (to <= from) throw new ApiError('invalid_parameter', "'to' must be after 'from'.", 'to');
         return json(await usageReport(deps, tenant.id, from, to));
       }),
@@ -150,7 +166,11 @@ export function createMcpServer(deps: McpToolDeps, caller: ToolCaller, version: 
       description: "The account's remaining prepaid credit in USD.",
       annotations: { readOnlyHint: true },
     },
-    () => asToolResult(async () => json(await balanceReport(deps, tenant.id))),
+    () =>
+      asToolResult(async () => {
+        assertMay(caller.auth, 'billing', 'the balance');
+        return json(await balanceReport(deps, tenant.id));
+      }),
   );
 
   return server;

@@ -104,6 +104,28 @@ function suite(dialect: 'sqlite' | 'postgres') {
     await client.close();
   });
 
+  it('get_balance and get_usage follow the role table of /admin: a developer key reads usage, not the balance', async () => {
+    const made = await fetch(`${g.url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'a developer key' }),
+    });
+    const key = (await made.json()) as { id: string; api_key: string };
+    // As if a developer had created it (the members suite covers that flow); not used yet, so not cached.
+    await g.server.container.database.db
+      .updateTable('api_keys')
+      .set({ role: 'developer' })
+      .where('id', '=', key.id)
+      .execute();
+    const client = await connect(key.api_key);
+    const balance = await client.callTool({ name: 'get_balance', arguments: {} });
+    expect(balance.isError).toBe(true);
+    expect(textOf(balance)).toContain('permission_denied');
+    const usage = await client.callTool({ name: 'get_usage', arguments: {} });
+    expect(usage.isError).toBeFalsy();
+    await client.close();
+  });
+
   it('expected failures are tool errors, not protocol errors', async () => {
     const client = await connect(user.apiKey);
     const result = await client.callTool({

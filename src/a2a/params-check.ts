@@ -6,6 +6,7 @@
  * `messageId`, an empty task id) are left to it, and unknown fields pass.
  */
 import { z } from 'zod';
+import { paramName } from '../http/validation.js';
 
 const strings = z.array(z.string());
 const object = z.record(z.string(), z.unknown());
@@ -88,9 +89,7 @@ export function a2aParamsProblem(legacy: boolean, method: unknown, params: unkno
   const result = schema.safeParse(params);
   if (result.success) return undefined;
   const issue = result.error.issues[0];
-  const path = ['params', ...(issue?.path ?? [])]
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('');
+  const path = paramName(['params', ...(issue?.path ?? [])]);
   const reason = (issue?.message ?? 'not valid').replace(/^Invalid input: /, '');
   return `Invalid method parameters: ${path}: ${reason}.`;
 }

@@ -10,6 +10,7 @@ import {
   type JSONRPCMessage,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { paramName } from '../http/validation.js';
 
 const INVALID_PARAMS = -32602;
 
@@ -31,11 +32,9 @@ export function mcpParamsProblem(message: JSONRPCMessage): string | undefined {
   const result = schema.safeParse(message);
   if (result.success) return undefined;
   const issue = result.error.issues[0];
-  const path = (issue?.path ?? [])
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('');
+  const path = paramName(issue?.path ?? []);
   const reason = (issue?.message ?? 'not valid').replace(/^Invalid input: /, '');
-  return `Invalid params: ${path || 'params'}: ${reason}.`;
+  return `Invalid params: ${path ?? 'params'}: ${reason}.`;
 }
 
 /** Answers requests with params of the wrong type before they reach the server behind `transport`. */

@@ -1,7 +1,14 @@
 import type { AuthContext } from '../accounts/authenticator.js';
 import type { PlanConfig } from '../config/schema.js';
 import { rpmFor, tpmFor } from './policy.js';
-import type { LimitDecision, LimiterStatus, LogState, RequestLimiter, WindowStore } from './types.js';
+import type {
+  LimitDecision,
+  LimiterStatus,
+  LogState,
+  RequestLimiter,
+  TokenBudget,
+  WindowStore,
+} from './types.js';
 
 export interface SlidingWindowLimiterOptions {
   plans: Record<string, PlanConfig>;
@@ -53,16 +60,20 @@ export class SlidingWindowLimiter implements RequestLimiter {
       const keyDecision = await this.checkKey(auth, keyLimits.rpm, keyLimits.tpm);
       if (!keyDecision.allowed) return keyDecision;
       const tenantDecision = await this.checkTenant(auth);
-      // The tighter limit is the one the client sees in its headers.
-      return tenantDecision.allowed && keyDecision.remaining < tenantDecision.remaining
-        ? {
-            ...tenantDecision,
-            limit: keyDecision.limit,
-            remaining: keyDecision.remaining,
-            resetAt: keyDecision.resetAt,
-            resetAfter: keyDecision.resetAfter,
-          }
-        : tenantDecision;
+      // The tighter limit is the one the client sees in its headers, for requests and tokens alike.
+      const decision: LimitDecision =
+        tenantDecision.allowed && keyDecision.remaining < tenantDecision.remaining
+          ? {
+              ...tenantDecision,
+              limit: keyDecision.limit,
+              remaining: keyDecision.remaining,
+              resetAt: keyDecision.resetAt,
+              resetAfter: keyDecision.resetAfter,
+            }
+          : { ...tenantDecision };
+      const tokens = tighterTokens(keyDecision.tokens, tenantDecision.tokens);
+      if (tokens) decision.tokens = tokens;
+      return decision;
     }
     return this.checkTenant(auth);
   }
@@ -83,6 +94,8 @@ export class SlidingWindowLimiter implements RequestLimiter {
       decision.refusedBy = result.refusedBy;
       this.onDecision(this.backendNow(), `refused_${result.refusedBy}`);
     }
+    // The key's own token budget, so its refusal names it and its headers show it.
+    if (tpm && result.tokens) decision.tokens = tokenBudget(tpm, result.tokens, now);
     return decision;
   }
 
@@ -102,13 +115,7 @@ export class SlidingWindowLimiter implements RequestLimiter {
     const decision = this.decide(result.allowed, limit, result.requests.total, refusing, now);
     if (result.refusedBy) decision.refusedBy = result.refusedBy;
     this.onDecision(this.backendNow(), result.refusedBy ? `refused_${result.refusedBy}` : 'allowed');
-    if (tpm && result.tokens)
-      decision.tokens = {
-        limit: tpm,
-        remaining: Math.max(0, tpm - result.tokens.total),
-        resetAt: resetAtOf(now, result.tokens.freeInMs),
-        resetAfter: Math.ceil(result.tokens.freeInMs / 1000),
-      };
+    if (tpm && result.tokens) decision.tokens = tokenBudget(tpm, result.tokens, now);
     return decision;
   }
 
@@ -188,3 +195,23 @@ export class SlidingWindowLimiter implements RequestLimiter {
 
 /** The Unix second at (or just after) which the window frees up; never in the past. */
 const resetAtOf = (now: number, freeInMs: number) => Math.ceil((now + freeInMs) / 1000);
+
+/** A token log's state as the budget a decision reports. */
+function tokenBudget(limit: number, log: LogState, now: number): TokenBudget {
+  return {
+    limit,
+    remaining: Math.max(0, limit - log.total),
+    resetAt: resetAtOf(now, log.freeInMs),
+    resetAfter: Math.ceil(log.freeInMs / 1000),
+  };
+}
+
+/** Of a key's and its tenant's token budgets, the one with fewer tokens left (either may be absent). */
+function tighterTokens(
+  key: TokenBudget | undefined,
+  tenant: TokenBudget | undefined,
+): TokenBudget | undefined {
+  if (!key) return tenant;
+  if (!tenant) return key;
+  return key.remaining < tenant.remaining ? key : tenant;
+}

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthContext } from '../../src/accounts/authenticator.js';
 import { formatDuration, rateLimitHeaders } from '../../src/ratelimit/headers.js';
 import { MemoryWindowStore } from '../../src/ratelimit/memory-window-store.js';
+import { rateLimitExceeded } from '../../src/ratelimit/model-call-limit.js';
 import { RedisWindowStore } from '../../src/ratelimit/redis-window-store.js';
 import { SlidingWindowLimiter } from '../../src/ratelimit/sliding-window-limiter.js';
 import type { RequestLimiter } from '../../src/ratelimit/types.js';
@@ -139,6 +140,26 @@ function limiterContract(backend: () => Backend) {
     expect(h['x-ratelimit-limit-tokens']).toBe('1000');
     expect(h['x-ratelimit-remaining-tokens']).toBe('0');
     expect(h['x-ratelimit-reset-tokens']).toMatch(/^(\d+m)?\d+s$/);
+  });
+
+  it("names a key's own tokens-per-minute in its refusal and shows the tighter token budget", async () => {
+    const { limiter } = backend().make(60_000);
+    const auth = authFor('metered');
+    auth.key.limits = { spendLimitMicros: null, spendPeriod: null, rpm: null, tpm: 300 };
+    const first = await limiter.check(auth);
+    // The key's 300 are tighter than the plan's 1,000: the headers show the key's budget.
+    expect(first.tokens).toMatchObject({ limit: 300, remaining: 300 });
+    await limiter.recordTokens(auth, 200);
+    expect((await limiter.check(auth)).tokens).toMatchObject({ limit: 300, remaining: 100 });
+    await limiter.recordTokens(auth, 200);
+    const refused = await limiter.check(auth);
+    expect(refused).toMatchObject({ allowed: false, refusedBy: 'tokens' });
+    expect(refused.tokens).toMatchObject({ limit: 300, remaining: 0 });
+    expect(rateLimitExceeded(refused).message).toMatch(/^Rate limit reached: 300 tokens per minute\./);
+    const h = rateLimitHeaders(refused);
+    expect(h['x-ratelimit-limit-tokens']).toBe('300');
+    expect(h['x-ratelimit-remaining-tokens']).toBe('0');
+    expect(Number(h['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses an address after too many failed authentications, then lets it go', async () => {

@@ -66,7 +66,8 @@ export const embeddingsResponseSchema = z.looseObject({
     }),
   ),
   model: z.string(),
-  usage: z.object({ prompt_tokens: z.int(), total_tokens: z.int() }),
+  // Optional as on chat answers: some model servers send none (the meter then counts the input).
+  usage: z.object({ prompt_tokens: z.int(), total_tokens: z.int() }).optional(),
 });
 
 /** An embeddings answer as relayed from the model server (see `ChatCompletionResponse`). */

@@ -270,6 +270,17 @@ describe('bad embedding requests', () => {
   });
 });
 
+describe('embeddings from a model server that reports no usage', () => {
+  it('relays the vectors (200, no usage) instead of failing the answered, billed call', async () => {
+    await upstream.control('no-usage', 1);
+    const res = await post('/v1/embeddings', { model: EMBEDDING_MODEL, input: ['one', 'two'] });
+    const body = (await res.json()) as { data: unknown[]; usage?: unknown };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.data).toHaveLength(2);
+    expect(body.usage).toBeUndefined();
+  });
+});
+
 describe('transport-level rejections', () => {
   it('answers 413 for a body over limits.maxBodyBytes', async () => {
     const big = { model: MODEL, messages: [{ role: 'user', content: 'x'.repeat(MAX_BODY_BYTES) }] };

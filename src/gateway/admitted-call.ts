@@ -9,6 +9,7 @@ import {
   type StreamSummary,
 } from './inference-call.js';
 import type { RoutedJson, RoutedStream, RouteUsed } from './model-router.js';
+import type { MeasuredPrompt } from './prompt-size.js';
 
 /**
  * One admitted call and its credit ticket: the only place a call is settled, and only once (the
@@ -25,7 +26,7 @@ export class Admitted<B> {
     /** What goes upstream: the caller's body, with the completion cap the balance affords. */
     public body: B,
     readonly ticket: MeterTicket,
-    private readonly promptText: string,
+    private readonly prompt: MeasuredPrompt,
     private readonly tokenLimiter: RequestLimiter | undefined,
     /** Whether the caller is told the route (`x-simo-route`, on `InferenceCall.headers`). */
     private readonly announceRoute: boolean,
@@ -95,7 +96,7 @@ export class Admitted<B> {
     this.call.trace?.settled(outcome);
     await this.ticket.settle(outcome);
     if (!this.tokenLimiter) return;
-    const tokens = tokensUsed(outcome);
+    const tokens = tokensUsed(outcome, this.prompt.size.framingTokens);
     if (tokens > 0) await this.tokenLimiter.recordTokens(this.call.auth, tokens);
   }
 
@@ -107,7 +108,7 @@ export class Admitted<B> {
       upstreamModel: route.upstreamModel,
       attempts: route.attempts,
       usage,
-      promptText: this.promptText,
+      promptText: this.prompt.text,
       completionText,
       latencyMs: performance.now() - this.call.startedAt,
       ...(this.cache ? { cache: this.cache, priceFactor: this.priceFactor } : {}),
@@ -123,7 +124,7 @@ export class Admitted<B> {
       upstreamModel: null,
       attempts,
       usage: null,
-      promptText: this.promptText,
+      promptText: this.prompt.text,
       completionText: '',
       latencyMs: performance.now() - this.call.startedAt,
       ...(this.cache ? { cache: this.cache } : {}),
@@ -131,9 +132,12 @@ export class Admitted<B> {
   }
 }
 
-/** Tokens an answered call used: the upstream's count, else an estimate from the text (~4 chars a token). */
-export function tokensUsed(outcome: UsageOutcome): number {
+/**
+ * Tokens an answered call used: the upstream's count, else an estimate from the text (~4 chars a token)
+ * plus the prompt's tokens that are not text (framing, media parts, token ids), as the meter bills them.
+ */
+export function tokensUsed(outcome: UsageOutcome, promptFramingTokens: number): number {
   if (!outcome.answered) return 0;
   if (outcome.usage) return outcome.usage.promptTokens + outcome.usage.completionTokens;
-  return Math.ceil((outcome.promptText.length + outcome.completionText.length) / 4);
+  return Math.ceil((outcome.promptText.length + outcome.completionText.length) / 4) + promptFramingTokens;
 }

@@ -342,7 +342,7 @@ export class InferencePipeline {
       model,
       body,
       ticket,
-      prompt.text,
+      prompt,
       // A key with its own tokens-per-minute is debited too.
       this.debitsTokens || call.auth.key.limits?.tpm ? this.deps.limiter : undefined,
       this.deps.config.routing.routeHeader,

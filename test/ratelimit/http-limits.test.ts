@@ -196,3 +196,44 @@ describe('tokens per minute over HTTP', () => {
     );
   });
 });
+
+describe('tokens per minute when the model server reports no usage', () => {
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+    gw = await startTestGateway({
+      env: { SIMO_UPSTREAM_URL: upstream.v1, SIMO_TRUST_PROXY: 'true' },
+      config: { plans: { starter: { rpm: 100, tpm: 1_000 } } },
+      logLevel: 'error',
+    });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await upstream?.stop();
+  });
+
+  it('debits token-id embeddings inputs (no text to estimate from) as the meter bills them', async () => {
+    await upstream.control('no-usage', 100);
+    const t = await gw.signUp();
+    // 5,000 token ids: no text at all, so an estimate from characters alone would debit nothing.
+    const input = [Array.from({ length: 5_000 }, (_, i) => i % 1_000)];
+    const send = () =>
+      fetch(`${gw.v1}/embeddings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'qwen/qwen3-embedding-0.6b', input }),
+      });
+    const first = await send();
+    const answer = (await first.json()) as { usage?: unknown };
+    expect(first.status, JSON.stringify(answer)).toBe(200);
+    expect(answer.usage).toBeUndefined();
+    const second = await send();
+    expect(second.status).toBe(429);
+    expect(second.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
+    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(
+      /1000 tokens per minute/,
+    );
+  });
+});

@@ -421,20 +421,28 @@ function toBase64(values: number[]): string {
 }
 
 function embeddings(body: Json, b: Behavior): Reply {
-  const { input } = body;
-  const inputs = typeof input === 'string' ? [input] : input;
-  if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((s) => typeof s === 'string')) {
-    return [400, errorBody("'input' must be a string or an array of strings")];
-  }
+  const inputs = embeddingInputs(body.input);
+  if (!inputs) return [400, errorBody("'input' must be a string, an array of strings or of token-id arrays")];
   const base64 = body.encoding_format === 'base64';
-  const data = inputs.map((s: string, index) => {
-    const vector = embed(s);
+  const data = inputs.map((s, index) => {
+    const vector = embed(typeof s === 'string' ? s : s.join(' '));
     return { object: 'embedding', index, embedding: base64 ? toBase64(vector) : vector };
   });
-  const tokens = inputs.reduce((n: number, s: string) => n + wordCount(s), 0);
+  const tokens = inputs.reduce((n, s) => n + (typeof s === 'string' ? wordCount(s) : s.length), 0);
   const model = typeof body.model === 'string' ? body.model : 'fake-model';
   const usage = { prompt_tokens: tokens, total_tokens: tokens };
   return [200, { object: 'list', data, model, ...(b.noUsage ? {} : { usage }) }];
+}
+
+/** The inputs of an embeddings request as OpenAI takes them: texts, or token ids (one array or several). */
+function embeddingInputs(input: unknown): Array<string | number[]> | null {
+  const isIds = (v: unknown): v is number[] =>
+    Array.isArray(v) && v.length > 0 && v.every((n) => Number.isInteger(n));
+  if (typeof input === 'string') return [input];
+  if (!Array.isArray(input) || input.length === 0) return null;
+  if (input.every((s) => typeof s === 'string')) return input as string[];
+  if (isIds(input)) return [input];
+  return input.every(isIds) ? input : null;
 }
 
 // ---------- routing ----------

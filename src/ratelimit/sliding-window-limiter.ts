@@ -121,11 +121,14 @@ export class SlidingWindowLimiter implements RequestLimiter {
 
   async recordTokens(auth: AuthContext, tokens: number): Promise<void> {
     if (!(tokens > 0)) return;
+    // One debit of more than the budget refuses exactly as long as one of the whole budget does, so it is
+    // capped there: an absurd usage figure from a model server (1e20, Infinity) stays a valid Redis integer.
+    const debit = (limit: number) => Math.min(Math.ceil(tokens), limit);
     const keyTpm = auth.key.limits?.tpm;
-    if (keyTpm) await this.store.addTokens(`tok:{key:${auth.key.id}}`, Math.ceil(tokens), keyTpm);
+    if (keyTpm) await this.store.addTokens(`tok:{key:${auth.key.id}}`, debit(keyTpm), keyTpm);
     const tpm = tpmFor(auth, this.plans);
     if (!tpm) return;
-    await this.store.addTokens(`tok:{${auth.tenant.id}}`, Math.ceil(tokens), tpm);
+    await this.store.addTokens(`tok:{${auth.tenant.id}}`, debit(tpm), tpm);
   }
 
   guardAddress(address: string): LimitDecision | undefined {

@@ -162,6 +162,18 @@ function limiterContract(backend: () => Backend) {
     expect(Number(h['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 
+  it('debits an absurd token count as the whole budget, without failing the store', async () => {
+    const { limiter } = backend().make(60_000);
+    const auth = authFor('metered');
+    expect((await limiter.check(auth)).allowed).toBe(true);
+    // A model server may report anything; Redis integers stop at 2^63.
+    await limiter.recordTokens(auth, 1e20);
+    const refused = await limiter.check(auth);
+    expect(refused).toMatchObject({ allowed: false, refusedBy: 'tokens' });
+    expect(refused.tokens).toMatchObject({ limit: 1_000, remaining: 0 });
+    expect(limiter.status()).toBe('ok');
+  });
+
   it('refuses an address after too many failed authentications, then lets it go', async () => {
     const { limiter, advance } = backend().make(1_000);
     const ip = `198.51.100.${Math.floor(Math.random() * 200)}`;

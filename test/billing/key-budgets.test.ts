@@ -3,6 +3,8 @@ import { call, loginJson } from '../accounts/http.js';
 import { movableClock, type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const MODEL = 'test/priced';
+/** The same price, streamed slowly: requests stay in flight together. */
+const SLOW_MODEL = 'test/priced-slow';
 
 /** Per-key spend budgets (reset on schedule) and per-key rate limits, below the organization's. */
 describe('per-key budgets and limits', () => {
@@ -29,7 +31,10 @@ describe('per-key budgets and limits', () => {
     gw = await startTestGateway({
       clock: clock.now,
       config: {
-        providers: [{ id: 'sim', type: 'simulator' }],
+        providers: [
+          { id: 'sim', type: 'simulator' },
+          { id: 'slow', type: 'simulator', tokenDelayMs: 40 },
+        ],
         // Priced so that a short request costs about half a cent.
         models: [
           {
@@ -37,6 +42,12 @@ describe('per-key budgets and limits', () => {
             contextWindow: 256,
             pricing: { inputPerMTok: 400, outputPerMTok: 400 },
             routes: [{ provider: 'sim' }],
+          },
+          {
+            id: SLOW_MODEL,
+            contextWindow: 256,
+            pricing: { inputPerMTok: 400, outputPerMTok: 400 },
+            routes: [{ provider: 'slow' }],
           },
         ],
       },
@@ -135,5 +146,34 @@ describe('per-key budgets and limits', () => {
     expect(third.headers.get('x-ratelimit-limit')).toBe('2');
     expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
     expect((await models(other.api_key)).status).toBe(200);
+  });
+
+  it('parallel requests of a key overshoot its budget by at most one request, not by all of them', async () => {
+    const limited = await createKey({ name: 'burst', spend_limit: { usd: '0.05', period: 'day' } });
+    // Each request may cost up to about $0.014 (its prompt bound plus max_tokens at $400/MTok).
+    const slowChat = () =>
+      call(gw.url, 'POST', '/v1/chat/completions', {
+        key: limited.api_key,
+        json: {
+          model: SLOW_MODEL,
+          stream: true,
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'Say something short' }],
+        },
+      });
+    const statuses = await Promise.all(Array.from({ length: 20 }, slowChat));
+    const admitted = statuses.filter((r) => r.status === 200).length;
+    for (const r of statuses) if (r.status !== 200) expect(r.body.error.code).toBe('key_budget_exceeded');
+    await gw.server.container.keyBudgets.drain();
+    const spend = await gw.server.container.database.db
+      .selectFrom('key_spend')
+      .select('spent_micros')
+      .where('key_id', '=', limited.id)
+      .executeTakeFirstOrThrow();
+    expect(admitted).toBeGreaterThan(0);
+    // Before: all 20 were admitted at once and the key spent about $0.1 of its $0.05.
+    expect(Number(spend.spent_micros)).toBeLessThan(50_000 + 15_000);
+    // What the requests in flight held is given back as they settle: with budget left, the key works.
+    expect((await chat(limited.api_key)).status).toBe(200);
   });
 });

@@ -208,7 +208,7 @@ export async function createContainer(
     ? new ThreadUsageStore({ path: database.sqlitePath, thresholds: config.usageThresholds }, logger)
     : undefined;
   const tokens = new TokenCounter();
-  const keyBudgets = new KeyBudgets(db, logger, opts.clock);
+  const keyBudgets = new KeyBudgets(db, logger, database.dialect, opts.clock);
   // Built after the meter, whose settled usage it watches for auto top-up.
   let payments: Payments | undefined;
   const meter = new CreditMeter(db, tokens, logger, {

@@ -116,7 +116,7 @@ export class KeyService {
       // The revoked_at guard makes two concurrent rotations of one key produce one winner.
       const revoked = await trx
         .updateTable('api_keys')
-        .set({ revoked_at: now })
+        .set({ revoked_at: now, replaced_by: next.record.id })
         .where('id', '=', old.id)
         .where('tenant_id', '=', tenantId)
         .where('revoked_at', 'is', null)
@@ -223,7 +223,8 @@ const keyNotFound = () => notFound('No active API key with this id');
 
 /**
  * The new key of a rotation starts with the old key's spend in each budget period: otherwise rotating
- * a key that reached its budget would give it a fresh one.
+ * a key that reached its budget would give it a fresh one. Requests of the old key that settle later
+ * add to both (`KeyBudgets` follows `replaced_by`, which the rotation set on the locked key row).
  */
 async function carrySpendOver(trx: Db, oldKeyId: string, newKeyId: string, now: number): Promise<void> {
   const spent = await trx

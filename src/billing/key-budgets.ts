@@ -6,6 +6,7 @@ import { enqueueEvent } from '../events/outbox.js';
 import type { Db } from '../shared/db.js';
 import { ApiError } from '../shared/errors.js';
 import { floorToMicros, formatMicros, picosOf } from '../shared/money.js';
+import type { Dialect } from '../storage/database.js';
 import type { NewUsageRecordRow } from '../storage/tables.js';
 import type { AdmissionRequest, MeterTicket, UsageMeter } from './meter.js';
 import { type PricedRequest, worstCase } from './worst-case.js';
@@ -63,6 +64,7 @@ export class KeyBudgets {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
+    private readonly dialect: Dialect,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -144,27 +146,48 @@ export class KeyBudgets {
     await Promise.all(this.pending.values());
   }
 
+  /** The key that replaced `keyId` in a rotation, with its row locked on PostgreSQL. */
+  private async successorOf(trx: Db, keyId: string): Promise<string | null> {
+    const row = await trx
+      .selectFrom('api_keys')
+      .select('replaced_by')
+      .where('id', '=', keyId)
+      .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+      .executeTakeFirst();
+    return row?.replaced_by ?? null;
+  }
+
   private async add(keyId: string, key: LimitedKey, micros: number): Promise<void> {
     const now = this.now();
     const periodStart = budgetPeriodStart(key.period, now);
     await this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto('key_spend')
-        .values({
-          key_id: keyId,
-          period_start: periodStart,
-          tenant_id: key.tenantId,
-          spent_micros: micros,
-          updated_at: now,
-        })
-        .onConflict((oc) =>
-          oc.columns(['key_id', 'period_start']).doUpdateSet({
-            spent_micros: sql<number>`key_spend.spent_micros + ${micros}`,
+      const spend = (id: string) =>
+        trx
+          .insertInto('key_spend')
+          .values({
+            key_id: id,
+            period_start: periodStart,
+            tenant_id: key.tenantId,
+            spent_micros: micros,
             updated_at: now,
-          }),
-        )
-        .returning('spent_micros')
-        .executeTakeFirstOrThrow();
+          })
+          .onConflict((oc) =>
+            oc.columns(['key_id', 'period_start']).doUpdateSet({
+              spent_micros: sql<number>`key_spend.spent_micros + ${micros}`,
+              updated_at: now,
+            }),
+          )
+          .returning('spent_micros')
+          .executeTakeFirstOrThrow();
+      // The key row is locked first: a rotation either committed before (then its successors get the
+      // cost too) or waits and copies the spend with this cost in it.
+      let successor = await this.successorOf(trx, keyId);
+      const row = await spend(keyId);
+      for (let hops = 0; successor && hops < 100; hops++) {
+        const next = await this.successorOf(trx, successor);
+        await spend(successor);
+        successor = next;
+      }
       const after = Number(row.spent_micros);
       const before = after - micros;
       if (before < key.limitMicros && after >= key.limitMicros)

@@ -106,6 +106,8 @@ export interface ApiKeysTable {
   /** Requests and tokens per minute for this key, below the plan's; null: the plan's only. */
   rpm_limit: number | null;
   tpm_limit: number | null;
+  /** The key that replaced this one when it was rotated; null otherwise. */
+  replaced_by?: string | null;
 }
 
 export interface UsageRecordsTable {

@@ -176,4 +176,39 @@ describe('per-key budgets and limits', () => {
     // What the requests in flight held is given back as they settle: with budget left, the key works.
     expect((await chat(limited.api_key)).status).toBe(200);
   });
+  it('requests in flight when a key is rotated count against the new key', async () => {
+    const limited = await createKey({ name: 'rotating', spend_limit: { usd: '1', period: 'day' } });
+    const streams = Array.from({ length: 5 }, () =>
+      call(gw.url, 'POST', '/v1/chat/completions', {
+        key: limited.api_key,
+        json: {
+          model: SLOW_MODEL,
+          stream: true,
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'Say something short' }],
+        },
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const rotated = await call(gw.url, 'POST', '/admin/keys/rotate', { key: limited.api_key, json: {} });
+    expect(rotated.status).toBe(200);
+    for (const r of await Promise.all(streams)) expect(r.status).toBe(200);
+    await gw.server.container.billing.meter.flush();
+    await gw.server.container.keyBudgets.drain();
+    const spent = async (keyId: string) =>
+      Number(
+        (
+          await gw.server.container.database.db
+            .selectFrom('key_spend')
+            .select('spent_micros')
+            .where('key_id', '=', keyId)
+            .executeTakeFirst()
+        )?.spent_micros ?? 0,
+      );
+    const old = await spent(limited.id);
+    expect(old).toBeGreaterThan(0);
+    // Before: the new key started from what the old one had spent when it was rotated, without the
+    // requests still running, so rotating mid-flight took their cost off the budget.
+    expect(await spent(rotated.body.id as string)).toBe(old);
+  });
 });

@@ -17,6 +17,7 @@ import * as m0015 from './0015-payments.js';
 import * as m0016 from './0016-oauth.js';
 import * as m0017 from './0017-auto-topup-version.js';
 import * as m0018 from './0018-usage-attempts.js';
+import * as m0019 from './0019-key-successor.js';
 import type { MigrationContext } from './context.js';
 
 interface MigrationModule {
@@ -44,6 +45,7 @@ const modules: Record<string, MigrationModule> = {
   '0016-oauth': m0016,
   '0017-auto-topup-version': m0017,
   '0018-usage-attempts': m0018,
+  '0019-key-successor': m0019,
 };
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

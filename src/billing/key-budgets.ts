@@ -211,6 +211,10 @@ export class KeyBudgets {
   }
 }
 
+/** Whether the calling key has a spend budget (most keys have none, and pay nothing here). */
+const hasBudget = (auth: AuthContext): boolean =>
+  auth.key.limits?.spendLimitMicros != null && auth.key.limits.spendPeriod != null;
+
 /** Above any balance: a request's worst case, priced without a balance to cap it. */
 const UNCAPPED = 1n << 80n;
 
@@ -227,6 +231,7 @@ function worstPicos(req: PricedRequest, completionCap: number | null): bigint {
 export function withKeyBudgets(meter: UsageMeter, budgets: KeyBudgets): UsageMeter {
   return {
     async admit(req: AdmissionRequest): Promise<MeterTicket> {
+      if (!hasBudget(req.auth)) return meter.admit(req);
       const hold = await budgets.hold(req.auth, worstPicos(req, null));
       let ticket: MeterTicket;
       try {

@@ -39,7 +39,15 @@ export async function startServer(
   const app = await createApp(container);
   // `exclusive` keeps a cluster worker from handing the bind to its primary: each binds its own socket.
   const reuse = listen.reusePort ? { reusePort: true, exclusive: true } : {};
-  await app.listen({ port: config.port, host: config.host, ...reuse });
+  try {
+    await app.listen({ port: config.port, host: config.host, ...reuse });
+  } catch (err) {
+    // A port already taken fails the start as a whole, leaving nothing behind (jobs, connections, threads).
+    await app.close();
+    await jobs.stop();
+    await container.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -1,26 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { type Message, Role } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { type SignedUp, startTestGatewayAt, type TestGateway } from '../support/gateway.js';
 
 /** The `@a2a-js/sdk` client against `/a2a`, discovered from the agent card like a real agent would. */
 let g: TestGateway;
 let user: SignedUp;
 
-/** A free loopback port, so the public URL in the card is the address the client really reaches. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  g = await startTestGateway({ env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` } });
+  // The public URL in the card is the address the client really reaches.
+  g = await startTestGatewayAt((_port, url) => ({ env: { SIMO_PUBLIC_URL: url } }));
   user = await g.signUp();
 });
 afterAll(() => g?.stop());

@@ -22,9 +22,8 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { call } from '../accounts/http.js';
 import { collectPageErrors, launchChromium, screenshot } from '../portal/browser-support.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGatewayAt, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
-import { freePort } from './oauth-http.js';
 
 vi.setConfig({ testTimeout: 90_000 });
 
@@ -82,10 +81,8 @@ await describeWith('browser', 'agent-driven sign-up with the MCP SDK and Chromiu
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gw = await startTestGateway({
-      env: { PORT: String(port), SIMO_PUBLIC_URL: base },
+    gw = await startTestGatewayAt((_port, url) => ({
+      env: { SIMO_PUBLIC_URL: url },
       config: {
         providers: [{ id: 'up', type: 'openai-compatible', baseUrl: upstream.v1 }],
         models: [
@@ -97,7 +94,8 @@ await describeWith('browser', 'agent-driven sign-up with the MCP SDK and Chromiu
           },
         ],
       },
-    });
+    }));
+    base = gw.url;
     browser = await launchChromium();
   });
   afterAll(async () => {

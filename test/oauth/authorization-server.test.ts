@@ -7,14 +7,13 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, loginJson } from '../accounts/http.js';
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream-process.js';
-import { type SignedUp, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { type SignedUp, startTestGatewayAt, type TestGateway } from '../support/gateway.js';
 import { linkIn, type SmtpSink, startSmtpSink } from '../support/smtp-sink.js';
 import {
   authorize,
   authorizedCode,
   authorizeUrl,
   browse,
-  freePort,
   pkce,
   REDIRECT_URI,
   registerClient,
@@ -33,12 +32,10 @@ let base = '';
 beforeAll(async () => {
   upstream = await startFakeUpstream();
   smtp = await startSmtpSink();
-  const port = await freePort();
-  gw = await startTestGateway({
+  gw = await startTestGatewayAt((_port, url) => ({
     env: {
       SIMO_ADMIN_TOKEN: ADMIN_TOKEN,
-      PORT: String(port),
-      SIMO_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      SIMO_PUBLIC_URL: url,
       SIMO_SMTP_URL: smtp.url,
     },
     config: {
@@ -47,7 +44,7 @@ beforeAll(async () => {
       // Mail is here for invitations; sign-ups get their trial credits without a verified address, as before.
       signup: { requireVerifiedEmail: false },
     },
-  });
+  }));
   base = gw.url;
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@
  * same pages in Chromium.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGatewayAt, type TestGateway } from '../support/gateway.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
@@ -205,24 +205,10 @@ export async function tokenRequest(base: string, params: Record<string, string>)
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-/** A free loopback port, so a test server's public URL (the issuer) is its real address. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * A gateway on PostgreSQL (where parallel requests really run side by side) that is its own OAuth
  * issuer: its public URL is the address it listens on.
  */
-export async function startIssuerOnPostgres(): Promise<TestGateway> {
-  const port = await freePort();
-  return startTestGateway({
-    dialect: 'postgres',
-    env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` },
-  });
+export function startIssuerOnPostgres(): Promise<TestGateway> {
+  return startTestGatewayAt((_port, url) => ({ dialect: 'postgres', env: { SIMO_PUBLIC_URL: url } }));
 }

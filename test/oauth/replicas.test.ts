@@ -7,9 +7,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomBase62 } from '../../src/shared/ids.js';
 import { call } from '../accounts/http.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { freePort } from '../support/free-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith, serviceAvailable, TEST_REDIS_URL } from '../support/services.js';
-import { authorizedCode, freePort, tokenRequest } from './oauth-http.js';
+import { authorizedCode, tokenRequest } from './oauth-http.js';
 
 const pgAvailable = await serviceAvailable('pg');
 

@@ -4,21 +4,12 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGatewayAt, type TestGateway } from '../support/gateway.js';
 
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const decodeEntities = (s: string) =>
   s
@@ -44,8 +35,7 @@ describe('docs examples run as written', () => {
   const scratch = mkdtempSync(join(process.cwd(), 'artifacts', 'docs-examples-'));
 
   beforeAll(async () => {
-    const port = await freePort();
-    gw = await startTestGateway({ env: { PORT: String(port), SIMO_PUBLIC_URL: `http://127.0.0.1:${port}` } });
+    gw = await startTestGatewayAt((_port, url) => ({ env: { SIMO_PUBLIC_URL: url } }));
     page = await (await fetch(`${gw.url}/docs`)).text();
     apiKey = (await gw.signUp()).apiKey;
   });

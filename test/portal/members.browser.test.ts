@@ -4,10 +4,9 @@
  * the link read from the SMTP server, creates a login and sees exactly what their role allows — the
  * developer no invoices, the billing member no keys, refused by page and API alike.
  */
-import { createServer } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGatewayAt, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import { linkIn, type SmtpSink, startSmtpSink } from '../support/smtp-sink.js';
 import { launchChromium, screenshot } from './browser-support.js';
@@ -15,15 +14,6 @@ import { launchChromium, screenshot } from './browser-support.js';
 vi.setConfig({ testTimeout: 60_000 });
 
 const PASSWORD = 'a long and careful passphrase';
-
-/** A free loopback port, so the public URL in mailed links is the server's own. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A same-origin API call from the page, with the session cookie and the page's CSRF token. */
 interface PageDocument {
@@ -52,11 +42,11 @@ await describeWith('browser', 'organization members in Chromium', () => {
 
   beforeAll(async () => {
     smtp = await startSmtpSink();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gw = await startTestGateway({
-      env: { PORT: String(port), SIMO_PUBLIC_URL: base, SIMO_SMTP_URL: smtp.url },
-    });
+    // The public URL in mailed links is the server's own.
+    gw = await startTestGatewayAt((_port, url) => ({
+      env: { SIMO_PUBLIC_URL: url, SIMO_SMTP_URL: smtp.url },
+    }));
+    base = gw.url;
     browser = await launchChromium();
   });
   afterAll(async () => {

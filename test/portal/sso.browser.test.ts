@@ -4,25 +4,17 @@
  * and becomes a member of the configured organization, just in time, with the default role.
  */
 import type { Server } from 'node:http';
-import { createServer } from 'node:net';
 import Provider from 'oidc-provider';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { call, loginJson } from '../accounts/http.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { freePort } from '../support/free-port.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import { launchChromium } from './browser-support.js';
 
 vi.setConfig({ testTimeout: 60_000 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 await describeWith('browser', 'single sign-on with OpenID Connect in Chromium', () => {
   let database: TestDatabase;

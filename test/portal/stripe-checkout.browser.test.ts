@@ -4,23 +4,14 @@
  * helper, and the dashboard shows the new balance. The same event again, and ten times at once,
  * grants nothing more.
  */
-import { createServer } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { type FakeStripe, startFakeStripe, stripeEnv } from '../support/fake-stripe.js';
-import { signUpAt, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { signUpAt, startTestGatewayAt, type TestGateway } from '../support/gateway.js';
 import { describeWith } from '../support/services.js';
 import { collectPageErrors, launchChromium, screenshot } from './browser-support.js';
 
 vi.setConfig({ testTimeout: 60_000 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 await describeWith('browser', 'buying credits with Stripe Checkout in Chromium', () => {
   let fake: FakeStripe;
@@ -30,12 +21,11 @@ await describeWith('browser', 'buying credits with Stripe Checkout in Chromium',
 
   beforeAll(async () => {
     fake = await startFakeStripe();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gw = await startTestGateway({
-      env: { PORT: String(port), SIMO_PUBLIC_URL: base, ...stripeEnv(fake) },
+    gw = await startTestGatewayAt((_port, url) => ({
+      env: { SIMO_PUBLIC_URL: url, ...stripeEnv(fake) },
       config: { signup: { plan: 'starter', trialCredits: 0 } },
-    });
+    }));
+    base = gw.url;
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -8,6 +8,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase, type TestDialect } from './databases.js';
+import { onFreePort } from './free-port.js';
 
 export interface TestGateway {
   url: string;
@@ -79,6 +80,19 @@ export async function signUpAt(url: string, email?: string): Promise<SignedUp> {
   return { tenantId: body.tenant_id, keyId: body.key_id, apiKey: body.api_key, email: address, password };
 }
 
+/**
+ * A gateway whose options name the port it listens on (for a public URL that is its own address),
+ * started on another port when the chosen one was taken meanwhile.
+ */
+export function startTestGatewayAt(
+  options: (port: number, url: string) => TestGatewayOptions,
+): Promise<TestGateway> {
+  return onFreePort((port) => {
+    const opts = options(port, `http://127.0.0.1:${port}`);
+    return startTestGateway({ ...opts, env: { PORT: String(port), ...opts.env } });
+  });
+}
+
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const database = opts.database ?? (await createTestDatabase(opts.dialect ?? defaultDialect()));
   const env: Record<string, string> = {
@@ -98,13 +112,19 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     limits: { signupsPerMinute: 10_000, maxConnectionsPerAddress: 10_000, ...opts.config?.limits },
   };
   const config = loadConfig({ env, overrides });
-  const server = await startServer(
-    config,
-    createLogger(config.logLevel, opts.logStream),
-    opts.clock ? { clock: opts.clock } : {},
-  );
-  const url = server.url;
   const ownsDatabase = !opts.database;
+  let server: RunningServer;
+  try {
+    server = await startServer(
+      config,
+      createLogger(config.logLevel, opts.logStream),
+      opts.clock ? { clock: opts.clock } : {},
+    );
+  } catch (err) {
+    if (ownsDatabase) await database.drop();
+    throw err;
+  }
+  const url = server.url;
   return {
     url,
     v1: `${url}/v1`,

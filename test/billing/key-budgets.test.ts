@@ -18,6 +18,17 @@ describe('per-key budgets and limits', () => {
       key,
       json: { model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'Say something short' }] },
     });
+  /** A stream from the slow model: it stays in flight for a while. */
+  const slowStream = (key: string) =>
+    call(gw.url, 'POST', '/v1/chat/completions', {
+      key,
+      json: {
+        model: SLOW_MODEL,
+        stream: true,
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'Say something short' }],
+      },
+    });
 
   const createKey = async (body: Record<string, unknown>) => {
     const res = await call(gw.url, 'POST', '/admin/keys', { ...session, json: body });
@@ -151,17 +162,7 @@ describe('per-key budgets and limits', () => {
   it('parallel requests of a key overshoot its budget by at most one request, not by all of them', async () => {
     const limited = await createKey({ name: 'burst', spend_limit: { usd: '0.05', period: 'day' } });
     // Each request may cost up to about $0.014 (its prompt bound plus max_tokens at $400/MTok).
-    const slowChat = () =>
-      call(gw.url, 'POST', '/v1/chat/completions', {
-        key: limited.api_key,
-        json: {
-          model: SLOW_MODEL,
-          stream: true,
-          max_tokens: 5,
-          messages: [{ role: 'user', content: 'Say something short' }],
-        },
-      });
-    const statuses = await Promise.all(Array.from({ length: 20 }, slowChat));
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => slowStream(limited.api_key)));
     const admitted = statuses.filter((r) => r.status === 200).length;
     for (const r of statuses) if (r.status !== 200) expect(r.body.error.code).toBe('key_budget_exceeded');
     await gw.server.container.keyBudgets.drain();
@@ -178,17 +179,7 @@ describe('per-key budgets and limits', () => {
   });
   it('requests in flight when a key is rotated count against the new key', async () => {
     const limited = await createKey({ name: 'rotating', spend_limit: { usd: '1', period: 'day' } });
-    const streams = Array.from({ length: 5 }, () =>
-      call(gw.url, 'POST', '/v1/chat/completions', {
-        key: limited.api_key,
-        json: {
-          model: SLOW_MODEL,
-          stream: true,
-          max_tokens: 5,
-          messages: [{ role: 'user', content: 'Say something short' }],
-        },
-      }),
-    );
+    const streams = Array.from({ length: 5 }, () => slowStream(limited.api_key));
     await new Promise((resolve) => setTimeout(resolve, 60));
     const rotated = await call(gw.url, 'POST', '/admin/keys/rotate', { key: limited.api_key, json: {} });
     expect(rotated.status).toBe(200);

@@ -41,6 +41,18 @@ async function usageCount(tenantId: string): Promise<number> {
   return Number(row.n);
 }
 
+/** A raw JSON-RPC POST to `/mcp` with the test user's key. */
+const postMcp = (body: unknown) =>
+  fetch(`${g.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${user.apiKey}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify(body),
+  });
+
 const textOf = (result: unknown) =>
   ((result as { content?: Array<{ text?: string }> }).content ?? []).map((p) => p.text ?? '').join('');
 
@@ -138,15 +150,7 @@ function suite(dialect: 'sqlite' | 'postgres') {
   });
 
   it('counts every MCP request against the rate limit', async () => {
-    const res = await fetch(`${g.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${user.apiKey}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
-    });
+    const res = await postMcp({ jsonrpc: '2.0', id: 1, method: 'ping' });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-ratelimit-limit')).toBe('60');
     expect(Number(res.headers.get('x-ratelimit-remaining'))).toBeLessThan(60);
@@ -155,15 +159,7 @@ function suite(dialect: 'sqlite' | 'postgres') {
 
   it('answers params of the wrong type with Invalid params naming the field, also inside a batch', async () => {
     const post = async (body: unknown) => {
-      const res = await fetch(`${g.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${user.apiKey}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify(body),
-      });
+      const res = await postMcp(body);
       expect(res.status).toBe(200);
       return res.json();
     };
